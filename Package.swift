@@ -1,0 +1,32 @@
+// swift-tools-version: 6.0
+// sonde: container-aware syscall tracing, flight recording and supervision on Linux.
+// Dependencies run one way: C modules -> LinuxKit/BPFKit -> domain modules -> executables.
+import PackageDescription
+
+let package = Package(
+    name: "sonde",
+    products: [
+
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C: libbpf as a system library.
+        .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+
+        // Plumbing: typed errors, fds, mounts, cgroups; the Swift layer over libbpf.
+        .target(name: "LinuxKit"),
+        .target(name: "BPFKit", dependencies: ["CLibbpf", "LinuxKit"]),
+
+        // The BPF programs in bpf/, compiled by clang during `swift build` and embedded as bytes.
+        .plugin(name: "BPFCompiler", capability: .buildTool()),
+        .target(name: "BPFObjects", plugins: ["BPFCompiler"]),
+
+        // Domain: the one event shape and its renderers, containers, gadgets.
+
+
+        // The CLI: parses, calls a library, renders.
+
+    ]
+)

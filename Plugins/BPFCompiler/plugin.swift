@@ -1,0 +1,60 @@
+// Compiles every bpf/*.bpf.c of the package with clang -target bpf during `swift build` and hands the
+// target a generated Swift file per program holding the object's bytes (opened later with
+// bpf_object__open_mem), so the binary carries its BPF and no object file is committed.
+//
+// Why a shell script does the work: a build command is one process, and each program needs three
+// steps (clang, strip DWARF but keep BTF, base64 into Swift). vmlinux.h is generated once from the
+// build machine's BTF with bpftool; CO-RE relocates field offsets at load time on other kernels.
+import Foundation
+import PackagePlugin
+
+@main
+struct BPFCompiler: BuildToolPlugin {
+    func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
+        let packageDir = context.package.directoryURL
+        let bpfDir = packageDir.appending(path: "bpf")
+        let script = bpfDir.appending(path: "build-object.sh")
+        let includeDir = bpfDir.appending(path: "include")
+        let work = context.pluginWorkDirectoryURL
+        let generatedInclude = work.appending(path: "bpf-include")
+        // SwiftPM treats a declared .h output as a header for the target (and warns), so the
+        // command declares a comment-only Swift file as its output and writes vmlinux.h aside (any
+        // other declared output would be bundled as a resource).
+        let vmlinuxStamp = work.appending(path: "VmlinuxStamp.swift")
+        let clang = try context.tool(named: "clang").url
+
+        let fm = FileManager.default
+        let sources = try fm.contentsOfDirectory(atPath: bpfDir.path)
+            .filter { $0.hasSuffix(".bpf.c") }
+            .sorted()
+        // Every header can matter to every program: list them all as inputs so an edit rebuilds.
+        var headers: [URL] = []
+        for dir in [bpfDir, includeDir.appending(path: "sonde")] {
+            for name in (try? fm.contentsOfDirectory(atPath: dir.path)) ?? [] where name.hasSuffix(".h") {
+                headers.append(dir.appending(path: name))
+            }
+        }
+
+        var commands: [Command] = [
+            .buildCommand(
+                displayName: "Generating vmlinux.h from the kernel's BTF",
+                executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: [script.path, "vmlinux", generatedInclude.path, vmlinuxStamp.path],
+                inputFiles: [script],
+                outputFiles: [vmlinuxStamp]),
+        ]
+        for source in sources {
+            let name = String(source.dropLast(".bpf.c".count))
+            let swiftName = name.replacingOccurrences(of: "-", with: "_")
+            let output = work.appending(path: "BPF_\(swiftName).swift")
+            commands.append(.buildCommand(
+                displayName: "Compiling BPF program \(source)",
+                executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: [script.path, "object", clang.path, bpfDir.appending(path: source).path,
+                            includeDir.path, generatedInclude.path, swiftName, output.path],
+                inputFiles: [script, bpfDir.appending(path: source), vmlinuxStamp] + headers,
+                outputFiles: [output]))
+        }
+        return commands
+    }
+}

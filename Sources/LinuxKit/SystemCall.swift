@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a C call that returns -1 and sets errno on failure, retrying while it fails with EINTR.
+/// The one place sonde turns errno into an error; `what` names the call for the message.
+@discardableResult
+public func systemCall<T: BinaryInteger>(_ what: @autoclosure () -> String, _ body: () -> T) throws(SondeError) -> T {
+    while true {
+        let result = body()
+        if result >= 0 { return result }
+        let error = Errno.current
+        if error == .interrupted { continue }
+        throw SondeError.system(what(), error)
+    }
+}
+
+/// For calls that return a negative errno instead of setting errno (libbpf, raw syscalls).
+@discardableResult
+public func negativeErrnoCall<T: SignedInteger>(_ what: @autoclosure () -> String, _ body: () -> T) throws(SondeError) -> T {
+    while true {
+        let result = body()
+        if result >= 0 { return result }
+        let error = Errno(rawValue: Int32(truncatingIfNeeded: -result))
+        if error == .interrupted { continue }
+        throw SondeError.system(what(), error)
+    }
+}
