@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "sonde",
     products: [
-
+        .executable(name: "sonde", targets: ["sonde"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +22,17 @@ let package = Package(
         // The BPF programs in bpf/, compiled by clang during `swift build` and embedded as bytes.
         .plugin(name: "BPFCompiler", capability: .buildTool()),
         .target(name: "BPFObjects", plugins: ["BPFCompiler"]),
+
+        // Domain: containers, the one event shape and its renderers, gadgets.
+        .target(name: "Containers", dependencies: ["LinuxKit"]),
+        .target(name: "Events", dependencies: ["Containers", "LinuxKit"]),
+        .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit"]),
+
+        // The CLI: parses, calls a library, renders.
+        .executableTarget(name: "sonde", dependencies: [
+            "Gadgets", "Containers", "Events", "LinuxKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // Domain: the one event shape and its renderers, containers, gadgets.
 

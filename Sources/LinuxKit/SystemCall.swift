@@ -26,3 +26,14 @@ public func negativeErrnoCall<T: SignedInteger>(_ what: @autoclosure () -> Strin
         throw SondeError.system(what(), error)
     }
 }
+
+/// Writes all of `bytes` to `fd`, resuming after short writes and EINTR (write(2)).
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SondeError) {
+    var offset = 0
+    while offset < bytes.count {
+        let written = try systemCall("write to fd \(fd)") {
+            write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        }
+        offset += written
+    }
+}

@@ -1,0 +1,81 @@
+import LinuxKit
+import Synchronization
+
+/// The containers on this node, indexed by every cgroup id in their subtree, kept current by
+/// `refresh()` (callers refresh when the kernel reports a new cgroup, and periodically).
+public final class ContainerCollection: Sendable {
+    public let cgroups: CgroupV2
+    let sources: [any ContainerSource]
+
+    struct State {
+        var containers: [String: Container] = [:]        // by runtime/id
+        var byCgroupID: [UInt64: String] = [:]           // every cgroup in a container's subtree
+    }
+    private let state = Mutex(State())
+
+    public init(cgroups: CgroupV2, sources: [any ContainerSource]) {
+        self.cgroups = cgroups
+        self.sources = sources
+    }
+
+    public struct Change: Sendable {
+        public var added: [Container] = []
+        public var removed: [Container] = []
+        /// Entries that could not be read (malformed state files...), as messages.
+        public var problems: [String] = []
+    }
+
+    static func key(_ c: Container) -> String { "\(c.runtime.rawValue)/\(c.id)" }
+
+    /// Lists every source again and reports what changed since the last time.
+    @discardableResult
+    public func refresh() -> Change {
+        var change = Change()
+        var fresh: [String: Container] = [:]
+        var index: [UInt64: String] = [:]
+        for source in sources {
+            for container in source.containers(cgroups: cgroups, problems: &change.problems) {
+                let key = Self.key(container)
+                fresh[key] = container
+                for cgroup in cgroups.subtree(of: container.cgroupPath) where index[cgroup.id] == nil {
+                    index[cgroup.id] = key
+                }
+                index[container.cgroupID] = key
+            }
+        }
+        state.withLock { state in
+            change.added = fresh.filter { state.containers[$0.key] == nil }.map(\.value)
+            change.removed = state.containers.filter { fresh[$0.key] == nil }.map(\.value)
+            state.containers = fresh
+            state.byCgroupID = index
+        }
+        return change
+    }
+
+    public var all: [Container] {
+        state.withLock { Array($0.containers.values) }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+    }
+
+    /// The container whose cgroup subtree holds this cgroup id.
+    public func container(cgroupID: UInt64) -> Container? {
+        state.withLock { state in state.byCgroupID[cgroupID].flatMap { state.containers[$0] } }
+    }
+
+    /// The container whose cgroup holds this path (the innermost one when containers nest).
+    public func container(cgroupPath: String) -> Container? {
+        state.withLock { state in
+            state.containers.values.filter { $0.contains(cgroupPath: cgroupPath) }
+                .max { $0.cgroupPath.count < $1.cgroupPath.count }
+        }
+    }
+
+    /// Every cgroup id in the subtree of the given containers, for the kernel's selection map.
+    public func cgroupIDs(of containers: [Container]) -> [UInt64] {
+        var ids = Set<UInt64>()
+        for container in containers {
+            ids.insert(container.cgroupID)
+            for cgroup in cgroups.subtree(of: container.cgroupPath) { ids.insert(cgroup.id) }
+        }
+        return ids.sorted()
+    }
+}

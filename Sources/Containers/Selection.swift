@@ -1,0 +1,49 @@
+import LinuxKit
+
+/// Which containers a command applies to, as the CLI flags say (`-c`, `--runtime`, `--cgroup`,
+/// `--all-containers`, `--host`). With nothing set it selects every container.
+public struct ContainerSelector: Sendable, Equatable {
+    /// Names or ids (a unique id prefix of at least 6 characters works too).
+    public var names: [String]
+    public var runtimes: [RuntimeName]
+    /// Plain cgroups, hierarchy-relative ("/system.slice/foo.service").
+    public var cgroupPaths: [String]
+    /// Every process of the host, container or not: no kernel filter at all.
+    public var host: Bool
+
+    public init(names: [String] = [], runtimes: [RuntimeName] = [], cgroupPaths: [String] = [], host: Bool = false) {
+        self.names = names
+        self.runtimes = runtimes
+        self.cgroupPaths = cgroupPaths
+        self.host = host
+    }
+
+    /// True when only named containers or cgroups are wanted, so an unknown name is an error.
+    public var isExplicit: Bool { !names.isEmpty || (!cgroupPaths.isEmpty && runtimes.isEmpty) }
+
+    public func matches(_ container: Container) -> Bool {
+        if host { return true }
+        if container.runtime == .cgroup {
+            return cgroupPaths.contains(container.cgroupPath)
+        }
+        if !cgroupPaths.isEmpty && names.isEmpty && runtimes.isEmpty { return false }
+        if !names.isEmpty && !names.contains(where: { Self.name($0, matches: container) }) { return false }
+        if !runtimes.isEmpty && !runtimes.contains(container.runtime) { return false }
+        return true
+    }
+
+    static func name(_ name: String, matches container: Container) -> Bool {
+        container.name == name || container.id == name || (name.count >= 6 && container.id.hasPrefix(name))
+    }
+
+    /// Throws, listing the known containers, when a name matches none of them.
+    public func checkNamesExist(in containers: [Container]) throws(SondeError) {
+        for name in names where !containers.contains(where: { Self.name(name, matches: $0) }) {
+            let known = containers.filter { $0.runtime != .cgroup }
+                .map { "\($0.name) (\($0.runtime))" }.sorted()
+            throw SondeError(.notFound, "no container named \(name)",
+                             hint: known.isEmpty ? "no containers are running"
+                                 : "known containers: " + known.joined(separator: ", "))
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import BPFKit
+import BPFObjects
+import Events
+import LinuxKit
+
+/// A gadget: a BPF program that emits records of one or more kinds, and how to turn them into events.
+/// The session (GadgetSession) does everything the gadgets share: loading, selecting containers in
+/// the kernel, following new containers, enrichment, and counting what was lost.
+public protocol Gadget: Sendable {
+    /// As typed on the command line: "exec".
+    var name: String { get }
+    var object: EmbeddedBPFObject { get }
+    /// The table's columns, in order.
+    var columns: [Column] { get }
+    /// Sets the gadget's own `const volatile` settings before load.
+    func configure(_ object: BPFObject) throws(SondeError)
+    /// The fields of one record, or nil when the record is corrupt (it is then counted, not shown).
+    func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]?
+}
+
+extension Gadget {
+    public func configure(_ object: BPFObject) throws(SondeError) {}
+}

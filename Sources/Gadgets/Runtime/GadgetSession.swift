@@ -1,0 +1,294 @@
+import BPFKit
+import Containers
+import Dispatch
+import Events
+import LinuxKit
+import Synchronization
+
+/// Settings every gadget shares.
+public struct GadgetOptions: Sendable {
+    public var selector: ContainerSelector
+    /// Stop after this long; nil runs until cancelled.
+    public var timeout: Duration?
+    /// Size of the kernel ring buffer; a power of two.
+    public var ringBufferBytes: UInt32
+    /// How long a cgroup created while running may stay unresolved before it is judged not a
+    /// container of interest (runtimes write their state shortly after creating the cgroup).
+    public var resolutionTimeout: Duration
+    /// How often the container list is refreshed even when no cgroup was created.
+    public var refreshInterval: Duration
+
+    public init(selector: ContainerSelector = ContainerSelector(), timeout: Duration? = nil,
+                ringBufferBytes: UInt32 = 8 << 20, resolutionTimeout: Duration = .seconds(5),
+                refreshInterval: Duration = .seconds(2)) {
+        self.selector = selector
+        self.timeout = timeout
+        self.ringBufferBytes = ringBufferBytes
+        self.resolutionTimeout = resolutionTimeout
+        self.refreshInterval = refreshInterval
+    }
+}
+
+/// What a run delivered and what it could not.
+public struct GadgetStats: Sendable, Equatable {
+    public var delivered: UInt64 = 0
+    /// Dropped in the kernel because the ring buffer was full.
+    public var lostRingBufferFull: UInt64 = 0
+    /// Dropped in the kernel because too many calls were in flight.
+    public var lostInFlight: UInt64 = 0
+    /// Records too short or inconsistent to decode.
+    public var corrupt: UInt64 = 0
+    /// Events of a new cgroup held while it was resolved, beyond the bound kept per cgroup.
+    public var lostWhileResolving: UInt64 = 0
+
+    public var lost: UInt64 { lostRingBufferFull + lostInFlight + corrupt + lostWhileResolving }
+
+    /// "12 events lost: 10 ring buffer full, 2 corrupt", or nil when nothing was lost.
+    public var lossSummary: String? {
+        guard lost > 0 else { return nil }
+        var parts: [String] = []
+        if lostRingBufferFull > 0 { parts.append("\(lostRingBufferFull) ring buffer full") }
+        if lostInFlight > 0 { parts.append("\(lostInFlight) too many calls in flight") }
+        if corrupt > 0 { parts.append("\(corrupt) corrupt records") }
+        if lostWhileResolving > 0 { parts.append("\(lostWhileResolving) while resolving a new container") }
+        return "\(lost) events lost: " + parts.joined(separator: ", ")
+    }
+}
+
+/// Runs one gadget: load its object, select containers in the kernel, stream its events to a sink.
+public final class GadgetSession: Sendable {
+    public let gadget: any Gadget
+    public let collection: ContainerCollection
+    public let options: GadgetOptions
+    /// Called with a message when something worth telling the user happens (new losses, a
+    /// container state that could not be read). Not for events.
+    let notice: @Sendable (String) -> Void
+
+    static let selected: UInt8 = 1 // SONDE_CGROUP_SELECTED
+    static let maxHeldPerCgroup = 10_000
+
+    struct Pending {
+        var path: String
+        var since: ContinuousClock.Instant
+        var held: [Event] = []
+    }
+
+    struct State {
+        var pending: [UInt64: Pending] = [:]
+        var selectedIDs = Set<UInt64>()
+        var stats = GadgetStats()
+        var reportedLoss: UInt64 = 0
+        var lastRefresh = ContinuousClock.now
+        var refreshWanted = false
+    }
+    private let state = Mutex(State())
+
+    public init(gadget: any Gadget, collection: ContainerCollection, options: GadgetOptions,
+                notice: @escaping @Sendable (String) -> Void) {
+        self.gadget = gadget
+        self.collection = collection
+        self.options = options
+        self.notice = notice
+    }
+
+    /// Loads and attaches; then delivers events to `sink` (called serially) until the timeout or
+    /// cancellation. Returns the counts, losses included.
+    public func run(sink: @escaping @Sendable (Event) -> Void) async throws(SondeError) -> GadgetStats {
+        try Preflight.checkTracing()
+        try KernelFilesystems.ensureTracefs()
+
+        let selector = options.selector
+        let first = collection.refresh()
+        report(first.problems)
+        if selector.isExplicit { try selector.checkNamesExist(in: collection.all) }
+
+        let object = try BPFObject(name: gadget.name, bytes: gadget.object.bytes)
+        try object.setConstant("sonde_filter_by_cgroup", to: UInt8(selector.host ? 0 : 1))
+        try object.setConstant("sonde_track_new_cgroups", to: UInt8(selector.host ? 0 : 1))
+        try object.setMaxEntries(map: "sonde_events", options.ringBufferBytes)
+        try gadget.configure(object)
+        try object.load()
+        let cgroupMap = try object.map("sonde_cgroups")
+        let lostMap = try object.map("sonde_lost")
+        try selectMatching(in: cgroupMap)
+        let reader = try RingBufferReader(map: try object.map("sonde_events"))
+        try object.attachAll()
+        // A container that appeared between the first listing and attaching: the cgroup tracker
+        // did not see its cgroup being made, so look again now that it runs.
+        collection.refresh()
+        try selectMatching(in: cgroupMap)
+
+        let clock = BootClock()
+        let emit = Mutex(sink)
+        let deliver: @Sendable (Event) -> Void = { [self] event in
+            emit.withLock { $0(event) }
+            state.withLock { $0.stats.delivered += 1 }
+        }
+
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { [self] in
+                    for try await record in reader.records {
+                        handle(record, clock: clock, cgroupMap: cgroupMap, deliver: deliver)
+                    }
+                }
+                group.addTask { [self] in
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .milliseconds(200))
+                        try housekeeping(cgroupMap: cgroupMap, lostMap: lostMap, deliver: deliver)
+                    }
+                }
+                if let timeout = options.timeout {
+                    group.addTask { try await Task.sleep(for: timeout) }
+                    // The first task to end (the timer) ends the run.
+                    _ = try await group.next()
+                    group.cancelAll()
+                } else {
+                    try await group.waitForAll()
+                }
+            }
+        } catch is CancellationError {
+            // Ctrl-C or the caller's cancellation: a normal end.
+        } catch let error as SondeError {
+            throw error
+        } catch {
+            throw SondeError(.system, "gadget \(gadget.name) stopped: \(error)")
+        }
+        updateKernelLosses(lostMap)
+        return state.withLock { $0.stats }
+    }
+
+    // MARK: records
+
+    private func handle(_ record: BPFRecord, clock: BootClock, cgroupMap: BPFMap, deliver: @Sendable (Event) -> Void) {
+        guard let header = RecordHeader(record) else {
+            state.withLock { $0.stats.corrupt += 1 }
+            return
+        }
+        switch RecordHeader.Kind(rawValue: header.kind) {
+        case .cgroupCreated:
+            guard let cgroup = CgroupRecord(record, header: header) else {
+                state.withLock { $0.stats.corrupt += 1 }
+                return
+            }
+            // A cgroup nested in a container already selected belongs to it at once.
+            if let owner = collection.container(cgroupPath: cgroup.path), options.selector.matches(owner) {
+                try? cgroupMap.update(cgroup.id, Self.selected)
+                state.withLock { _ = $0.selectedIDs.insert(cgroup.id) }
+            } else {
+                state.withLock {
+                    $0.pending[cgroup.id] = Pending(path: cgroup.path, since: .now)
+                    $0.refreshWanted = true
+                }
+            }
+        case .cgroupRemoved:
+            state.withLock { state in
+                if let gone = state.pending.removeValue(forKey: header.cgroupID) {
+                    state.stats.lostWhileResolving += UInt64(gone.held.count)
+                }
+                state.selectedIDs.remove(header.cgroupID)
+            }
+        default:
+            guard let fields = gadget.decode(record, header: header) else {
+                state.withLock { $0.stats.corrupt += 1 }
+                return
+            }
+            var event = Event(
+                timestamp: clock.wallNanoseconds(boot: header.bootNanoseconds), source: gadget.name,
+                process: ProcessRef(pid: Int32(bitPattern: header.pid), tid: Int32(bitPattern: header.tid),
+                                    ppid: Int32(bitPattern: header.ppid), uid: header.uid, gid: header.gid,
+                                    comm: header.comm),
+                cgroupID: header.cgroupID, mountNamespaceID: header.mountNamespaceID, fields: fields)
+            // Events of a cgroup still being resolved wait until we know whose they are.
+            let held = state.withLock { state -> Bool in
+                guard state.pending[header.cgroupID] != nil else { return false }
+                if state.pending[header.cgroupID]!.held.count < Self.maxHeldPerCgroup {
+                    state.pending[header.cgroupID]!.held.append(event)
+                } else {
+                    state.stats.lostWhileResolving += 1
+                }
+                return true
+            }
+            if held { return }
+            event.container = collection.container(cgroupID: header.cgroupID)
+            deliver(event)
+        }
+    }
+
+    // MARK: housekeeping
+
+    /// Refreshes the containers when asked or due, resolves pending cgroups, reports new losses.
+    private func housekeeping(cgroupMap: BPFMap, lostMap: BPFMap, deliver: @Sendable (Event) -> Void) throws {
+        let due = state.withLock { s in
+            s.refreshWanted || !s.pending.isEmpty || ContinuousClock.now - s.lastRefresh >= options.refreshInterval
+        }
+        if due {
+            let change = collection.refresh()
+            report(change.problems)
+            state.withLock { s in
+                s.lastRefresh = .now
+                s.refreshWanted = false
+            }
+            try selectMatching(in: cgroupMap)
+            resolvePending(cgroupMap: cgroupMap, deliver: deliver)
+        }
+        updateKernelLosses(lostMap)
+        let (lost, summary) = state.withLock { ($0.stats.lost, $0.stats.lossSummary) }
+        let reported = state.withLock { s -> Bool in
+            defer { s.reportedLoss = lost }
+            return lost > s.reportedLoss
+        }
+        if reported, let summary { notice(summary) }
+    }
+
+    private func resolvePending(cgroupMap: BPFMap, deliver: @Sendable (Event) -> Void) {
+        let pending = state.withLock { $0.pending }
+        for (id, entry) in pending {
+            let owner = collection.container(cgroupID: id) ?? collection.container(cgroupPath: entry.path)
+            let expired = ContinuousClock.now - entry.since >= options.resolutionTimeout
+            guard owner != nil || expired else { continue }
+            let keep = owner.map(options.selector.matches) ?? false
+            let held = state.withLock { s -> [Event] in
+                let held = s.pending.removeValue(forKey: id)?.held ?? []
+                if keep { s.selectedIDs.insert(id) }
+                return held
+            }
+            if keep {
+                try? cgroupMap.update(id, Self.selected)
+                for var event in held {
+                    event.container = owner
+                    deliver(event)
+                }
+            } else {
+                // Not a container we trace: stop the kernel from sending its events.
+                _ = try? cgroupMap.delete(id)
+            }
+        }
+    }
+
+    /// Puts every cgroup of every matching container into the kernel's selection map.
+    private func selectMatching(in cgroupMap: BPFMap) throws(SondeError) {
+        guard !options.selector.host else { return }
+        let matching = collection.all.filter(options.selector.matches)
+        let ids = collection.cgroupIDs(of: matching)
+        let fresh = state.withLock { s in ids.filter { !s.selectedIDs.contains($0) } }
+        for id in fresh {
+            try cgroupMap.update(id, Self.selected)
+        }
+        // A pending cgroup selected here keeps its held events until resolvePending delivers them.
+        state.withLock { s in s.selectedIDs.formUnion(fresh) }
+    }
+
+    private func updateKernelLosses(_ lostMap: BPFMap) {
+        let full = (try? lostMap.lookupPerCPU(UInt32(0), as: UInt64.self))?.reduce(0, +) ?? 0
+        let inflight = (try? lostMap.lookupPerCPU(UInt32(1), as: UInt64.self))?.reduce(0, +) ?? 0
+        state.withLock { s in
+            s.stats.lostRingBufferFull = full
+            s.stats.lostInFlight = inflight
+        }
+    }
+
+    private func report(_ problems: [String]) {
+        for problem in problems { notice(problem) }
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Containers
+import Foundation
+import LinuxKit
+
+/// Which containers a command applies to; the selection is applied in the kernel.
+struct SelectionOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("containername")],
+            help: "Only this container (name or id; repeatable).")
+    var containerNames: [String] = []
+
+    @Option(help: "Only containers of this runtime (\(RuntimeName.allCases.map(\.rawValue).joined(separator: ", ")); repeatable).")
+    var runtime: [String] = []
+
+    @Option(help: "A cgroup v2 path to trace like a container, e.g. /system.slice/foo.service (repeatable).")
+    var cgroup: [String] = []
+
+    @Flag(help: "Every container (the default when nothing else is selected).")
+    var allContainers = false
+
+    @Flag(help: "Every process of the host, in a container or not.")
+    var host = false
+
+    @Option(help: "runc's state directory.")
+    var runcRoot = "/run/runc"
+
+    func validate() throws {
+        if host && (!containerNames.isEmpty || !runtime.isEmpty || !cgroup.isEmpty || allContainers) {
+            throw ValidationError("--host selects every process; it cannot be combined with other selections")
+        }
+        for name in runtime where RuntimeName.allCases.first(where: { $0.rawValue == name }) == nil {
+            throw ValidationError("unknown runtime '\(name)'; known: \(RuntimeName.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func selector(cgroups: CgroupV2) throws(SondeError) -> ContainerSelector {
+        var paths: [String] = []
+        for path in cgroup { paths.append(try cgroups.normalize(path)) }
+        return ContainerSelector(names: containerNames, runtimes: runtime.map(RuntimeName.init(rawValue:)),
+                                 cgroupPaths: paths, host: host)
+    }
+
+    func collection() throws(SondeError) -> ContainerCollection {
+        let cgroups = try CgroupV2.find()
+        return ContainerCollection(cgroups: cgroups, sources: [
+            RuncSource(root: runcRoot),
+            CgroupSource(paths: cgroup),
+        ])
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case columns, json
+}
+
+struct OutputOptions: ParsableArguments {
+    @Option(name: [.customShort("o"), .long], help: "Output format: columns or json (one object per line).")
+    var output: OutputFormat = .columns
+}
+
+/// Lines to stdout, written at once so a pipe (`| grep`, `| jq`) sees events as they happen.
+enum Output {
+    static func line(_ text: String) {
+        write(STDOUT_FILENO, text + "\n")
+    }
+
+    static func notice(_ text: String) {
+        write(STDERR_FILENO, "sonde: " + text + "\n")
+    }
+
+    /// Prints a SondeError the way every command does and exits non-zero.
+    static func fail(_ error: SondeError) -> ExitCode {
+        write(STDERR_FILENO, "sonde: error: \(error)\n")
+        return ExitCode.failure
+    }
+
+    private static func write(_ fd: Int32, _ text: String) {
+        var text = text
+        // A reader that went away (EPIPE) ends the output; nothing more to say to it.
+        text.withUTF8 { try? writeAll(fd, UnsafeRawBufferPointer($0)) }
+    }
+}
