@@ -34,10 +34,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // Domain: the one event shape and its renderers, containers, gadgets.
-
-
-        // The CLI: parses, calls a library, renders.
-
+        .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "Containers"]),
+        .testTarget(name: "BPFKitTests", dependencies: ["BPFKit", "BPFObjects", "LinuxKit"]),
+        .testTarget(name: "GadgetsTests", dependencies: ["Gadgets", "BPFKit", "BPFObjects"]),
     ]
 )
