@@ -168,6 +168,23 @@ public final class BPFObject: @unchecked Sendable {
         }
     }
 
+    // MARK: types
+
+    /// Size and member offsets (bytes) of a struct as the compiler laid it out, from the object's
+    /// BTF: lets user space check that it reads records the way the program writes them.
+    public func structLayout(_ structName: String) -> (size: Int, offsets: [String: Int])? {
+        guard let btf = bpf_object__btf(object) else { return nil }
+        let id = btf__find_by_name(btf, structName)
+        guard id > 0, let type = btf__type_by_id(btf, UInt32(id)), btf_is_struct(type),
+              let members = btf_members(type) else { return nil }
+        var offsets: [String: Int] = [:]
+        for index in 0..<Int(btf_vlen(type)) {
+            guard let cname = btf__name_by_offset(btf, members[index].name_off) else { continue }
+            offsets[String(cString: cname)] = Int(btf_member_bit_offset(type, UInt32(index))) / 8
+        }
+        return (Int(type.pointee.size), offsets)
+    }
+
     // MARK: maps
 
     /// A map of the object by its name in the C source.

@@ -120,7 +120,8 @@ public struct TableRenderer: Sendable {
 
     private func line(_ cells: [String]) -> String {
         var out = ""
-        for (index, (column, cell)) in zip(columns, cells).enumerated() {
+        // Every cell may hold text from a container (comm, names): escape control characters.
+        for (index, (column, cell)) in zip(columns, cells.map(FieldText.printable)).enumerated() {
             if index == columns.count - 1 {
                 out += cell
             } else {

@@ -91,9 +91,10 @@ public final class GadgetSession: Sendable {
         self.notice = notice
     }
 
-    /// Loads and attaches; then delivers events to `sink` (called serially) until the timeout or
-    /// cancellation. Returns the counts, losses included.
-    public func run(sink: @escaping @Sendable (Event) -> Void) async throws(SondeError) -> GadgetStats {
+    /// Loads and attaches, calls `ready` once the programs are attached and the selection is in the
+    /// kernel, then delivers events to `sink` (called serially) until the timeout or cancellation.
+    /// Returns the counts, losses included.
+    public func run(ready: @Sendable () -> Void = {}, sink: @escaping @Sendable (Event) -> Void) async throws(SondeError) -> GadgetStats {
         try Preflight.checkTracing()
         try KernelFilesystems.ensureTracefs()
 
@@ -117,6 +118,7 @@ public final class GadgetSession: Sendable {
         // did not see its cgroup being made, so look again now that it runs.
         collection.refresh()
         try selectMatching(in: cgroupMap)
+        ready()
 
         let clock = BootClock()
         let emit = Mutex(sink)

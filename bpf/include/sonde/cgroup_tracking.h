@@ -7,6 +7,10 @@
 
 #include "sonde/common.h"
 
+/* Only used through a pointer in an inlined function, which puts no type in BTF; this makes the
+ * compiler keep it, so user space can check its layout against the object. */
+const struct sonde_cgroup_event *sonde_btf_cgroup_event __attribute__((unused));
+
 static __always_inline void sonde_emit_cgroup_event(struct cgroup *cgrp, const char *path, __u32 kind)
 {
     struct sonde_cgroup_event *e = bpf_ringbuf_reserve(&sonde_events, sizeof(*e), 0);
