@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "Events", dependencies: ["Containers", "LinuxKit"]),
         .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit"]),
 
+        .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "Gadgets", "Containers", "LinuxKit"], path: "Sources/sonde-bench"),
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
             "Gadgets", "Containers", "Events", "LinuxKit",
@@ -38,5 +39,8 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "Containers"]),
         .testTarget(name: "BPFKitTests", dependencies: ["BPFKit", "BPFObjects", "LinuxKit"]),
         .testTarget(name: "GadgetsTests", dependencies: ["Gadgets", "BPFKit", "BPFObjects"]),
+        // Real BPF, real runc containers and the sonde executable; run as root.
+        .testTarget(name: "IntegrationTests", dependencies: ["Gadgets", "Containers", "Events", "LinuxKit", "sonde"]),
+        .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -63,9 +63,21 @@ public final class ContainerCollection: Sendable {
 
     /// The container whose cgroup holds this path (the innermost one when containers nest).
     public func container(cgroupPath: String) -> Container? {
+        state.withLock { state in Self.innermost(containing: cgroupPath, in: state) }
+    }
+
+    private static func innermost(containing path: String, in state: State) -> Container? {
+        state.containers.values.filter { $0.contains(cgroupPath: path) }.max { $0.cgroupPath.count < $1.cgroupPath.count }
+    }
+
+    /// Attributes a cgroup created after the last refresh to the container whose cgroup holds its
+    /// path, so its events are tagged before the next refresh walks the subtree again.
+    @discardableResult
+    public func adopt(cgroupID: UInt64, path: String) -> Container? {
         state.withLock { state in
-            state.containers.values.filter { $0.contains(cgroupPath: cgroupPath) }
-                .max { $0.cgroupPath.count < $1.cgroupPath.count }
+            guard let owner = Self.innermost(containing: path, in: state) else { return nil }
+            state.byCgroupID[cgroupID] = Self.key(owner)
+            return owner
         }
     }
 

@@ -175,6 +175,7 @@ public final class GadgetSession: Sendable {
             }
             // A cgroup nested in a container already selected belongs to it at once.
             if let owner = collection.container(cgroupPath: cgroup.path), options.selector.matches(owner) {
+                collection.adopt(cgroupID: cgroup.id, path: cgroup.path)
                 try? cgroupMap.update(cgroup.id, Self.selected)
                 state.withLock { _ = $0.selectedIDs.insert(cgroup.id) }
             } else {
@@ -246,7 +247,7 @@ public final class GadgetSession: Sendable {
     private func resolvePending(cgroupMap: BPFMap, deliver: @Sendable (Event) -> Void) {
         let pending = state.withLock { $0.pending }
         for (id, entry) in pending {
-            let owner = collection.container(cgroupID: id) ?? collection.container(cgroupPath: entry.path)
+            let owner = collection.container(cgroupID: id) ?? collection.adopt(cgroupID: id, path: entry.path)
             let expired = ContinuousClock.now - entry.since >= options.resolutionTimeout
             guard owner != nil || expired else { continue }
             let keep = owner.map(options.selector.matches) ?? false

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+/// The `sonde` executable as users run it: output formats and the errors they see.
+@Suite(.serialized) struct CLITests {
+    @Test func jsonLinesFromARealContainer() async throws {
+        let marker = "json-marker-\(UInt32.random(in: 0...9999))"
+        // The container waits until sonde is tracing, execs, and ends; sonde stops at its timeout.
+        let c = try RuncContainer(prefix: "sonde-it-cli", args: [
+            "sh", "-c", "while [ ! -e /tmp/go ]; do usleep 20000; done; /bin/true \(marker); /missing",
+        ])
+        defer { c.remove() }
+        try c.start()
+        let output = Locked((status: Int32(-1), stdout: "", stderr: ""))
+        let sonde = Task.detached {
+            output.set(try run(sondeExecutable, ["trace", "exec", "-c", c.name, "-o", "json", "--timeout", "6"]))
+        }
+        try await Task.sleep(for: .seconds(3)) // sonde attaches well within this
+        FileManager.default.createFile(atPath: c.rootfs.appendingPathComponent("tmp/go").path, contents: nil)
+        try await sonde.value
+        let result = output.get()
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = result.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(objects.count == result.stdout.split(separator: "\n").count, "every line is one JSON object")
+        let event = try #require(objects.first { ($0["args"] as? [String])?.contains(marker) == true })
+        #expect((event["container"] as? [String: Any])?["name"] as? String == c.name)
+        #expect(event["ret"] as? Int == 0)
+        let missing = try #require(objects.first { ($0["args"] as? [String])?.first == "/missing" })
+        #expect(missing["error"] as? String == "ENOENT")
+    }
+
+    @Test func anUnknownContainerNameListsTheKnownOnes() throws {
+        let c = try RuncContainer(prefix: "sonde-it-known", args: ["sleep", "30"])
+        defer { c.remove() }
+        try c.start()
+        let result = try run(sondeExecutable, ["trace", "exec", "-c", "no-such-container", "--timeout", "1"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("no container named no-such-container"))
+        #expect(result.stderr.contains(c.name))
+        #expect(!result.stderr.contains("Fatal error"))
+    }
+
+    @Test func withoutPrivilegesTheErrorSaysWhatIsMissing() throws {
+        // setpriv (util-linux) drops to nobody with no capabilities.
+        let result = try run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                  "--inh-caps=-all", sondeExecutable, "trace", "exec", "--timeout", "1"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("sonde needs root"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count <= 3)
+    }
+
+    @Test func badArgumentsAreRefusedClearly() throws {
+        let runtime = try run(sondeExecutable, ["trace", "exec", "--runtime", "docker"])
+        #expect(runtime.status != 0)
+        #expect(runtime.stderr.contains("unknown runtime 'docker'"))
+        let mixed = try run(sondeExecutable, ["trace", "exec", "--host", "-c", "x"])
+        #expect(mixed.status != 0)
+        #expect(mixed.stderr.contains("--host"))
+        let hostile = try run(sondeExecutable, ["trace", "exec", "--cgroup", "/../../etc", "--timeout", "1"])
+        #expect(hostile.status != 0)
+        #expect(hostile.stderr.contains("must not contain '..'"))
+    }
+
+    @Test func containersAreListed() throws {
+        let c = try RuncContainer(prefix: "sonde-it-list", args: ["sleep", "30"])
+        defer { c.remove() }
+        try c.start()
+        let result = try run(sondeExecutable, ["containers", "-o", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = result.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let mine = try #require(objects.first { $0["name"] as? String == c.name })
+        #expect(mine["runtime"] as? String == "runc")
+        #expect(mine["cgroup_path"] as? String == "/" + c.name)
+        #expect((mine["pid"] as? Int ?? 0) > 0)
+    }
+}
