@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The flight recorder: every syscall of every recorded container (cgroup), entry and exit,
+ * with the memory behind pointer arguments, into that container's overwritable per-CPU rings
+ * (layout and protocol in recorder.h). Nothing is read until someone dumps.
+ *
+ * Cost matters more than anything here: these programs run on every syscall of every process.
+ * A process that is not recorded pays one cgroup-id helper call and one hash lookup. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "recorder.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Without a unified cgroup hierarchy, containers are told apart by mount namespace instead. */
+const volatile __u8 key_by_mntns = 0;
+
+/* Recorded containers: key (cgroup v2 id, or mount namespace id) -> settings. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u64);
+    __type(value, struct sonde_rec_target);
+} rec_targets SEC(".maps");
+
+/* What to capture per syscall number, written by user space from its syscall table. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, SONDE_REC_MAX_SYSCALLS);
+    __type(key, __u32);
+    __type(value, struct sonde_syscall_schema);
+} rec_schema SEC(".maps");
+
+/* A record is built here, then copied into the ring at its reserved place. A program does not
+ * run twice at once on one CPU (the kernel skips a nested run), so each program has its own. */
+struct scratch {
+    union {
+        struct sonde_rec_enter enter;
+        struct sonde_rec_exit exit;
+        __u8 bytes[SONDE_REC_MAX_RECORD];
+    };
+    /* Room past the end so that every bounded write at an offset below DATA_MAX fits. */
+    __u8 overflow[SONDE_REC_STRING_MAX + 16];
+    /* The exit program's copy of the argument registers. */
+    __u64 args[6];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} enter_scratch SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} exit_scratch SEC(".maps");
+
+/* One ring type and one outer map per size class (the verifier checks every access against the
+ * element size, so each class gets its own constant-size code path). */
+#define SONDE_RING(class)                                                                         \
+    struct sonde_ring_c##class {                                                                  \
+        struct sonde_ring_header h;                                                               \
+        __u64 checkpoints[SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT];                    \
+        __u8 data[SONDE_REC_RING_SIZE(class) + SONDE_REC_MAX_RECORD];                             \
+    };                                                                                            \
+    struct {                                                                                      \
+        __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);                                                  \
+        __uint(max_entries, 1024);                                                                \
+        __type(key, __u64);                                                                       \
+        __array(values, struct {                                                                  \
+            __uint(type, BPF_MAP_TYPE_ARRAY);                                                     \
+            __uint(max_entries, 1);                                                               \
+            __uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);                                  \
+            __type(key, __u32);                                                                   \
+            __type(value, struct sonde_ring_c##class);                                            \
+        });                                                                                       \
+    } rec_rings_c##class SEC(".maps");                                                           \
+    /* Keeps the ring type in BTF for user space's layout check. */                              \
+    const struct sonde_ring_c##class *sonde_btf_ring_c##class __attribute__((unused));
+
+SONDE_RING(0)
+SONDE_RING(1)
+SONDE_RING(2)
+SONDE_RING(3)
+SONDE_RING(4)
+
+/* Keeps the record types in BTF for user space's layout check. */
+const struct sonde_rec_enter *sonde_btf_rec_enter __attribute__((unused));
+const struct sonde_rec_exit *sonde_btf_rec_exit __attribute__((unused));
+const struct sonde_rec_chunk *sonde_btf_rec_chunk __attribute__((unused));
+const struct sonde_syscall_schema *sonde_btf_schema __attribute__((unused));
+const struct sonde_rec_target *sonde_btf_target __attribute__((unused));
+
+static __always_inline __u64 current_key(void)
+{
+    if (key_by_mntns) {
+        struct task_struct *task = bpf_get_current_task_btf();
+        return task->nsproxy->mnt_ns->ns.inum;
+    }
+    return bpf_get_current_cgroup_id();
+}
+
+/* Reserve, copy, commit; see recorder.h for why each step is as it is. */
+static __always_inline void ring_commit(struct sonde_ring_header *h, __u64 *checkpoints, __u8 *data,
+                                        __u32 ring_mask, __u32 page_mask, void *record, __u32 size)
+{
+    __u64 start = __sync_fetch_and_add(&h->head, size);
+    __u32 off = start & ring_mask;
+    struct sonde_rec_header *rec = record;
+
+    /* Not yet valid at its place: the reader requires position == its start. */
+    rec->position = (__u32)start + 1;
+    if (size > SONDE_REC_MAX_RECORD)
+        return;
+    bpf_probe_read_kernel(&data[off], size, record);
+    /* The commit mark, stored after the record's bytes (x86 keeps stores in order). */
+    ((struct sonde_rec_header *)&data[off])->position = (__u32)start;
+    __sync_fetch_and_add(&h->written, 1);
+
+    __u64 end = start + size;
+    if ((start >> SONDE_REC_PAGE_SHIFT) != (end >> SONDE_REC_PAGE_SHIFT))
+        checkpoints[(end >> SONDE_REC_PAGE_SHIFT) & page_mask] = end;
+}
+
+#define SONDE_WRITE_CLASS(class)                                                                  \
+    static __always_inline void write_c##class(__u64 *key, void *record, __u32 size)             \
+    {                                                                                             \
+        void *inner = bpf_map_lookup_elem(&rec_rings_c##class, key);                             \
+        if (!inner)                                                                               \
+            return;                                                                               \
+        __u32 cpu = bpf_get_smp_processor_id();                                                   \
+        struct sonde_ring_c##class *ring = bpf_map_lookup_elem(inner, &cpu);                     \
+        if (!ring)                                                                                \
+            return;                                                                               \
+        if (size > SONDE_REC_MAX_RECORD) {                                                        \
+            __sync_fetch_and_add(&ring->h.dropped, 1);                                            \
+            return;                                                                               \
+        }                                                                                         \
+        ring_commit(&ring->h, ring->checkpoints, ring->data, SONDE_REC_RING_SIZE(class) - 1,      \
+                    (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, record, size);      \
+    }
+
+SONDE_WRITE_CLASS(0)
+SONDE_WRITE_CLASS(1)
+SONDE_WRITE_CLASS(2)
+SONDE_WRITE_CLASS(3)
+SONDE_WRITE_CLASS(4)
+
+static __always_inline void write_record(__u8 size_class, __u64 *key, void *record, __u32 size)
+{
+    switch (size_class) {
+    case 0: write_c0(key, record, size); break;
+    case 1: write_c1(key, record, size); break;
+    case 2: write_c2(key, record, size); break;
+    case 3: write_c3(key, record, size); break;
+    default: write_c4(key, record, size); break;
+    }
+}
+
+/* Appends one chunk of user memory at c->doff of the scratch record's data area; `string` reads
+ * up to a NUL. Returns false once the data area is full. */
+struct capture {
+    struct scratch *s;
+    struct sonde_syscall_schema *schema;
+    __u64 *args;      /* the six argument registers */
+    __u32 base;       /* size of the record's fixed part: the data area starts there */
+    __u32 doff;       /* bytes of data so far */
+    __u32 buffer_cap;
+    __s64 ret;        /* at exit */
+    __u64 argv;       /* at entry: the string array to walk, if any */
+    __u8 argv_arg;
+    __u8 nchunks;
+};
+
+static __always_inline bool add_chunk(struct capture *c, __u8 arg, __u8 flags, __u64 ptr, __u32 len, bool string)
+{
+    __u32 off = c->doff;
+    if (off > SONDE_REC_DATA_MAX - sizeof(struct sonde_rec_chunk))
+        return false;
+    __u32 pos = c->base + off;
+    if (pos > SONDE_REC_DATA_MAX + 128) /* base is at most the size of the fixed part */
+        return false;
+    struct sonde_rec_chunk *chunk = (void *)&c->s->bytes[pos];
+    __u32 room = SONDE_REC_DATA_MAX - off - sizeof(*chunk);
+    if (len > room) {
+        len = room;
+        flags |= SONDE_CHUNK_TRUNCATED;
+    }
+    if (len > SONDE_REC_STRING_MAX) {
+        len = SONDE_REC_STRING_MAX;
+        flags |= SONDE_CHUNK_TRUNCATED;
+    }
+    len &= 2 * SONDE_REC_STRING_MAX - 1; /* no-op that shows the verifier the bound */
+    long n;
+    __u8 *dst = &c->s->bytes[pos + sizeof(*chunk)];
+    if (string) {
+        n = bpf_probe_read_user_str(dst, len, (const void *)ptr);
+        if (n > 0) {
+            /* The bound was reached before a NUL: the string went on (the helper ends it with a
+             * NUL of its own). */
+            if (n == len)
+                flags |= SONDE_CHUNK_TRUNCATED;
+            n -= 1; /* the NUL is not data */
+        }
+    } else {
+        n = bpf_probe_read_user(dst, len, (const void *)ptr) == 0 ? len : -1;
+    }
+    if (n < 0) {
+        n = 0;
+        flags |= SONDE_CHUNK_FAULT;
+    }
+    chunk->arg = arg;
+    chunk->flags = flags;
+    chunk->len = n;
+    c->doff = off + ((sizeof(*chunk) + n + 3) & ~3u);
+    c->nchunks += 1;
+    return true;
+}
+
+static __always_inline __u64 arg_value(struct capture *c, __u8 index)
+{
+    return index < 6 ? c->args[index] : 0;
+}
+
+/* bpf_loop callbacks are verified once, not once per iteration and path: without them the
+ * verifier's state count explodes over six arguments times capture kinds. */
+static long capture_enter_arg(__u32 i, struct capture *c)
+{
+    if (i >= 6)
+        return 1;
+    __u8 kind = c->schema->kind[i];
+    __u64 ptr = c->args[i];
+    __u32 len;
+    __u8 flags = 0;
+    bool string = false;
+    switch (kind) {
+    case SONDE_CAP_STRING:
+        len = SONDE_REC_STRING_MAX;
+        string = true;
+        break;
+    case SONDE_CAP_IN_BUFFER: {
+        __u64 want = arg_value(c, c->schema->len_arg[i]);
+        len = want > c->buffer_cap ? c->buffer_cap : want;
+        if (want > len)
+            flags |= SONDE_CHUNK_TRUNCATED;
+        break;
+    }
+    case SONDE_CAP_IN_SOCKADDR: {
+        __u64 want = arg_value(c, c->schema->len_arg[i]);
+        len = want > 128 ? 128 : want;
+        break;
+    }
+    case SONDE_CAP_IN_STRUCT:
+        len = c->schema->struct_size[i];
+        break;
+    case SONDE_CAP_STRING_ARRAY:
+        c->argv = ptr;
+        c->argv_arg = i;
+        return 0;
+    default:
+        return 0;
+    }
+    if (!ptr)
+        return 0; /* NULL: the raw value says it all */
+    return add_chunk(c, i, flags, ptr, len, string) ? 0 : 1;
+}
+
+static long capture_argv_entry(__u32 j, struct capture *c)
+{
+    const char *const *argv = (const char *const *)c->argv;
+    const char *arg = NULL;
+    if (bpf_probe_read_user(&arg, sizeof(arg), &argv[j]) < 0 || !arg)
+        return 1;
+    __u8 flags = SONDE_CHUNK_ARGV_ENTRY;
+    if (j == SONDE_REC_ARGV_MAX - 1) {
+        const char *more = NULL;
+        if (bpf_probe_read_user(&more, sizeof(more), &argv[j + 1]) == 0 && more)
+            flags |= SONDE_CHUNK_ARGV_MORE;
+    }
+    return add_chunk(c, c->argv_arg, flags, (__u64)arg, 256, true) ? 0 : 1;
+}
+
+static long capture_exit_arg(__u32 i, struct capture *c)
+{
+    if (i >= 6)
+        return 1;
+    __u8 kind = c->schema->kind[i];
+    __u64 ptr = c->args[i];
+    __u32 len;
+    __u8 flags = 0;
+    switch (kind) {
+    case SONDE_CAP_OUT_BUFFER: {
+        __u64 limit = arg_value(c, c->schema->len_arg[i]);
+        __u64 got = (__u64)c->ret < limit ? (__u64)c->ret : limit;
+        len = got > c->buffer_cap ? c->buffer_cap : got;
+        if (got > len)
+            flags |= SONDE_CHUNK_TRUNCATED;
+        break;
+    }
+    case SONDE_CAP_OUT_SOCKADDR: {
+        __u32 socklen = 0;
+        __u64 lenp = arg_value(c, c->schema->len_arg[i]);
+        if (!lenp || bpf_probe_read_user(&socklen, sizeof(socklen), (void *)lenp) < 0)
+            return 0;
+        len = socklen > 128 ? 128 : socklen;
+        break;
+    }
+    case SONDE_CAP_OUT_STRUCT:
+        len = c->schema->struct_size[i];
+        break;
+    default:
+        return 0;
+    }
+    if (!ptr)
+        return 0;
+    return add_chunk(c, i, flags, ptr, len, false) ? 0 : 1;
+}
+
+static __always_inline void fill_header(struct sonde_rec_header *h, __u8 type, __u16 nr)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    h->type = type;
+    h->nr = nr;
+    h->flags = 0;
+    h->nchunks = 0;
+    h->pid = pid_tgid >> 32;
+    h->tid = (__u32)pid_tgid;
+    h->reserved = 0;
+    h->timestamp_ns = bpf_ktime_get_boot_ns();
+}
+
+static __always_inline __u32 finish(struct sonde_rec_header *h, struct capture *c)
+{
+    __u32 size = (c->base + c->doff + 7) & ~7u;
+    h->size = size;
+    h->nchunks = c->nchunks;
+    return size;
+}
+
+static __always_inline struct sonde_syscall_schema *schema_of(__u32 nr)
+{
+    return nr < SONDE_REC_MAX_SYSCALLS ? bpf_map_lookup_elem(&rec_schema, &nr) : NULL;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
+{
+    __u64 key = current_key();
+    struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
+    if (!target || target->paused)
+        return 0;
+    __u32 zero = 0;
+    struct scratch *s = bpf_map_lookup_elem(&enter_scratch, &zero);
+    if (!s)
+        return 0;
+
+    struct sonde_rec_enter *e = &s->enter;
+    fill_header(&e->hdr, SONDE_REC_ENTER, id);
+    e->args[0] = regs->di;
+    e->args[1] = regs->si;
+    e->args[2] = regs->dx;
+    e->args[3] = regs->r10;
+    e->args[4] = regs->r8;
+    e->args[5] = regs->r9;
+
+    struct capture c = { .s = s, .args = e->args, .base = sizeof(*e), .buffer_cap = target->buffer_capture };
+    struct sonde_syscall_schema *schema = schema_of(id);
+    if (schema && schema->enter_captures) {
+        c.schema = schema;
+        bpf_loop(6, capture_enter_arg, &c, 0);
+        if (c.argv)
+            bpf_loop(SONDE_REC_ARGV_MAX, capture_argv_entry, &c, 0);
+    }
+    __u32 size = finish(&e->hdr, &c);
+    write_record(target->size_class, &key, e, size);
+    return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
+{
+    __u64 key = current_key();
+    struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
+    if (!target || target->paused)
+        return 0;
+    __u32 zero = 0;
+    struct scratch *s = bpf_map_lookup_elem(&exit_scratch, &zero);
+    if (!s)
+        return 0;
+
+    struct sonde_rec_exit *x = &s->exit;
+    __u32 nr = regs->orig_ax;
+    fill_header(&x->hdr, SONDE_REC_EXIT, nr);
+    x->ret = ret;
+
+    struct capture c = { .s = s, .base = sizeof(*x), .buffer_cap = target->buffer_capture, .ret = ret };
+    struct sonde_syscall_schema *schema = schema_of(nr);
+    /* x86_64 keeps the argument registers in pt_regs through the call, so output buffers are read
+     * here without remembering the pointers at entry. */
+    if (schema && schema->exit_captures && ret >= 0) {
+        s->args[0] = regs->di;
+        s->args[1] = regs->si;
+        s->args[2] = regs->dx;
+        s->args[3] = regs->r10;
+        s->args[4] = regs->r8;
+        s->args[5] = regs->r9;
+        c.args = s->args;
+        c.schema = schema;
+        bpf_loop(6, capture_exit_arg, &c, 0);
+    }
+    __u32 size = finish(&x->hdr, &c);
+    write_record(target->size_class, &key, x, size);
+    return 0;
+}

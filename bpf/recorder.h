@@ -1,0 +1,114 @@
+/* Flight recorder ABI (bpf/recorder.bpf.c <-> Sources/Recorder). Plain C, no kernel types.
+ *
+ * Every recorded container (cgroup) owns one ring per CPU. A ring is one element of an
+ * mmapable BPF array (the container's "inner" map, one element per possible CPU), so it can be
+ * pinned in bpffs and read by any later sonde process without stopping the writers:
+ *
+ *   struct sonde_ring_header | u64 checkpoints[RING_SIZE / 4096] | data[RING_SIZE] | slack[MAX_RECORD]
+ *
+ * Writers reserve bytes with an atomic add on `head` (an absolute byte count that never wraps),
+ * write the record at data[start % RING_SIZE] contiguously (a record that starts near the end
+ * runs on into the slack; the next one starts at the wrapped offset), and commit it by writing
+ * its start position into the record header last. Records are never split, so a reader walks
+ * forward record by record. After wrap-around it cannot know where the oldest record starts,
+ * so whenever a record ends in a new 4 KiB page, the writer notes that page's first record start
+ * in checkpoints[page % n]: the reader begins at the oldest checkpoint still inside the ring.
+ * Everything in [head - RING_SIZE, head) is intact unless a writer is still in the middle of it
+ * (the position check then fails, the reader counts it and resyncs at the next checkpoint). */
+#ifndef SONDE_RECORDER_H
+#define SONDE_RECORDER_H
+
+#define SONDE_REC_PAGE_SHIFT 12
+#define SONDE_REC_MAX_RECORD 8192       /* slack after the ring; no record is larger */
+#define SONDE_REC_DATA_MAX 4096         /* captured bytes per record, all arguments together */
+#define SONDE_REC_STRING_MAX 1024       /* one string argument */
+#define SONDE_REC_ARGV_MAX 32           /* execve argv entries kept */
+#define SONDE_REC_SIZE_CLASSES 5        /* ring sizes per CPU: 64 KiB << (2 * class) */
+
+/* The size class of a ring: 64 KiB, 256 KiB, 1 MiB, 4 MiB, 16 MiB per CPU. */
+#define SONDE_REC_RING_SIZE(class) ((1u << 16) << (2 * (class)))
+
+struct sonde_ring_header {
+    __u64 head;      /* bytes reserved so far (absolute, never wraps) */
+    __u64 written;   /* records committed */
+    __u64 dropped;   /* records that could not be written (too large, scratch unavailable) */
+    __u64 reserved[5];
+};
+
+enum sonde_rec_type {
+    SONDE_REC_ENTER = 1,
+    SONDE_REC_EXIT = 2,
+};
+
+/* Every record starts with this; `size` includes it and is a multiple of 8. */
+struct sonde_rec_header {
+    __u16 size;
+    __u8 type;           /* enum sonde_rec_type */
+    __u8 nchunks;        /* data chunks that follow the fixed part */
+    __u16 nr;            /* syscall number */
+    __u16 flags;
+    __u32 position;      /* low 32 bits of the record's absolute start: the commit mark */
+    __u32 pid;           /* tgid */
+    __u32 tid;
+    __u32 reserved;
+    __u64 timestamp_ns;  /* CLOCK_BOOTTIME */
+};
+
+struct sonde_rec_enter {
+    struct sonde_rec_header hdr;
+    __u64 args[6];
+    /* then nchunks x (struct sonde_rec_chunk + bytes, padded to 4) */
+};
+
+struct sonde_rec_exit {
+    struct sonde_rec_header hdr;
+    __s64 ret;
+    /* then nchunks x (struct sonde_rec_chunk + bytes, padded to 4) */
+};
+
+enum sonde_rec_chunk_flags {
+    SONDE_CHUNK_TRUNCATED = 1 << 0, /* the data went on beyond what was kept */
+    SONDE_CHUNK_FAULT = 1 << 1,     /* user memory could not be read */
+    SONDE_CHUNK_ARGV_ENTRY = 1 << 2,/* one string of a string array (execve argv), in order */
+    SONDE_CHUNK_ARGV_MORE = 1 << 3, /* the string array had more entries than were kept */
+};
+
+struct sonde_rec_chunk {
+    __u8 arg;      /* argument index 0..5 */
+    __u8 flags;    /* enum sonde_rec_chunk_flags */
+    __u16 len;     /* bytes that follow */
+};
+
+/* What to capture for each argument of a syscall, set by user space from its syscall table. */
+enum sonde_capture_kind {
+    SONDE_CAP_VALUE = 0,
+    SONDE_CAP_STRING = 1,
+    SONDE_CAP_STRING_ARRAY = 2,
+    SONDE_CAP_IN_BUFFER = 3,   /* len = args[len_arg] */
+    SONDE_CAP_OUT_BUFFER = 4,  /* at exit, len = min(ret, args[len_arg]) */
+    SONDE_CAP_IN_SOCKADDR = 5, /* len = args[len_arg] */
+    SONDE_CAP_OUT_SOCKADDR = 6,/* at exit, len = *(socklen_t *)args[len_arg] */
+    SONDE_CAP_IN_STRUCT = 7,   /* len = struct_size */
+    SONDE_CAP_OUT_STRUCT = 8,  /* at exit when ret >= 0, len = struct_size */
+};
+
+struct sonde_syscall_schema {
+    __u8 kind[6];
+    __u8 len_arg[6];
+    __u16 struct_size[6];
+    __u8 enter_captures; /* any capture at entry */
+    __u8 exit_captures;  /* any capture at exit */
+    __u16 reserved;
+};
+
+#define SONDE_REC_MAX_SYSCALLS 512
+
+/* The value of the recorder's target map, by cgroup id (or mount namespace id). */
+struct sonde_rec_target {
+    __u8 size_class;
+    __u8 paused;     /* set while a dump reads the rings */
+    __u16 reserved;
+    __u32 buffer_capture; /* bytes kept of read/write buffers, at most SONDE_REC_STRING_MAX */
+};
+
+#endif
