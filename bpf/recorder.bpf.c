@@ -24,6 +24,25 @@ struct {
     __type(value, struct sonde_rec_target);
 } rec_targets SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct sonde_rec_config);
+} rec_config SEC(".maps");
+
+/* Slots whose rings (of class new_size_class) wait for a new cgroup; user space refills it. */
+struct {
+    __uint(type, BPF_MAP_TYPE_QUEUE);
+    __uint(max_entries, 256);
+    __type(value, __u32);
+} rec_free_slots SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 1 << 18);
+} rec_notices SEC(".maps");
+
 /* What to capture per syscall number, written by user space from its syscall table. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -71,7 +90,7 @@ struct {
     struct {                                                                                      \
         __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);                                                  \
         __uint(max_entries, 1024);                                                                \
-        __type(key, __u64);                                                                       \
+        __type(key, __u32);                                                                       \
         __array(values, struct {                                                                  \
             __uint(type, BPF_MAP_TYPE_ARRAY);                                                     \
             __uint(max_entries, 1);                                                               \
@@ -95,6 +114,8 @@ const struct sonde_rec_exit *sonde_btf_rec_exit __attribute__((unused));
 const struct sonde_rec_chunk *sonde_btf_rec_chunk __attribute__((unused));
 const struct sonde_syscall_schema *sonde_btf_schema __attribute__((unused));
 const struct sonde_rec_target *sonde_btf_target __attribute__((unused));
+const struct sonde_rec_config *sonde_btf_config __attribute__((unused));
+const struct sonde_ring_header *sonde_btf_ring_header __attribute__((unused));
 
 static __always_inline __u64 current_key(void)
 {
@@ -128,9 +149,9 @@ static __always_inline void ring_commit(struct sonde_ring_header *h, __u64 *chec
 }
 
 #define SONDE_WRITE_CLASS(class)                                                                  \
-    static __always_inline void write_c##class(__u64 *key, void *record, __u32 size)             \
+    static __always_inline void write_c##class(__u32 *slot, void *record, __u32 size)            \
     {                                                                                             \
-        void *inner = bpf_map_lookup_elem(&rec_rings_c##class, key);                             \
+        void *inner = bpf_map_lookup_elem(&rec_rings_c##class, slot);                            \
         if (!inner)                                                                               \
             return;                                                                               \
         __u32 cpu = bpf_get_smp_processor_id();                                                   \
@@ -151,14 +172,15 @@ SONDE_WRITE_CLASS(2)
 SONDE_WRITE_CLASS(3)
 SONDE_WRITE_CLASS(4)
 
-static __always_inline void write_record(__u8 size_class, __u64 *key, void *record, __u32 size)
+static __always_inline void write_record(struct sonde_rec_target *target, void *record, __u32 size)
 {
-    switch (size_class) {
-    case 0: write_c0(key, record, size); break;
-    case 1: write_c1(key, record, size); break;
-    case 2: write_c2(key, record, size); break;
-    case 3: write_c3(key, record, size); break;
-    default: write_c4(key, record, size); break;
+    __u32 slot = target->slot;
+    switch (target->size_class) {
+    case 0: write_c0(&slot, record, size); break;
+    case 1: write_c1(&slot, record, size); break;
+    case 2: write_c2(&slot, record, size); break;
+    case 3: write_c3(&slot, record, size); break;
+    default: write_c4(&slot, record, size); break;
     }
 }
 
@@ -352,7 +374,7 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
 {
     __u64 key = current_key();
     struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
-    if (!target || target->paused)
+    if (!target)
         return 0;
     __u32 zero = 0;
     struct scratch *s = bpf_map_lookup_elem(&enter_scratch, &zero);
@@ -377,7 +399,7 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
             bpf_loop(SONDE_REC_ARGV_MAX, capture_argv_entry, &c, 0);
     }
     __u32 size = finish(&e->hdr, &c);
-    write_record(target->size_class, &key, e, size);
+    write_record(target, e, size);
     return 0;
 }
 
@@ -386,7 +408,7 @@ int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
 {
     __u64 key = current_key();
     struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
-    if (!target || target->paused)
+    if (!target)
         return 0;
     __u32 zero = 0;
     struct scratch *s = bpf_map_lookup_elem(&exit_scratch, &zero);
@@ -414,6 +436,121 @@ int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
         bpf_loop(6, capture_exit_arg, &c, 0);
     }
     __u32 size = finish(&x->hdr, &c);
-    write_record(target->size_class, &key, x, size);
+    write_record(target, x, size);
+    return 0;
+}
+
+/* Cgroups and processes: new cgroups get a ring before any task can join them, so a container is
+ * recorded from its first syscall; deaths that warrant a crash dump are told to user space. */
+
+static __always_inline struct sonde_rec_notice *reserve_notice(__u32 kind)
+{
+    struct sonde_rec_notice *n = bpf_ringbuf_reserve(&rec_notices, sizeof(*n), 0);
+    if (n) {
+        __builtin_memset(n, 0, sizeof(*n));
+        n->kind = kind;
+        n->timestamp_ns = bpf_ktime_get_boot_ns();
+    }
+    return n;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(sonde_rec_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+    __u32 zero = 0;
+    struct sonde_rec_config *config = bpf_map_lookup_elem(&rec_config, &zero);
+    /* Only the unified hierarchy (id 0): its ids are what bpf_get_current_cgroup_id() reports. */
+    if (!config || !config->track_new_cgroups || key_by_mntns || cgrp->root->hierarchy_id != 0)
+        return 0;
+    __u64 key = cgrp->kn->id;
+    __u32 slot;
+    struct sonde_rec_notice *n;
+    if (bpf_map_pop_elem(&rec_free_slots, &slot) < 0) {
+        n = reserve_notice(SONDE_REC_POOL_EMPTY);
+        if (n) {
+            n->key = key;
+            bpf_probe_read_kernel_str(n->path, sizeof(n->path), path);
+            bpf_ringbuf_submit(n, 0);
+        }
+        return 0;
+    }
+    struct sonde_rec_target target = {
+        .slot = slot,
+        .size_class = config->new_size_class,
+        .state = SONDE_REC_PENDING,
+        .buffer_capture = config->buffer_capture,
+    };
+    bpf_map_update_elem(&rec_targets, &key, &target, BPF_NOEXIST);
+    n = reserve_notice(SONDE_REC_CGROUP_CREATED);
+    if (n) {
+        n->key = key;
+        n->slot = slot;
+        n->level = cgrp->level;
+        bpf_probe_read_kernel_str(n->path, sizeof(n->path), path);
+        bpf_ringbuf_submit(n, 0);
+    }
+    return 0;
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(sonde_rec_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+    __u64 key = cgrp->kn->id;
+    struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
+    if (!target || key_by_mntns)
+        return 0;
+    /* The rings stay: a container that is gone can still be dumped. User space decides when. */
+    struct sonde_rec_notice *n = reserve_notice(SONDE_REC_CGROUP_REMOVED);
+    if (n) {
+        n->key = key;
+        n->slot = target->slot;
+        bpf_probe_read_kernel_str(n->path, sizeof(n->path), path);
+        bpf_ringbuf_submit(n, 0);
+    }
+    return 0;
+}
+
+/* Signals whose default action ends the process with a core dump or plainly, as a crash. */
+static __always_inline bool fatal_signal(int sig)
+{
+    switch (sig) {
+    case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 11: case 24: case 25: case 31:
+        return true; /* QUIT ILL TRAP ABRT BUS FPE KILL SEGV XCPU XFSZ SYS */
+    default:
+        return false;
+    }
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sonde_rec_process_exit, struct task_struct *task, bool group_dead)
+{
+    if (!group_dead)
+        return 0; /* one notice per process, when its last thread ends */
+    __u64 key = current_key();
+    struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
+    if (!target)
+        return 0;
+    int code = task->exit_code;
+    /* The init of its pid namespace is pid 1 there: the container's init process. Read through
+     * probe reads: the verifier allows no variable index into a kernel struct pointer. */
+    struct pid *pid = BPF_CORE_READ(task, thread_pid);
+    __u32 level = BPF_CORE_READ(pid, level);
+    int ns_pid = 0;
+    bpf_core_read(&ns_pid, sizeof(ns_pid), &pid->numbers[level & 31].nr);
+    bool ns_init = ns_pid == 1;
+    bool crashed = fatal_signal(code & 0x7f);
+    bool init_failed = ns_init && code != 0;
+    if (!crashed && !init_failed)
+        return 0;
+    struct sonde_rec_notice *n = reserve_notice(SONDE_REC_PROCESS_EXIT);
+    if (n) {
+        n->key = key;
+        n->slot = target->slot;
+        n->pid = task->tgid;
+        n->exit_code = code;
+        n->namespace_init = ns_init;
+        bpf_get_current_comm(n->comm, sizeof(n->comm));
+        bpf_ringbuf_submit(n, 0);
+    }
     return 0;
 }

@@ -104,11 +104,49 @@ struct sonde_syscall_schema {
 #define SONDE_REC_MAX_SYSCALLS 512
 
 /* The value of the recorder's target map, by cgroup id (or mount namespace id). */
+enum sonde_rec_target_state {
+    SONDE_REC_RECORDING = 1, /* selected by user space */
+    SONDE_REC_PENDING = 2,   /* a cgroup made while recording: recorded until user space decides */
+};
+
 struct sonde_rec_target {
+    __u32 slot;           /* key of its rings in rec_rings_c<size_class> */
     __u8 size_class;
-    __u8 paused;     /* set while a dump reads the rings */
+    __u8 state;           /* enum sonde_rec_target_state */
     __u16 reserved;
     __u32 buffer_capture; /* bytes kept of read/write buffers, at most SONDE_REC_STRING_MAX */
+    __u32 reserved2;
+};
+
+/* Recorder-wide settings in an array map (not constants: pinned programs outlive the process
+ * that loaded them, and a later one may change them). */
+struct sonde_rec_config {
+    __u8 track_new_cgroups; /* give every new v2 cgroup a ring from the free slots */
+    __u8 new_size_class;    /* the class of the free slots' rings */
+    __u16 reserved;
+    __u32 buffer_capture;
+};
+
+/* Told to user space through the notification ring buffer. */
+enum sonde_rec_notice_kind {
+    SONDE_REC_CGROUP_CREATED = 1,
+    SONDE_REC_CGROUP_REMOVED = 2,
+    SONDE_REC_PROCESS_EXIT = 3,  /* a recorded process died from a signal, or a pid-namespace init exited */
+    SONDE_REC_POOL_EMPTY = 4,    /* a new cgroup found no free ring */
+};
+
+struct sonde_rec_notice {
+    __u32 kind;
+    __u32 slot;
+    __u64 key;          /* cgroup id (or mount namespace id) */
+    __u64 timestamp_ns;
+    __u32 pid;
+    __s32 exit_code;    /* wait status: signal in the low 7 bits, exit status in bits 8..15 */
+    __u8 namespace_init;
+    __u8 reserved[3];
+    __s32 level;
+    char comm[16];
+    char path[256];
 };
 
 #endif
