@@ -4,24 +4,76 @@ import LinuxKit
 import Glibc
 #endif
 
-/// A map of a loaded object, with typed lookup, update, delete and iteration. Keys and values are
-/// plain structs laid out like their C counterparts; sizes are checked against the map's.
+/// A BPF map, by its fd, with typed lookup, update, delete and iteration. Keys and values are plain
+/// structs laid out like their C counterparts; sizes are checked against the map's.
+/// The map stays open as long as any copy of this value lives.
 public struct BPFMap: @unchecked Sendable {
     public let name: String
-    let handle: OpaquePointer
-    /// Keeps the object (and so the map's fd) alive.
-    let owner: BPFObject
+    public let fileDescriptor: Int32
+    public let keySize: Int
+    public let valueSize: Int
+    public let maxEntries: Int
+    public let type: UInt32
+    /// Keeps the fd open: the BPFObject that owns the map, or an OwnedDescriptor.
+    let keepAlive: AnyObject
 
     init(name: String, handle: OpaquePointer, owner: BPFObject) {
         self.name = name
-        self.handle = handle
-        self.owner = owner
+        fileDescriptor = bpf_map__fd(handle)
+        keySize = Int(bpf_map__key_size(handle))
+        valueSize = Int(bpf_map__value_size(handle))
+        maxEntries = Int(bpf_map__max_entries(handle))
+        type = bpf_map__type(handle).rawValue
+        keepAlive = owner
     }
 
-    public var fileDescriptor: Int32 { bpf_map__fd(handle) }
-    public var keySize: Int { Int(bpf_map__key_size(handle)) }
-    public var valueSize: Int { Int(bpf_map__value_size(handle)) }
-    public var maxEntries: Int { Int(bpf_map__max_entries(handle)) }
+    /// Wraps an fd this value then owns (closed when the last copy goes).
+    init(owning fd: Int32, name: String) throws(SondeError) {
+        let owned = OwnedDescriptor(fd)
+        var info = bpf_map_info()
+        var length = UInt32(MemoryLayout<bpf_map_info>.size)
+        try negativeErrnoCall("reading the info of map \(name)") { bpf_obj_get_info_by_fd(fd, &info, &length) }
+        self.name = name
+        fileDescriptor = fd
+        keySize = Int(info.key_size)
+        valueSize = Int(info.value_size)
+        maxEntries = Int(info.max_entries)
+        type = info.type
+        keepAlive = owned
+    }
+
+    /// A map pinned in bpffs by an earlier sonde process (bpf_obj_get).
+    public static func pinned(at path: String) throws(SondeError) -> BPFMap {
+        let fd = bpf_obj_get(path)
+        guard fd >= 0 else { throw SondeError.system("cannot open the pinned map \(path)", Errno.current) }
+        return try BPFMap(owning: fd, name: path)
+    }
+
+    /// A map by its kernel id (as a map-in-map lookup returns it; bpf_map_get_fd_by_id).
+    public static func byID(_ id: UInt32, name: String) throws(SondeError) -> BPFMap {
+        let fd = bpf_map_get_fd_by_id(id)
+        guard fd >= 0 else { throw SondeError.system("cannot open map \(name) (id \(id))", Errno.current) }
+        return try BPFMap(owning: fd, name: name)
+    }
+
+    /// Creates a map outside any object (bpf_map_create), e.g. an inner map for a map-in-map.
+    public static func create(type: bpf_map_type, name: String, keySize: Int, valueSize: Int,
+                              maxEntries: Int, flags: UInt32 = 0) throws(SondeError) -> BPFMap {
+        var opts = bpf_map_create_opts()
+        opts.sz = MemoryLayout<bpf_map_create_opts>.size
+        opts.map_flags = flags
+        let fd = name.withCString { bpf_map_create(type, $0, UInt32(keySize), UInt32(valueSize), UInt32(maxEntries), &opts) }
+        guard fd >= 0 else {
+            throw SondeError(.bpfLoadFailed, "cannot create map \(name) (\(valueSize) bytes x \(maxEntries))",
+                             errno: Errno(rawValue: -fd))
+        }
+        return try BPFMap(owning: fd, name: name)
+    }
+
+    /// Pins the map in bpffs so it outlives this process (bpf_obj_pin).
+    public func pin(at path: String) throws(SondeError) {
+        try negativeErrnoCall("cannot pin map \(name) at \(path)") { bpf_obj_pin(fileDescriptor, path) }
+    }
 
     public enum UpdateMode: UInt64, Sendable {
         case any = 0       // BPF_ANY
@@ -102,5 +154,40 @@ public struct BPFMap: @unchecked Sendable {
             current.pointee = next.pointee
             previous = current
         }
+    }
+}
+
+/// An fd closed when the last reference goes.
+final class OwnedDescriptor: @unchecked Sendable {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+}
+
+/// A read-only shared mapping of an mmapable BPF array (BPF_F_MMAPABLE): the kernel's memory,
+/// read without a syscall per element, while programs keep writing it.
+public final class MappedArray: @unchecked Sendable {
+    public let map: BPFMap
+    public let bytes: UnsafeRawBufferPointer
+    /// Distance between elements: the value size rounded up to 8.
+    public let stride: Int
+
+    public init(_ map: BPFMap) throws(SondeError) {
+        let stride = (map.valueSize + 7) & ~7
+        let length = stride * map.maxEntries
+        let address = mmap(nil, length, PROT_READ, MAP_SHARED, map.fileDescriptor, 0)
+        guard let address, address != MAP_FAILED else {
+            throw SondeError.system("cannot map \(map.name) into memory", Errno.current)
+        }
+        self.map = map
+        self.stride = stride
+        bytes = UnsafeRawBufferPointer(start: address, count: length)
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
+
+    /// The bytes of element `index`.
+    public func element(_ index: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[(index * stride)..<(index * stride + map.valueSize)])
     }
 }

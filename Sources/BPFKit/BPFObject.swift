@@ -15,7 +15,8 @@ public final class BPFObject: @unchecked Sendable {
     let object: OpaquePointer
     /// bpf_object__open_mem does not copy the ELF image: it must outlive the object.
     private let image: UnsafeMutableRawBufferPointer
-    private var links: [OpaquePointer] = []
+    /// Attached programs: their names and links.
+    private var links: [(program: String, link: OpaquePointer)] = []
     public private(set) var isLoaded = false
 
     /// Opens an ELF object held in memory (bpf_object__open_mem).
@@ -41,7 +42,7 @@ public final class BPFObject: @unchecked Sendable {
     }
 
     deinit {
-        for link in links { bpf_link__destroy(link) }
+        for (_, link) in links { bpf_link__destroy(link) }
         bpf_object__close(object)
         image.deallocate()
     }
@@ -78,6 +79,16 @@ public final class BPFObject: @unchecked Sendable {
             throw SondeError(.notFound, "\(name) has no map \(mapName)")
         }
         try negativeErrnoCall("\(name): cannot size map \(mapName)") { bpf_map__set_max_entries(map, entries) }
+    }
+
+    /// Makes a map pinned at `path`: reused when an earlier process pinned a compatible one there,
+    /// else created and pinned at load.
+    public func setPinPath(map mapName: String, _ path: String) throws(SondeError) {
+        precondition(!isLoaded)
+        guard let map = bpf_object__find_map_by_name(object, mapName) else {
+            throw SondeError(.notFound, "\(name) has no map \(mapName)")
+        }
+        try negativeErrnoCall("\(name): cannot set the pin path of \(mapName)") { bpf_map__set_pin_path(map, path) }
     }
 
     /// Keeps a program from loading (when a feature is turned off, or a kernel lacks its hook).
@@ -164,7 +175,16 @@ public final class BPFObject: @unchecked Sendable {
                                  hint: error.rawValue == ENOENT ? "this kernel has no such tracepoint" : nil,
                                  errno: error, details: LibbpfLog.tail(5))
             }
-            links.append(link)
+            links.append((programName, link))
+        }
+    }
+
+    /// Pins every attached link in `directory` (named after its program), so the programs stay
+    /// attached after this process exits; removing the pins detaches them.
+    public func pinLinks(in directory: String) throws(SondeError) {
+        for (program, link) in links {
+            let path = directory + "/link_" + program
+            try negativeErrnoCall("cannot pin link \(program) at \(path)") { bpf_link__pin(link, path) }
         }
     }
 
