@@ -25,6 +25,10 @@ public enum ArgumentCapture: Sendable, Hashable {
 }
 
 /// One argument's captured bytes, as the recorder found them.
+///
+/// Strings come without their NUL. A string array (`.stringArray`, execve's argv) comes as its
+/// entries, each followed by one NUL byte (`"ls\0-l\0"`); `truncated` then means that entries or
+/// the end of one were not kept.
 public struct CapturedData: Sendable, Hashable {
     public var bytes: [UInt8]
     /// The data went on beyond what was kept (sonde's bound), or the string had no NUL within it.
