@@ -25,8 +25,10 @@ let package = Package(
 
         // Domain: containers, the one event shape and its renderers, gadgets.
         .target(name: "Containers", dependencies: ["LinuxKit"]),
+        .target(name: "Syscalls", dependencies: ["LinuxKit"]),
         .target(name: "Events", dependencies: ["Containers", "LinuxKit"]),
         .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit"]),
+        .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
 
         .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "Gadgets", "Containers", "LinuxKit"], path: "Sources/sonde-bench"),
         // The CLI: parses, calls a library, renders.

@@ -4,7 +4,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
-[ -x scripts/setup-podman.sh ] && sh scripts/setup-podman.sh
-[ -x scripts/setup-containerd.sh ] && sh scripts/setup-containerd.sh
+bash scripts/setup-podman.sh
+# A private containerd for the tests; stopped again when they end, whatever the outcome.
+bash scripts/setup-containerd.sh
+trap 'bash scripts/setup-containerd.sh stop' EXIT
 swift build --build-tests
 swift test --skip-build

@@ -21,8 +21,14 @@ struct SelectionOptions: ParsableArguments {
     @Flag(help: "Every process of the host, in a container or not.")
     var host = false
 
-    @Option(help: "runc's state directory.")
+    @Option(help: "runc's state directory (podman's runc containers are found there too).")
     var runcRoot = "/run/runc"
+
+    @Option(help: "containerd's API socket.")
+    var containerdAddress = "/run/containerd/containerd.sock"
+
+    @Option(help: "The state directory of containerd's runc shims.")
+    var containerdRuncRoot = "/run/containerd/runc"
 
     func validate() throws {
         if host && (!containerNames.isEmpty || !runtime.isEmpty || !cgroup.isEmpty || allContainers) {
@@ -44,6 +50,8 @@ struct SelectionOptions: ParsableArguments {
         let cgroups = try CgroupV2.find()
         return ContainerCollection(cgroups: cgroups, sources: [
             RuncSource(root: runcRoot),
+            PodmanSource(runcRoot: runcRoot),
+            ContainerdSource(runcRoot: containerdRuncRoot, address: containerdAddress),
             CgroupSource(paths: cgroup),
         ])
     }
