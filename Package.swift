@@ -41,6 +41,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "Containers"]),
         .testTarget(name: "BPFKitTests", dependencies: ["BPFKit", "BPFObjects", "LinuxKit"]),
         .testTarget(name: "GadgetsTests", dependencies: ["Gadgets", "BPFKit", "BPFObjects"]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "BPFKit", "BPFObjects", "Containers", "LinuxKit", "Syscalls"]),
         // Real BPF, real runc containers and the sonde executable; run as root.
         .testTarget(name: "IntegrationTests", dependencies: ["Gadgets", "Containers", "Events", "LinuxKit", "sonde"]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),

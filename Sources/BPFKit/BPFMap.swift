@@ -125,6 +125,13 @@ public struct BPFMap: @unchecked Sendable {
         try systemCall("update of map \(name)") { bpf_map_update_elem(fileDescriptor, &key, &value, mode.rawValue) }
     }
 
+    /// Pushes onto a queue or stack map (BPF_MAP_TYPE_QUEUE / STACK take no key).
+    public func push<V: BitwiseCopyable>(_ value: V) throws(SondeError) {
+        precondition(MemoryLayout<V>.size == valueSize)
+        var value = value
+        try systemCall("push onto map \(name)") { bpf_map_update_elem(fileDescriptor, nil, &value, 0) }
+    }
+
     /// Removes `key`; returns false when it was not there.
     @discardableResult
     public func delete<K: BitwiseCopyable>(_ key: K) throws(SondeError) -> Bool {

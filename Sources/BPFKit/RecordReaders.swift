@@ -137,6 +137,9 @@ public final class RingBufferReader: KernelBufferSource, @unchecked Sendable {
     }
 
     public var records: KernelRecords { KernelRecords(source: self) }
+
+    /// The records available now, without waiting (for callers that poll on their own schedule).
+    public func available() throws(SondeError) -> [BPFRecord] { try drain() }
 }
 
 /// Reader of a BPF_MAP_TYPE_PERF_EVENT_ARRAY with one buffer per CPU (libbpf perf_buffer). The

@@ -1,0 +1,312 @@
+import BPFKit
+import BPFObjects
+import CLibbpf
+import Containers
+import Foundation
+import LinuxKit
+import Syscalls
+
+/// How the recorder records; fixed when it starts (a later `record start` reuses what runs).
+public struct RecorderSettings: Sendable {
+    /// Ring bytes per CPU for each container; rounded up to a size class (64 KiB to 16 MiB).
+    public var bytesPerCPU: Int = 1 << 20
+    /// Bytes kept of each read/write buffer (strace shows 32 by default).
+    public var bufferCapture: UInt32 = 256
+    /// Rings kept ready for containers that start while recording (their first syscalls need one
+    /// before user space can make it).
+    public var poolSize = 4
+    /// Key containers by mount namespace instead of cgroup v2 id (hosts without the unified hierarchy).
+    public var keyByMountNamespace = false
+    public var pinDirectory = "/sys/fs/bpf/sonde/recorder"
+    public var stateDirectory = "/run/sonde/recorder"
+
+    public init() {}
+}
+
+// The values of the recorder's maps, laid out as in bpf/recorder.h (checked by RecorderTests).
+struct TargetValue: BitwiseCopyable {
+    var slot: UInt32
+    var sizeClass: UInt8
+    var state: UInt8
+    var reserved: UInt16 = 0
+    var bufferCapture: UInt32
+    var reserved2: UInt32 = 0
+
+    static let recording: UInt8 = 1
+    static let pending: UInt8 = 2
+}
+
+struct ConfigValue: BitwiseCopyable {
+    var trackNewCgroups: UInt8
+    var newSizeClass: UInt8
+    var reserved: UInt16 = 0
+    var bufferCapture: UInt32
+}
+
+typealias Six<T> = (T, T, T, T, T, T)
+
+struct SchemaValue: BitwiseCopyable {
+    var kind: Six<UInt8> = (0, 0, 0, 0, 0, 0)
+    var lengthArgument: Six<UInt8> = (0, 0, 0, 0, 0, 0)
+    var structSize: Six<UInt16> = (0, 0, 0, 0, 0, 0)
+    var enterCaptures: UInt8 = 0
+    var exitCaptures: UInt8 = 0
+    var reserved: UInt16 = 0
+
+    /// The kernel's encoding of what to capture (enum sonde_capture_kind).
+    init(_ captures: [ArgumentCapture]) {
+        var kinds = [UInt8](repeating: 0, count: 6), lengths = [UInt8](repeating: 0, count: 6)
+        var sizes = [UInt16](repeating: 0, count: 6)
+        for (index, capture) in captures.prefix(6).enumerated() {
+            switch capture {
+            case .value: break
+            case .string: kinds[index] = 1
+            case .stringArray: kinds[index] = 2
+            case .inputBuffer(let length): kinds[index] = 3; lengths[index] = UInt8(length)
+            case .outputBuffer(let length): kinds[index] = 4; lengths[index] = UInt8(length)
+            case .inputSockaddr(let length): kinds[index] = 5; lengths[index] = UInt8(length)
+            case .outputSockaddr(let pointer): kinds[index] = 6; lengths[index] = UInt8(pointer)
+            case .inputStruct(let size): kinds[index] = 7; sizes[index] = UInt16(size)
+            case .outputStruct(let size): kinds[index] = 8; sizes[index] = UInt16(size)
+            }
+            if [1, 2, 3, 5, 7].contains(kinds[index]) { enterCaptures = 1 }
+            if [4, 6, 8].contains(kinds[index]) { exitCaptures = 1 }
+        }
+        kind = (kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5])
+        lengthArgument = (lengths[0], lengths[1], lengths[2], lengths[3], lengths[4], lengths[5])
+        structSize = (sizes[0], sizes[1], sizes[2], sizes[3], sizes[4], sizes[5])
+    }
+}
+
+/// The flight recorder: always-on recording of every syscall of selected containers into their
+/// own overwritable rings (bpf/recorder.bpf.c). Its maps and program links are pinned in bpffs, so
+/// recording goes on while no sonde process runs, and any later process can dump or stop it.
+public final class FlightRecorder: @unchecked Sendable {
+    public let settings: RecorderSettings
+    let store: RegistryStore
+    let targets: BPFMap
+    let config: BPFMap
+    let freeSlots: BPFMap
+    let notices: BPFMap
+    let rings: [BPFMap]  // outer maps by size class
+    /// The loaded object when this process started the recorder (its links are pinned anyway).
+    private let object: BPFObject?
+    /// Opened on first use by takeNotices().
+    var noticeReader: RingBufferReader?
+
+    static let mapNames = ["rec_targets", "rec_schema", "rec_config", "rec_free_slots", "rec_notices"]
+        + (0..<RingLayout.sizeClasses).map { "rec_rings_c\($0)" }
+    static let enterLink = "link_sonde_rec_sys_enter"
+
+    public static func isRunning(_ settings: RecorderSettings = RecorderSettings()) -> Bool {
+        Files.exists(settings.pinDirectory + "/" + enterLink)
+    }
+
+    private init(settings: RecorderSettings, object: BPFObject?) throws(SondeError) {
+        self.settings = settings
+        self.object = object
+        store = RegistryStore(directory: settings.stateDirectory)
+        let dir = settings.pinDirectory
+        targets = try BPFMap.pinned(at: dir + "/rec_targets")
+        config = try BPFMap.pinned(at: dir + "/rec_config")
+        freeSlots = try BPFMap.pinned(at: dir + "/rec_free_slots")
+        notices = try BPFMap.pinned(at: dir + "/rec_notices")
+        var rings: [BPFMap] = []
+        for sizeClass in 0..<RingLayout.sizeClasses {
+            rings.append(try BPFMap.pinned(at: dir + "/rec_rings_c\(sizeClass)"))
+        }
+        self.rings = rings
+    }
+
+    /// The recorder that runs (pinned by an earlier process), for dumping or stopping it.
+    public static func attach(_ settings: RecorderSettings = RecorderSettings()) throws(SondeError) -> FlightRecorder {
+        try Preflight.checkTracing()
+        try KernelFilesystems.ensureBPFFS()
+        guard isRunning(settings) else {
+            throw SondeError(.notFound, "the flight recorder is not running", hint: "start it with: sonde record start")
+        }
+        let registry = try RegistryStore(directory: settings.stateDirectory).load()
+        var effective = settings
+        effective.keyByMountNamespace = registry.keyByMountNamespace
+        effective.bufferCapture = registry.bufferCapture
+        effective.poolSize = registry.poolSize
+        effective.bytesPerCPU = RingLayout.ringSize(sizeClass: registry.defaultSizeClass)
+        return try FlightRecorder(settings: effective, object: nil)
+    }
+
+    /// Starts recording (loads, pins, attaches), or joins the recorder that already runs.
+    /// `captures` says what to copy from memory for each syscall number.
+    public static func start(_ settings: RecorderSettings, captures: (Int) -> [ArgumentCapture]) throws(SondeError) -> FlightRecorder {
+        if isRunning(settings) { return try attach(settings) }
+        try Preflight.checkTracing()
+        try KernelFilesystems.ensureTracefs()
+        try KernelFilesystems.ensureBPFFS()
+        let dir = settings.pinDirectory
+        try FileManager.default.createDirectory(atPathOrThrow: dir)
+        // Leftovers of a recorder that died before pinning its links are not reused.
+        removePins(dir)
+
+        let object = try BPFObject(name: "recorder", bytes: EmbeddedBPF.recorder.bytes)
+        try object.setConstant("key_by_mntns", to: UInt8(settings.keyByMountNamespace ? 1 : 0))
+        for name in mapNames { try object.setPinPath(map: name, dir + "/" + name) }
+        try object.load()
+
+        let sizeClass = RingLayout.sizeClass(forBytesPerCPU: settings.bytesPerCPU)
+        try RegistryStore(directory: settings.stateDirectory).update { (registry: inout RecorderRegistry) throws(SondeError) in
+            registry = RecorderRegistry()
+            registry.keyByMountNamespace = settings.keyByMountNamespace
+            registry.defaultSizeClass = sizeClass
+            registry.bufferCapture = min(settings.bufferCapture, 1024)
+            registry.poolSize = settings.poolSize
+        }
+        let schema = try object.map("rec_schema")
+        for number in 0..<schema.maxEntries {
+            let value = SchemaValue(captures(number))
+            if value.enterCaptures != 0 || value.exitCaptures != 0 { try schema.update(UInt32(number), value) }
+        }
+        try object.map("rec_config").update(UInt32(0), ConfigValue(
+            trackNewCgroups: settings.keyByMountNamespace ? 0 : 1, newSizeClass: UInt8(sizeClass),
+            bufferCapture: min(settings.bufferCapture, 1024)))
+
+        let recorder = try FlightRecorder(settings: settings, object: object)
+        try recorder.refillPool()
+        try object.attachAll()
+        try object.pinLinks(in: dir)
+        return recorder
+    }
+
+    /// Detaches the programs and frees every ring and map: what was recorded is gone.
+    public static func stop(_ settings: RecorderSettings = RecorderSettings()) throws(SondeError) {
+        guard Files.exists(settings.pinDirectory) else {
+            throw SondeError(.notFound, "the flight recorder is not running")
+        }
+        removePins(settings.pinDirectory)
+        rmdir(settings.pinDirectory)
+        try? FileManager.default.removeItem(atPath: settings.stateDirectory)
+    }
+
+    private static func removePins(_ dir: String) {
+        // Links first: that detaches the programs before their maps go.
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        for name in entries.sorted(by: { $0.hasPrefix("link_") && !$1.hasPrefix("link_") }) {
+            unlink(dir + "/" + name)
+        }
+    }
+
+    // MARK: rings
+
+    private func key(of container: Container) throws(SondeError) -> [UInt64] {
+        if settings.keyByMountNamespace {
+            guard let mntns = container.mountNamespaceID else {
+                throw SondeError(.notFound, "the mount namespace of \(container.name) is unknown (it has no running process)")
+            }
+            return [mntns]
+        }
+        return [container.cgroupID]
+    }
+
+    /// A new ring (one element per possible CPU) in a new slot of the size class's outer map.
+    private func makeRing(sizeClass: Int, registry: inout RecorderRegistry) throws(SondeError) -> UInt32 {
+        let slot = registry.nextSlot
+        registry.nextSlot += 1
+        let ring = try BPFMap.create(type: BPF_MAP_TYPE_ARRAY, name: "sonde_ring_\(slot)", keySize: 4,
+                                     valueSize: RingLayout.elementSize(sizeClass: sizeClass),
+                                     maxEntries: Int(libbpf_num_possible_cpus()),
+                                     flags: UInt32(BPF_F_MMAPABLE | BPF_F_INNER_MAP))
+        try rings[sizeClass].update(slot, UInt32(ring.fileDescriptor))
+        return slot
+    }
+
+    /// Keeps `poolSize` rings ready in the kernel's free queue for new cgroups.
+    func refillPool() throws(SondeError) {
+        try store.update { (registry: inout RecorderRegistry) throws(SondeError) in
+            while registry.pool.count < registry.poolSize {
+                let slot = try makeRing(sizeClass: registry.defaultSizeClass, registry: &registry)
+                try freeSlots.push(slot)
+                registry.pool.append(slot)
+            }
+        }
+    }
+
+    /// Records a container (every cgroup id in `cgroupIDs` writes into its ring). A container whose
+    /// cgroup the kernel already gave a ring (it started while recording) keeps that ring.
+    public func record(_ container: Container, cgroupIDs: [UInt64] = [], bytesPerCPU: Int? = nil) throws(SondeError) {
+        let keys = settings.keyByMountNamespace ? try key(of: container) : Array(Set([container.cgroupID] + cgroupIDs))
+        try takeNotices() // rings the kernel already gave to this container's cgroups
+        try store.update { (registry: inout RecorderRegistry) throws(SondeError) in
+            let containerKey = RecorderRegistry.key(container)
+            registry.containers[containerKey] = container
+            let sizeClass = bytesPerCPU.map(RingLayout.sizeClass(forBytesPerCPU:)) ?? registry.defaultSizeClass
+            // A ring of this container already (recording, or pending for its cgroup)?
+            var slot = registry.rings.values.first { $0.container == containerKey && $0.ended == nil }?.slot
+            for key in keys {
+                if let existing = try targets.lookup(key, as: TargetValue.self) {
+                    if var ring = registry.rings[existing.slot] {
+                        ring.container = containerKey
+                        ring.pending = false
+                        registry.rings[existing.slot] = ring
+                    }
+                    var value = existing
+                    value.state = TargetValue.recording
+                    try targets.update(key, value)
+                    continue
+                }
+                if slot == nil {
+                    let made = try makeRing(sizeClass: sizeClass, registry: &registry)
+                    registry.rings[made] = .init(slot: made, sizeClass: sizeClass, keys: [], path: container.cgroupPath,
+                                                 container: containerKey, pending: false, started: Self.now())
+                    slot = made
+                }
+                let ring = registry.rings[slot!]!
+                try targets.update(key, TargetValue(slot: ring.slot, sizeClass: UInt8(ring.sizeClass),
+                                                    state: TargetValue.recording, bufferCapture: registry.bufferCapture))
+                registry.rings[slot!]!.keys.append(key)
+            }
+        }
+    }
+
+    /// Stops recording a ring's keys and frees the ring (what it held is gone).
+    func release(slot: UInt32, registry: inout RecorderRegistry) {
+        guard let ring = registry.rings.removeValue(forKey: slot) else { return }
+        for key in ring.keys { _ = try? targets.delete(key) }
+        _ = try? rings[ring.sizeClass].delete(slot)
+        if let container = ring.container, registry.rings.values.allSatisfy({ $0.container != container }) {
+            registry.containers[container] = nil
+        }
+    }
+
+    /// The containers with a recording, running or ended.
+    public func recorded() throws(SondeError) -> [(container: Container, ended: Bool)] {
+        let registry = try store.load()
+        return registry.containers.map { key, container in
+            (container, registry.rings(of: key).allSatisfy { $0.ended != nil })
+        }.sorted { $0.container.name < $1.container.name }
+    }
+
+    /// Reads a container's rings as they are now, without stopping the recording.
+    public func dump(_ container: Container) throws(SondeError) -> RecorderDump {
+        let registry = try store.load()
+        var records: [RawRecord] = []
+        var losses: [RingLoss] = []
+        for ring in registry.rings(of: RecorderRegistry.key(container)) {
+            guard let id = try rings[ring.sizeClass].lookup(ring.slot, as: UInt32.self) else { continue }
+            let mapped = try MappedArray(try BPFMap.byID(id, name: "ring \(ring.slot)"))
+            let (ringRecords, ringLosses) = RingReader(sizeClass: ring.sizeClass).read(mapped)
+            records += ringRecords
+            losses += ringLosses
+        }
+        return RecorderDump(records: records, losses: losses, neverReturns: SyscallFates.neverReturns)
+    }
+
+    static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+/// Syscalls that end their thread or process instead of returning (x86_64 numbers).
+enum SyscallFates {
+    static let exit = 60, exitGroup = 231
+    static func neverReturns(_ number: Int) -> Bool { number == exit || number == exitGroup }
+}

@@ -1,0 +1,55 @@
+/// The recorder's ABI as bpf/recorder.h defines it (offsets checked against the object's BTF by
+/// RecorderTests), for reading rings in user space.
+enum RingLayout {
+    static let pageShift = 12
+    static let maxRecord = 8192
+    static let sizeClasses = 5
+    static let headerSize = 64
+
+    /// Ring bytes per CPU of a size class: 64 KiB, 256 KiB, 1 MiB, 4 MiB, 16 MiB.
+    static func ringSize(sizeClass: Int) -> Int { (1 << 16) << (2 * sizeClass) }
+    static func checkpointCount(sizeClass: Int) -> Int { ringSize(sizeClass: sizeClass) >> pageShift }
+    static func checkpointsOffset(sizeClass: Int) -> Int { headerSize }
+    static func dataOffset(sizeClass: Int) -> Int { headerSize + 8 * checkpointCount(sizeClass: sizeClass) }
+    /// sizeof(struct sonde_ring_cN): one CPU's ring element.
+    static func elementSize(sizeClass: Int) -> Int {
+        dataOffset(sizeClass: sizeClass) + ringSize(sizeClass: sizeClass) + maxRecord
+    }
+
+    /// The size class that holds at least `bytes` per CPU (the largest when none does).
+    static func sizeClass(forBytesPerCPU bytes: Int) -> Int {
+        (0..<sizeClasses).first { ringSize(sizeClass: $0) >= bytes } ?? sizeClasses - 1
+    }
+
+    // struct sonde_ring_header
+    static let headOffset = 0
+    static let writtenOffset = 8
+    static let droppedOffset = 16
+
+    // struct sonde_rec_header and what follows it
+    enum Record {
+        static let size = 0          // u16
+        static let type = 2          // u8
+        static let chunkCount = 3    // u8
+        static let number = 4        // u16
+        static let position = 8      // u32
+        static let pid = 12          // u32
+        static let tid = 16          // u32
+        static let timestamp = 24    // u64
+        static let headerSize = 32
+        static let enterArgs = 32    // u64 x 6
+        static let enterFixed = 80
+        static let exitReturn = 32   // s64
+        static let exitFixed = 40
+        static let typeEnter: UInt8 = 1
+        static let typeExit: UInt8 = 2
+    }
+
+    enum Chunk {
+        static let headerSize = 4
+        static let truncated: UInt8 = 1 << 0
+        static let fault: UInt8 = 1 << 1
+        static let argvEntry: UInt8 = 1 << 2
+        static let argvMore: UInt8 = 1 << 3
+    }
+}

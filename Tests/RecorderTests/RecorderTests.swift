@@ -1,0 +1,200 @@
+import BPFKit
+import BPFObjects
+import Containers
+import Foundation
+import Glibc
+import LinuxKit
+import Syscalls
+import Testing
+@testable import Recorder
+
+/// The recorder's records as the BPF program lays them out, checked against the compiler's layout.
+@Suite struct RecorderLayoutTests {
+    @Test func userSpaceReadsWhatTheProgramWrites() throws {
+        let object = try BPFObject(name: "recorder", bytes: EmbeddedBPF.recorder.bytes)
+        let header = try #require(object.structLayout("sonde_rec_header"))
+        typealias R = RingLayout.Record
+        #expect(header.size == R.headerSize)
+        #expect(header.offsets["size"] == R.size && header.offsets["type"] == R.type)
+        #expect(header.offsets["nchunks"] == R.chunkCount && header.offsets["nr"] == R.number)
+        #expect(header.offsets["position"] == R.position && header.offsets["pid"] == R.pid)
+        #expect(header.offsets["tid"] == R.tid && header.offsets["timestamp_ns"] == R.timestamp)
+        let enter = try #require(object.structLayout("sonde_rec_enter"))
+        #expect(enter.size == R.enterFixed && enter.offsets["args"] == R.enterArgs)
+        let exit = try #require(object.structLayout("sonde_rec_exit"))
+        #expect(exit.size == R.exitFixed && exit.offsets["ret"] == R.exitReturn)
+        #expect(try #require(object.structLayout("sonde_rec_chunk")).size == RingLayout.Chunk.headerSize)
+        let ringHeader = try #require(object.structLayout("sonde_ring_header"))
+        #expect(ringHeader.size == RingLayout.headerSize)
+        #expect(ringHeader.offsets["head"] == RingLayout.headOffset && ringHeader.offsets["written"] == RingLayout.writtenOffset)
+        #expect(ringHeader.offsets["dropped"] == RingLayout.droppedOffset)
+        for sizeClass in 0..<RingLayout.sizeClasses {
+            let ring = try #require(object.structLayout("sonde_ring_c\(sizeClass)"))
+            #expect(ring.size == RingLayout.elementSize(sizeClass: sizeClass))
+            #expect(ring.offsets["checkpoints"] == RingLayout.checkpointsOffset(sizeClass: sizeClass))
+            #expect(ring.offsets["data"] == RingLayout.dataOffset(sizeClass: sizeClass))
+        }
+        let target = try #require(object.structLayout("sonde_rec_target"))
+        #expect(target.size == MemoryLayout<TargetValue>.size)
+        #expect(target.offsets["buffer_capture"] == MemoryLayout<TargetValue>.offset(of: \.bufferCapture))
+        let config = try #require(object.structLayout("sonde_rec_config"))
+        #expect(config.size == MemoryLayout<ConfigValue>.size)
+        let schema = try #require(object.structLayout("sonde_syscall_schema"))
+        #expect(schema.size == MemoryLayout<SchemaValue>.size)
+        #expect(schema.offsets["struct_size"] == MemoryLayout<SchemaValue>.offset(of: \.structSize))
+        #expect(schema.offsets["exit_captures"] == MemoryLayout<SchemaValue>.offset(of: \.exitCaptures))
+    }
+
+    @Test func sizeClassesRoundUp() {
+        #expect(RingLayout.sizeClass(forBytesPerCPU: 1) == 0)
+        #expect(RingLayout.sizeClass(forBytesPerCPU: 1 << 20) == 2)
+        #expect(RingLayout.sizeClass(forBytesPerCPU: (1 << 20) + 1) == 3)
+        #expect(RingLayout.sizeClass(forBytesPerCPU: 1 << 30) == 4)
+    }
+}
+
+/// Real recordings: processes in cgroups made for the test, recorded by the real programs.
+@Suite(.serialized) struct FlightRecorderTests {
+    // Numbers on x86_64.
+    static let openat = 257, read = 0, write = 1, execve = 59, exitGroup = 231
+
+    /// Captures of the calls the tests look at (the real table comes from the Syscalls module).
+    static func captures(_ number: Int) -> [ArgumentCapture] {
+        switch number {
+        case openat: return [.value, .string, .value, .value]
+        case read: return [.value, .outputBuffer(lengthArgument: 2), .value]
+        case write: return [.value, .inputBuffer(lengthArgument: 2), .value]
+        case execve: return [.string, .stringArray, .value]
+        default: return []
+        }
+    }
+
+    func settings() -> RecorderSettings {
+        var settings = RecorderSettings()
+        let tag = "sonde-test-\(UInt32.random(in: 0...UInt32.max))"
+        settings.pinDirectory = "/sys/fs/bpf/" + tag
+        settings.stateDirectory = "/run/" + tag
+        settings.bytesPerCPU = 256 << 10
+        settings.poolSize = 2
+        return settings
+    }
+
+    /// A cgroup for the test, removed at the end.
+    final class TestCgroup {
+        let cgroups: CgroupV2
+        let path: String
+        init() throws {
+            cgroups = try CgroupV2.find()
+            path = "/sonde-rec-test-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
+        }
+        var id: UInt64 { get throws { try cgroups.id(of: path) } }
+        var container: Container {
+            get throws { Container(runtime: .cgroup, id: path, name: String(path.dropFirst()), cgroupPath: path, cgroupID: try id) }
+        }
+        /// Runs a shell command inside the cgroup, to its end.
+        func run(_ script: String) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "echo $$ > \(cgroups.directory(of: path))/cgroup.procs && \(script)"]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        deinit { rmdir(cgroups.directory(of: path)) }
+    }
+
+    func calls(_ dump: RecorderDump) -> [RecordedCall] {
+        dump.entries.compactMap { if case .call(let call) = $0 { return call } else { return nil } }
+    }
+
+    @Test func recordsEveryCallWithItsMemoryAndSurvivesTheProcess() throws {
+        let settings = settings()
+        defer { try? FlightRecorder.stop(settings) }
+        let cgroup = try TestCgroup()
+        let marker = "sonde-marker-\(getpid())"
+        let file = "/tmp/\(marker)"
+        try "hello recorder\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { unlink(file) }
+
+        do {
+            let recorder = try FlightRecorder.start(settings, captures: Self.captures)
+            try recorder.record(try cgroup.container)
+            #expect(try cgroup.run("exec /bin/cat \(file)") == 0)
+        }
+        // A second attachment (as a new sonde process would do) reads what the first recorded.
+        #expect(FlightRecorder.isRunning(settings))
+        let recorder = try FlightRecorder.attach(settings)
+        let dump = try recorder.dump(try cgroup.container)
+        let all = calls(dump)
+
+        let exec = try #require(all.first { $0.record.number == Self.execve })
+        #expect(exec.record.captured[0]?.bytes == Array("/bin/cat".utf8))
+        #expect(exec.record.captured[1]?.bytes == Array("/bin/cat\0\(file)\0".utf8))
+        #expect(exec.record.completion == .returned(0))
+
+        let open = try #require(all.first { $0.record.number == Self.openat && $0.record.captured[1]?.bytes == Array(file.utf8) })
+        guard case .returned(let fd) = open.record.completion else { Issue.record("openat did not return"); return }
+        #expect(fd >= 0)
+        // fd numbers are reused (the loader read libc through the same fd): the read after the open.
+        let read = try #require(all.first {
+            $0.record.number == Self.read && $0.record.arguments[0] == UInt64(fd) && $0.bootNanoseconds > open.bootNanoseconds
+        })
+        #expect(read.record.completion == .returned(15))
+        #expect(read.record.captured[1]?.bytes == Array("hello recorder\n".utf8))
+        // The shell's `echo $$ > cgroup.procs` entered before the process joined the cgroup: only
+        // its exit is recorded, marked so.
+        let joining = try #require(all.first)
+        #expect(joining.record.number == Self.write && joining.entryLost)
+        let write = try #require(all.first { $0.record.number == Self.write && !$0.entryLost })
+        #expect(write.record.captured[1]?.bytes == Array("hello recorder\n".utf8))
+        let exit = try #require(all.last)
+        #expect(exit.record.number == Self.exitGroup)
+        #expect(exit.record.completion == .noReturn)
+        // In time order, all from one process.
+        #expect(all.map(\.bootNanoseconds) == all.map(\.bootNanoseconds).sorted())
+        #expect(dump.overwritten == 0 && dump.corrupt == 0)
+        #expect(Set(all.map(\.pid)).count <= 2) // the shell, which became cat
+    }
+
+    @Test func aCgroupMadeWhileRecordingIsRecordedFromItsFirstCall() throws {
+        let settings = settings()
+        defer { try? FlightRecorder.stop(settings) }
+        let recorder = try FlightRecorder.start(settings, captures: Self.captures)
+        let cgroup = try TestCgroup()  // made after the start: the kernel gives it a pooled ring
+        #expect(try cgroup.run("exec /bin/true first-call-marker") == 0)
+        // Only now does user space learn of it and claim it.
+        try recorder.record(try cgroup.container)
+        let all = calls(try recorder.dump(try cgroup.container))
+        // The first call in the cgroup was the shell's write of its pid... all of it is there,
+        // up to the exec of the marker and the end.
+        let exec = try #require(all.first { $0.record.number == Self.execve })
+        let argv = String(decoding: exec.record.captured[1]?.bytes ?? [], as: UTF8.self)
+        #expect(argv.contains("first-call-marker"))
+        #expect(all.last?.record.number == Self.exitGroup)
+        #expect(try recorder.pendingRings().isEmpty)
+    }
+
+    @Test func anUnclaimedNewCgroupCanBeDiscarded() throws {
+        let settings = settings()
+        defer { try? FlightRecorder.stop(settings) }
+        let recorder = try FlightRecorder.start(settings, captures: Self.captures)
+        let cgroup = try TestCgroup()
+        try recorder.takeNotices()
+        let pending = try #require(try recorder.pendingRings().first { $0.cgroupID == (try cgroup.id) })
+        try recorder.discardPending(slot: pending.slot)
+        #expect(try recorder.pendingRings().allSatisfy { $0.slot != pending.slot })
+    }
+
+    @Test func stopRemovesEverythingItPinned() throws {
+        let settings = settings()
+        _ = try FlightRecorder.start(settings, captures: Self.captures)
+        #expect(FlightRecorder.isRunning(settings))
+        try FlightRecorder.stop(settings)
+        #expect(!FlightRecorder.isRunning(settings))
+        #expect(!Files.exists(settings.pinDirectory))
+        #expect(!Files.exists(settings.stateDirectory))
+        #expect(throws: SondeError.self) { try FlightRecorder.attach(settings) }
+    }
+}
