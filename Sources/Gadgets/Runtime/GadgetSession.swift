@@ -40,18 +40,23 @@ public struct GadgetStats: Sendable, Equatable {
     public var corrupt: UInt64 = 0
     /// Events of a new cgroup held while it was resolved, beyond the bound kept per cgroup.
     public var lostWhileResolving: UInt64 = 0
+    /// Events of a cgroup that ended before sonde could tell whose it was; it may or may not have
+    /// been a container the selection wanted.
+    public var unidentified: UInt64 = 0
 
     public var lost: UInt64 { lostRingBufferFull + lostInFlight + corrupt + lostWhileResolving }
 
     /// "12 events lost: 10 ring buffer full, 2 corrupt", or nil when nothing was lost.
     public var lossSummary: String? {
-        guard lost > 0 else { return nil }
+        let unidentifiedNote = unidentified > 0
+            ? "\(unidentified) events not shown: their cgroup ended before it could be identified" : nil
+        guard lost > 0 else { return unidentifiedNote }
         var parts: [String] = []
         if lostRingBufferFull > 0 { parts.append("\(lostRingBufferFull) ring buffer full") }
         if lostInFlight > 0 { parts.append("\(lostInFlight) too many calls in flight") }
         if corrupt > 0 { parts.append("\(corrupt) corrupt records") }
         if lostWhileResolving > 0 { parts.append("\(lostWhileResolving) while resolving a new container") }
-        return "\(lost) events lost: " + parts.joined(separator: ", ")
+        return "\(lost) events lost: " + parts.joined(separator: ", ") + (unidentifiedNote.map { "; " + $0 } ?? "")
     }
 }
 
@@ -185,11 +190,20 @@ public final class GadgetSession: Sendable {
                 }
             }
         case .cgroupRemoved:
-            state.withLock { state in
-                if let gone = state.pending.removeValue(forKey: header.cgroupID) {
-                    state.stats.lostWhileResolving += UInt64(gone.held.count)
-                }
+            let gone = state.withLock { state in
                 state.selectedIDs.remove(header.cgroupID)
+                return state.pending.removeValue(forKey: header.cgroupID)
+            }
+            guard let gone, !gone.held.isEmpty else { return }
+            // Gone before it was resolved: deliver its events if its path shows whose it was
+            // (a cgroup nested in a known container), else count them as unidentified.
+            if let owner = collection.container(cgroupPath: gone.path), options.selector.matches(owner) {
+                for var event in gone.held {
+                    event.container = owner
+                    deliver(event)
+                }
+            } else {
+                state.withLock { $0.stats.unidentified += UInt64(gone.held.count) }
             }
         default:
             guard let fields = gadget.decode(record, header: header) else {
@@ -236,7 +250,7 @@ public final class GadgetSession: Sendable {
             resolvePending(cgroupMap: cgroupMap, deliver: deliver)
         }
         updateKernelLosses(lostMap)
-        let (lost, summary) = state.withLock { ($0.stats.lost, $0.stats.lossSummary) }
+        let (lost, summary) = state.withLock { ($0.stats.lost + $0.stats.unidentified, $0.stats.lossSummary) }
         let reported = state.withLock { s -> Bool in
             defer { s.reportedLoss = lost }
             return lost > s.reportedLoss
