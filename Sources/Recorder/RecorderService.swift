@@ -1,0 +1,181 @@
+import Containers
+import Foundation
+import LinuxKit
+
+/// The user-space half of recording, run by `sonde record start` (and later the daemon): it
+/// claims the rings the kernel gave to new cgroups for the containers the selection wants (or
+/// frees them), keeps the pool of ready rings full, ends the recordings of containers gone longer
+/// than the retention, and writes a crash dump when a recorded process dies of a fatal signal or a
+/// container's init exits non-zero. Recording itself goes on in the kernel without it.
+public final class RecorderService: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var selector: ContainerSelector
+        /// Where crash dumps go; nil writes none.
+        public var crashDirectory: String?
+        /// How long a new cgroup may stay unidentified before its ring is freed.
+        public var resolutionTimeout: Duration = .seconds(5)
+        /// How long the recording of a container that ended is kept for dumping.
+        public var retention: Duration = .seconds(3600)
+        public var refreshInterval: Duration = .seconds(2)
+
+        public init(selector: ContainerSelector, crashDirectory: String? = nil) {
+            self.selector = selector
+            self.crashDirectory = crashDirectory
+        }
+    }
+
+    public let recorder: FlightRecorder
+    public let collection: ContainerCollection
+    public let options: Options
+    let notice: @Sendable (String) -> Void
+    /// Renders a dump for a crash file.
+    let render: @Sendable (RecorderDump, Container) -> String
+    private var lastRefresh = ContinuousClock.now
+    private var firstSeen: [UInt32: ContinuousClock.Instant] = [:]
+
+    public init(recorder: FlightRecorder, collection: ContainerCollection, options: Options,
+                notice: @escaping @Sendable (String) -> Void,
+                render: @escaping @Sendable (RecorderDump, Container) -> String) {
+        self.recorder = recorder
+        self.collection = collection
+        self.options = options
+        self.notice = notice
+        self.render = render
+    }
+
+    /// Records what the selection matches now, then follows changes until cancelled or the timeout.
+    public func run(timeout: Duration? = nil, ready: @Sendable () -> Void = {}) async throws(SondeError) {
+        try recordMatching()
+        ready()
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while !Task.isCancelled, deadline.map({ ContinuousClock.now < $0 }) ?? true {
+            do { try await Task.sleep(for: .milliseconds(200)) } catch { break }
+            try step()
+        }
+    }
+
+    /// One round of housekeeping; public for tests that drive it step by step.
+    public func step() throws(SondeError) {
+        var refresh = ContinuousClock.now - lastRefresh >= options.refreshInterval
+        for notice in try recorder.takeNotices() {
+            switch notice.kind {
+            case .cgroupCreated:
+                refresh = true
+            case .processExit:
+                crashDump(notice)
+            case .poolEmpty:
+                self.notice("a new cgroup (\(notice.path)) found no ready ring and is not recorded; raise --pool")
+            case .cgroupRemoved:
+                break
+            }
+        }
+        if refresh { try recordMatching() }
+        try resolvePending()
+        try recorder.refillPool()
+        try recorder.releaseEnded(olderThan: options.retention)
+    }
+
+    /// Gives every matching container (and every cgroup nested in it) a ring.
+    func recordMatching() throws(SondeError) {
+        let change = collection.refresh()
+        for problem in change.problems { notice(problem) }
+        lastRefresh = .now
+        let recorded = Set(try recorder.recorded().filter { !$0.ended }.map { RecorderRegistry.key($0.container) })
+        for container in collection.all where options.selector.matches(container) {
+            guard !recorded.contains(RecorderRegistry.key(container)) else { continue }
+            do {
+                try recorder.record(container, cgroupIDs: collection.cgroupIDs(of: [container]))
+            } catch {
+                notice("cannot record \(container.name): \(error)") // exited meanwhile, say
+            }
+        }
+    }
+
+    /// New cgroups: claimed for the container that holds them, or freed once it is clear no
+    /// wanted container does.
+    func resolvePending() throws(SondeError) {
+        let pending = try recorder.pendingRings()
+        firstSeen = firstSeen.filter { entry in pending.contains { $0.slot == entry.key } }
+        for ring in pending {
+            let seen = firstSeen[ring.slot] ?? .now
+            firstSeen[ring.slot] = seen
+            let owner = collection.container(cgroupID: ring.cgroupID) ?? collection.adopt(cgroupID: ring.cgroupID, path: ring.path)
+            if let owner, options.selector.matches(owner) {
+                try recorder.record(owner, cgroupIDs: [ring.cgroupID])
+            } else if owner != nil || ContinuousClock.now - seen >= options.resolutionTimeout {
+                try recorder.discardPending(slot: ring.slot)
+            }
+        }
+    }
+
+    private func crashDump(_ event: RecorderNotice) {
+        guard let directory = options.crashDirectory else { return }
+        do {
+            guard let container = try recorder.container(ofSlot: event.slot) else { return }
+            let cause: String
+            if let signal = event.signal {
+                cause = "pid \(event.pid) (\(event.comm)) was killed by signal \(signal)\(event.exitCode & 0x80 != 0 ? " (core dumped)" : "")"
+            } else {
+                cause = "its init process \(event.pid) (\(event.comm)) exited with status \(event.exitStatus)"
+            }
+            let dump = try recorder.dump(container)
+            try FileManager.default.createDirectory(atPathOrThrow: directory)
+            let stamp = TimeText.fileStamp(FlightRecorder.now())
+            let path = directory + "/" + FileNames.safe(container.name) + "-" + stamp + ".txt"
+            let text = "# sonde crash dump of \(container.name) (\(container.runtime) \(container.id)): \(cause)\n" + render(dump, container)
+            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+                throw SondeError.system("cannot write \(path)", Errno.current)
+            }
+            notice("\(container.name): \(cause); crash dump written to \(path)")
+        } catch {
+            notice("crash dump failed: \(error)")
+        }
+    }
+}
+
+/// Names from containers are hostile input: file names keep only safe characters.
+enum FileNames {
+    static func safe(_ name: String) -> String {
+        let kept = name.unicodeScalars.map { scalar -> Character in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".": return Character(scalar)
+            default: return "_"
+            }
+        }
+        let result = String(kept).trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        return result.isEmpty ? "container" : String(result.prefix(100))
+    }
+}
+
+enum TimeText {
+    /// "20261122T041530.123Z": sorts by time, safe in a file name.
+    static func fileStamp(_ nanoseconds: Int64) -> String {
+        var seconds = time_t(nanoseconds / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ v: Int32, _ width: Int = 2) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return pad(parts.tm_year + 1900, 4) + pad(parts.tm_mon + 1) + pad(parts.tm_mday) + "T" + pad(parts.tm_hour)
+            + pad(parts.tm_min) + pad(parts.tm_sec) + "." + pad(Int32(nanoseconds % 1_000_000_000 / 1_000_000), 3) + "Z"
+    }
+}
+
+extension FlightRecorder {
+    /// The container a ring records, if claimed.
+    public func container(ofSlot slot: UInt32) throws(SondeError) -> Container? {
+        let registry = try store.load()
+        return registry.rings[slot]?.container.flatMap { registry.containers[$0] }
+    }
+
+    /// Frees the rings of containers that ended longer ago than `retention`.
+    public func releaseEnded(olderThan retention: Duration) throws(SondeError) {
+        let limit = Self.now() - Int64(retention.components.seconds) * 1_000_000_000
+        try store.update { (registry: inout RecorderRegistry) throws(SondeError) in
+            for ring in registry.rings.values where (ring.ended ?? .max) < limit {
+                release(slot: ring.slot, registry: &registry)
+            }
+        }
+    }
+}
