@@ -187,6 +187,47 @@ import Testing
         #expect(try recorder.pendingRings().allSatisfy { $0.slot != pending.slot })
     }
 
+    @Test func withoutTheUnifiedHierarchyProcessesAreKeyedByMountNamespace() throws {
+        var settings = settings()
+        settings.keyByMountNamespace = true
+        defer { try? FlightRecorder.stop(settings) }
+        let recorder = try FlightRecorder.start(settings, captures: Self.captures)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-mntns-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "in its own namespace\n".write(toFile: directory + "/file", atomically: true, encoding: .utf8)
+
+        // unshare(1) makes a mount namespace and execs the shell in it, keeping its pid.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["--mount", "/bin/sh", "-c",
+                             "while [ ! -e \(directory)/go ]; do sleep 0.02; done; exec /bin/cat \(directory)/file"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait until it runs in its own namespace, then record that namespace.
+        var mntns: UInt64 = 0
+        for _ in 0..<200 {
+            mntns = (try? Namespaces.mountNamespaceID(pid: process.processIdentifier)) ?? 0
+            if mntns != 0, mntns != (try Namespaces.mountNamespaceID(pid: getpid())) { break }
+            usleep(10_000)
+        }
+        let container = Container(runtime: .cgroup, id: "mntns-\(mntns)", name: "mntns-test", cgroupPath: "/",
+                                  cgroupID: 0, mountNamespaceID: mntns)
+        try recorder.record(container)
+        FileManager.default.createFile(atPath: directory + "/go", contents: nil)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+
+        let all = calls(try recorder.dump(container))
+        let open = try #require(all.first { $0.record.number == Self.openat && $0.record.captured[1]?.bytes == Array((directory + "/file").utf8) })
+        #expect(open.pid == UInt32(process.processIdentifier))
+        let read = try #require(all.first { $0.record.number == Self.read && $0.bootNanoseconds > open.bootNanoseconds })
+        #expect(read.record.captured[1]?.bytes == Array("in its own namespace\n".utf8))
+        // Only that namespace (the shell and its sleeps): nothing of this test process, which
+        // runs in the host's namespace.
+        #expect(!all.contains { $0.pid == UInt32(getpid()) })
+    }
+
     @Test func stopRemovesEverythingItPinned() throws {
         let settings = settings()
         _ = try FlightRecorder.start(settings, captures: Self.captures)
