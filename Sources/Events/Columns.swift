@@ -71,10 +71,10 @@ public enum FieldText {
 }
 
 extension String {
-    func leftPadded(to width: Int, with pad: Character = " ") -> String {
+    public func leftPadded(to width: Int, with pad: Character = " ") -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }
-    func rightPadded(to width: Int) -> String {
+    public func rightPadded(to width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }
@@ -99,6 +99,16 @@ public enum TimeText {
         let nanos = String(nanoseconds % 1_000_000_000).leftPadded(to: 9, with: "0")
         return String(parts.tm_year + 1900) + "-" + two(parts.tm_mon + 1) + "-" + two(parts.tm_mday) + "T"
             + two(parts.tm_hour) + ":" + two(parts.tm_min) + ":" + two(parts.tm_sec) + "." + nanos + "Z"
+    }
+
+    /// "20261122T041530.123Z": UTC, sorts by time, safe in a file name.
+    public static func fileStamp(_ nanoseconds: Int64) -> String {
+        var seconds = time_t(nanoseconds / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let millis = String(nanoseconds % 1_000_000_000 / 1_000_000).leftPadded(to: 3, with: "0")
+        return String(parts.tm_year + 1900) + two(parts.tm_mon + 1) + two(parts.tm_mday) + "T" + two(parts.tm_hour)
+            + two(parts.tm_min) + two(parts.tm_sec) + "." + millis + "Z"
     }
 
     private static func two(_ v: Int32) -> String { v < 10 ? "0" + String(v) : String(v) }

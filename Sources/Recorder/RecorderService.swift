@@ -1,4 +1,5 @@
 import Containers
+import Events
 import Foundation
 import LinuxKit
 
@@ -144,21 +145,6 @@ enum FileNames {
         }
         let result = String(kept).trimmingCharacters(in: CharacterSet(charactersIn: "."))
         return result.isEmpty ? "container" : String(result.prefix(100))
-    }
-}
-
-enum TimeText {
-    /// "20261122T041530.123Z": sorts by time, safe in a file name.
-    static func fileStamp(_ nanoseconds: Int64) -> String {
-        var seconds = time_t(nanoseconds / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ v: Int32, _ width: Int = 2) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return pad(parts.tm_year + 1900, 4) + pad(parts.tm_mon + 1) + pad(parts.tm_mday) + "T" + pad(parts.tm_hour)
-            + pad(parts.tm_min) + pad(parts.tm_sec) + "." + pad(Int32(nanoseconds % 1_000_000_000 / 1_000_000), 3) + "Z"
     }
 }
 
