@@ -15,6 +15,10 @@ public struct DumpRenderer: Sendable {
         self.name = name
     }
 
+    /// strace's formatting of the x86_64 table, as every sonde command prints dumps.
+    public static let strace = DumpRenderer(format: { SyscallFormatter.format($0) },
+                                            name: { SyscallTable.x86_64[$0]?.name ?? "syscall_\($0)" })
+
     /// One line per call, oldest first; gaps say where records are missing and how many.
     public func text(_ dump: RecorderDump) -> [String] {
         dump.entries.map { entry in

@@ -295,7 +295,8 @@ public final class FlightRecorder: @unchecked Sendable {
             records += ringRecords
             losses += ringLosses
         }
-        return RecorderDump(records: records, losses: losses, neverReturns: SyscallFates.neverReturns)
+        return RecorderDump(records: records, losses: losses,
+                            neverReturns: { SyscallTable.x86_64[$0]?.returnBehavior == .never })
     }
 
     static func now() -> Int64 {
@@ -303,10 +304,4 @@ public final class FlightRecorder: @unchecked Sendable {
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
-}
-
-/// Syscalls that end their thread or process instead of returning (x86_64 numbers).
-enum SyscallFates {
-    static let exit = 60, exitGroup = 231
-    static func neverReturns(_ number: Int) -> Bool { number == exit || number == exitGroup }
 }

@@ -72,9 +72,9 @@ extension FlightRecorder {
         return notices
     }
 
-    /// Rings given to new cgroups that no container claimed: their cgroups are not recorded.
-    public func pendingRings() throws(SondeError) -> [(slot: UInt32, path: String, cgroupID: UInt64)] {
-        try store.load().rings.values.filter(\.pending).map { ($0.slot, $0.path ?? "", $0.keys.first ?? 0) }
+    /// Rings given to new cgroups that no container claimed yet; `ended` when the cgroup is gone.
+    public func pendingRings() throws(SondeError) -> [(slot: UInt32, path: String, cgroupID: UInt64, ended: Bool)] {
+        try store.load().rings.values.filter(\.pending).map { ($0.slot, $0.path ?? "", $0.keys.first ?? 0, $0.ended != nil) }
     }
 
     /// Stops recording a pending cgroup that turned out not to be wanted, and frees its ring.

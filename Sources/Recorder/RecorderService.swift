@@ -103,10 +103,24 @@ public final class RecorderService: @unchecked Sendable {
             let owner = collection.container(cgroupID: ring.cgroupID) ?? collection.adopt(cgroupID: ring.cgroupID, path: ring.path)
             if let owner, options.selector.matches(owner) {
                 try recorder.record(owner, cgroupIDs: [ring.cgroupID])
+            } else if owner == nil, ring.ended, let orphan = orphan(path: ring.path, cgroupID: ring.cgroupID) {
+                // Gone before its runtime's state could be read (a container that exits at once):
+                // keep it under its cgroup's name, which runtimes derive from the container's.
+                try recorder.record(orphan, cgroupIDs: [ring.cgroupID])
             } else if owner != nil || ContinuousClock.now - seen >= options.resolutionTimeout {
                 try recorder.discardPending(slot: ring.slot)
             }
         }
+    }
+
+    /// A container for a cgroup that ended unidentified, if the selection may want it: any selection
+    /// not limited to named containers, or a name that is the cgroup's last path component.
+    func orphan(path: String, cgroupID: UInt64) -> Container? {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let selector = options.selector
+        guard selector.names.isEmpty || selector.names.contains(name) || selector.names.contains(where: { name.hasSuffix($0) }),
+              selector.cgroupPaths.isEmpty || selector.cgroupPaths.contains(where: { path.hasPrefix($0) }) else { return nil }
+        return Container(runtime: .cgroup, id: path, name: name, cgroupPath: path, cgroupID: cgroupID)
     }
 
     private func crashDump(_ event: RecorderNotice) {

@@ -8,7 +8,7 @@ final class RuncContainer: @unchecked Sendable {
     static let runc = "/usr/sbin/runc"
 
     /// Creates the bundle (rootfs + config.json running `args`); does not start it.
-    init(prefix: String, args: [String], extraBinaries: [String] = []) throws {
+    init(prefix: String, args: [String], extraBinaries: [String] = [], hostNetwork: Bool = false) throws {
         name = "\(prefix)-\(UInt32.random(in: 0...UInt32.max))"
         bundle = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-test-\(name)")
         try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
@@ -27,6 +27,12 @@ final class RuncContainer: @unchecked Sendable {
         var root = config["root"] as! [String: Any]
         root["readonly"] = false
         config["root"] = root
+        if hostNetwork {
+            // A new network namespace has its loopback down; some tests need the host's behaviour.
+            var linux = config["linux"] as! [String: Any]
+            linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "network" }
+            config["linux"] = linux
+        }
         try JSONSerialization.data(withJSONObject: config).write(to: configURL)
     }
 

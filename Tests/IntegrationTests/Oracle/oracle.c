@@ -1,0 +1,69 @@
+/* A fixed sequence of syscalls for the recorder's correctness oracle: the test runs it under
+ * strace on the host and inside a recorded container and compares the two between the markers
+ * (writes to fd -1 that fail with EBADF and so leave no other trace).
+ * Built statically by the test: gcc -O1 -static -o oracle oracle.c
+ * Usage: oracle DIR  (DIR holds data.txt; the same path exists in both runs) */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/un.h>
+#include <time.h>
+#include <signal.h>
+#include <unistd.h>
+
+static void mark(const char *text) { (void)!write(-1, text, strlen(text)); }
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    char path[512], missing[512], sub[512], link[512];
+    snprintf(path, sizeof path, "%s/data.txt", argv[1]);
+    snprintf(missing, sizeof missing, "%s/missing.txt", argv[1]);
+    snprintf(sub, sizeof sub, "%s/sub", argv[1]);
+    snprintf(link, sizeof link, "%s/link", argv[1]);
+    char buf[256];
+
+    mark("SONDE-ORACLE-BEGIN");
+    int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = read(fd, buf, sizeof buf);
+    (void)!write(1, buf, n > 0 ? n : 0);
+    lseek(fd, 0, SEEK_SET);
+    (void)!pread(fd, buf, 5, 2);
+    close(fd);
+    (void)!openat(AT_FDCWD, missing, O_RDONLY);
+    (void)!access(missing, F_OK);
+    mkdir(sub, 0750);
+    (void)!symlink("data.txt", link);
+    (void)!readlink(link, buf, sizeof buf);
+    unlink(link);
+    rmdir(sub);
+    (void)!chdir(argv[1]);
+    int wfd = openat(AT_FDCWD, "out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    (void)!write(wfd, "sonde oracle line\n", 18);
+    close(wfd);
+    unlink("out.txt");
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    (void)!connect(s, (struct sockaddr *)&sin, sizeof sin);
+    close(s);
+    int u = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    strcpy(sun.sun_path, "/nonexistent/sonde.sock");
+    (void)!connect(u, (struct sockaddr *)&sun, sizeof sun);
+    close(u);
+    struct timespec ts = { 0, 1000000 };
+    nanosleep(&ts, NULL);
+    (void)!dup(1);
+    (void)!kill(0, 0);
+    mark("SONDE-ORACLE-END");
+    return 0;
+}

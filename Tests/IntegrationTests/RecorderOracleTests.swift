@@ -1,0 +1,132 @@
+import Containers
+import Foundation
+import LinuxKit
+import Recorder
+import Syscalls
+import Testing
+
+/// The flight recorder against strace, and against containers that live only a moment.
+@Suite(.serialized) struct RecorderOracleTests {
+    /// One call as both tools print it: name, result, and every quoted string argument.
+    struct Call: Equatable, CustomStringConvertible {
+        var name: String
+        var result: String
+        var strings: [String]
+        var description: String { "\(name)(\(strings)) = \(result)" }
+
+        /// Parses `[pid] [time] name(args) = result` as strace -f and `sonde record dump` print it.
+        init?(_ line: Substring) {
+            guard let open = line.firstIndex(of: "("), let equals = line.range(of: " = ", options: .backwards) else { return nil }
+            name = String(line[..<open].split(separator: " ").last ?? "")
+            result = line[equals.upperBound...].trimmingCharacters(in: .whitespaces)
+            strings = Call.quoted(line[open..<equals.lowerBound])
+        }
+
+        static func quoted(_ text: Substring) -> [String] {
+            var strings: [String] = []
+            var current: String?
+            var escaped = false
+            for character in text {
+                if var string = current {
+                    if escaped { string.append(character); escaped = false }
+                    else if character == "\\" { string.append(character); escaped = true }
+                    else if character == "\"" { strings.append(string); current = nil; continue }
+                    else { string.append(character) }
+                    current = string
+                } else if character == "\"" {
+                    current = ""
+                }
+            }
+            return strings
+        }
+    }
+
+    /// The calls between the oracle program's markers.
+    static func between(_ lines: [Substring]) -> [Call] {
+        guard let begin = lines.firstIndex(where: { $0.contains("SONDE-ORACLE-BEGIN") }),
+              let end = lines.firstIndex(where: { $0.contains("SONDE-ORACLE-END") }), begin < end else { return [] }
+        return lines[begin...end].compactMap(Call.init)
+    }
+
+    func settings() -> RecorderSettings {
+        var settings = RecorderSettings()
+        let tag = "sonde-oracle-\(UInt32.random(in: 0...UInt32.max))"
+        settings.pinDirectory = "/sys/fs/bpf/" + tag
+        settings.stateDirectory = "/run/" + tag
+        settings.bytesPerCPU = 1 << 20
+        settings.poolSize = 2
+        return settings
+    }
+
+    @Test func dumpMatchesStraceOnTheSameProgram() async throws {
+        // The program, built static so it runs in a busybox container.
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-oracle-\(getpid())-\(UInt32.random(in: 0...9999))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let binary = work.appendingPathComponent("oracle").path
+        let source = packageRoot.appendingPathComponent("Tests/IntegrationTests/Oracle/oracle.c").path
+        let built = try run("/usr/bin/gcc", ["-O1", "-static", "-o", binary, source])
+        #expect(built.status == 0, "\(built.stderr)")
+
+        // The same data at the same absolute path on the host and in the container's rootfs.
+        let dataDir = "/tmp/sonde-oracle-data-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        try "some data for the oracle\n".write(toFile: dataDir + "/data.txt", atomically: true, encoding: .utf8)
+
+        // 1. strace on the host.
+        let straceOut = work.appendingPathComponent("strace.txt").path
+        let traced = try run("/usr/bin/strace", ["-f", "-qq", "-s", "32", "-o", straceOut, binary, dataDir])
+        #expect(traced.status == 0, "\(traced.stderr)")
+        let expected = Self.between(try String(contentsOfFile: straceOut, encoding: .utf8).split(separator: "\n"))
+        #expect(expected.count > 20)
+
+        // 2. The flight recorder, for a container that starts after it and exits at once.
+        let settings = settings()
+        defer { try? FlightRecorder.stop(settings) }
+        let recorder = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
+        let collection = ContainerCollection(cgroups: try CgroupV2.find(), sources: [RuncSource()])
+        let service = RecorderService(recorder: recorder, collection: collection,
+                                      options: .init(selector: ContainerSelector(runtimes: [.runc])),
+                                      notice: { print("sonde:", $0) }, render: { _, _ in "" })
+        let container = try RuncContainer(prefix: "sonde-it-oracle", args: ["/bin/oracle", dataDir],
+                                          extraBinaries: [binary], hostNetwork: true)
+        defer { container.remove() }
+        let inside = container.rootfs.path + dataDir
+        try FileManager.default.createDirectory(atPath: inside, withIntermediateDirectories: true)
+        try "some data for the oracle\n".write(toFile: inside + "/data.txt", atomically: true, encoding: .utf8)
+
+        let ready = Locked(false)
+        let task = Task { try await service.run { ready.set(true) } }
+        #expect(try await eventually { ready.get() })
+        let ran = try container.runToCompletion()
+        #expect(ran.status == 0, "\(ran.stderr)")
+        // Let the service claim the ring of the container, gone by now.
+        let claimed = try await eventually(timeout: .seconds(15)) {
+            ((try? recorder.recorded()) ?? []).contains { $0.container.name == container.name }
+        }
+        task.cancel()
+        _ = try? await task.value
+        #expect(claimed, "the container's recording was not kept")
+        let recorded = try #require(try recorder.recorded().first { $0.container.name == container.name }?.container)
+        let dump = try recorder.dump(recorded)
+        let lines = DumpRenderer.strace.text(dump)
+
+        // From its first syscall: the entrypoint's execve is in the dump.
+        #expect(lines.contains { $0.contains("execve(\"/bin/oracle\", [\"/bin/oracle\", \"\(dataDir)\"]") && $0.hasSuffix("= 0") },
+                "no entrypoint execve in:\n\(lines.prefix(40).joined(separator: "\n"))")
+
+        // 3. Call by call: names, order, results and strings.
+        let actual = Self.between(lines.map { Substring($0) })
+        var matched = 0
+        for (index, want) in expected.enumerated() where index < actual.count && actual[index] == want { matched += 1 }
+        let rate = Double(matched) / Double(max(expected.count, 1))
+        print("sonde oracle: \(matched) of \(expected.count) calls match strace (\(Int(rate * 100))%)")
+        for (index, want) in expected.enumerated() where index >= actual.count || actual[index] != want {
+            print("  strace: \(want)\n  sonde:  \(index < actual.count ? actual[index].description : "(missing)")")
+        }
+        #expect(actual.map(\.name) == expected.map(\.name))
+        #expect(actual.map(\.result) == expected.map(\.result))
+        #expect(matched == expected.count)
+    }
+}
