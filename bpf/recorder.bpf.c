@@ -230,7 +230,8 @@ static __always_inline bool add_chunk(struct capture *c, __u8 arg, __u8 flags, _
             n -= 1; /* the NUL is not data */
         }
     } else {
-        n = bpf_probe_read_user(dst, len, (const void *)ptr) == 0 ? len : -1;
+        /* (long) matters: with a __u32 on one side, the -1 would turn unsigned and pass as data. */
+        n = bpf_probe_read_user(dst, len, (const void *)ptr) == 0 ? (long)len : -1;
     }
     if (n < 0) {
         n = 0;

@@ -32,6 +32,9 @@ public struct RecorderDump: Sendable {
     public var dropped: UInt64
     public var corrupt: UInt64
 
+    /// orig_ax == -1 as the recorder's 16-bit number field holds it.
+    static let notASyscall = 0xffff
+
     /// Merges every CPU's records by time and pairs entries with exits per thread.
     init(records: [RawRecord], losses: [RingLoss], neverReturns: (Int) -> Bool) {
         // A stable sort keeps a thread's entry before its exit when timestamps tie.
@@ -69,7 +72,10 @@ public struct RecorderDump: Sendable {
                 open[record.tid] = (entries.count, record)
                 add(record.bootNanoseconds, .call(call(from: record, completion: .unfinished)))
             case .exit:
-                if let pending = open[record.tid], pending.record.number == record.number {
+                // rt_sigreturn restores orig_ax from the signal frame, so its exit record carries the
+                // interrupted context's number (-1, read as 0xffff): it still ends the open call.
+                if let pending = open[record.tid],
+                   pending.record.number == record.number || record.number == Self.notASyscall {
                     open[record.tid] = nil
                     entries[pending.index].2 = .call(call(from: pending.record, completion: .returned(record.returnValue), exit: record))
                 } else {

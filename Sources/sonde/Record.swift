@@ -188,7 +188,7 @@ struct RecordList: AsyncParsableCommand {
                              container.cgroupPath, ended ? "exited" : "recording"])
             }
             for line in TextTable.align(rows) { Output.line(line) }
-        } catch let error as SondeError {
+        } catch {
             throw Output.fail(error)
         }
     }
@@ -203,7 +203,7 @@ struct RecordStop: AsyncParsableCommand {
         do {
             try FlightRecorder.stop(location.settings)
             Output.notice("flight recorder stopped")
-        } catch let error as SondeError {
+        } catch {
             throw Output.fail(error)
         }
     }
