@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit"]),
         .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
 
-        .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "Gadgets", "Containers", "LinuxKit"], path: "Sources/sonde-bench"),
+        .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "Gadgets", "Containers", "LinuxKit", "Recorder", "Syscalls"], path: "Sources/sonde-bench"),
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
             "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls",

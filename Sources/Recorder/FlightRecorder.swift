@@ -14,7 +14,7 @@ public struct RecorderSettings: Sendable {
     public var bufferCapture: UInt32 = 256
     /// Rings kept ready for containers that start while recording (their first syscalls need one
     /// before user space can make it).
-    public var poolSize = 4
+    public var poolSize = 8
     /// Key containers by mount namespace instead of cgroup v2 id (hosts without the unified hierarchy).
     public var keyByMountNamespace = false
     public var pinDirectory = "/sys/fs/bpf/sonde/recorder"

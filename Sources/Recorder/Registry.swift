@@ -25,7 +25,7 @@ struct RecorderRegistry: Codable {
     var keyByMountNamespace = false
     var defaultSizeClass = 2
     var bufferCapture: UInt32 = 256
-    var poolSize = 4
+    var poolSize = 8
     /// Slots waiting in the kernel's free queue.
     var pool: [UInt32] = []
     var rings: [UInt32: Ring] = [:]

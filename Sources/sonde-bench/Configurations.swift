@@ -5,6 +5,8 @@ import Dispatch
 import Foundation
 import Gadgets
 import LinuxKit
+import Recorder
+import Syscalls
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -66,11 +68,13 @@ enum Configurations {
         Baseline(placement: .container),
         FloorPrograms(),
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .container),
+        RecorderConfiguration(placement: .container),
         ToolWrapper.strace,
         ToolWrapper.perfTrace,
         BpftraceCount(),
         Baseline(placement: .host),
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .host),
+        RecorderConfiguration(placement: .host),
     ]
 
     static let floorName = FloorPrograms().name
@@ -295,5 +299,74 @@ struct BpftraceCount: BenchConfiguration {
             throw BenchError("bpftrace: \(error) \(child.stderrTail())")
         }
         return Attached(child)
+    }
+}
+
+// MARK: flight recorder
+
+/// The flight recorder (bpf/recorder.bpf.c) recording the target container with rings of 4 MiB per
+/// CPU: container placement measures a recorded process, host placement an unrecorded one while
+/// the recorder records the companion. On detach it dumps the rings (full by then) and notes how
+/// many calls they kept per MiB and how long reading and pairing them took.
+struct RecorderConfiguration: BenchConfiguration {
+    let placement: Placement
+
+    var name: String {
+        placement == .container ? "sonde record (container recorded)" : "sonde record (host process, not recorded)"
+    }
+
+    var method: String {
+        "FlightRecorder.start with the x86_64 capture table, rings of 4 MiB per CPU, pins in a temporary bpffs directory; "
+            + "FlightRecorder.record of the " + (placement == .container ? "workload's container" : "idle companion container")
+            + "; after the loops FlightRecorder.dump is timed, then FlightRecorder.stop."
+    }
+
+    final class Attached: Attachment {
+        let recorder: FlightRecorder
+        let container: Container
+        let settings: RecorderSettings
+
+        init(recorder: FlightRecorder, container: Container, settings: RecorderSettings) {
+            self.recorder = recorder
+            self.container = container
+            self.settings = settings
+        }
+
+        func detach() throws -> String? {
+            defer { try? FlightRecorder.stop(settings) }
+            let clock = ContinuousClock()
+            let start = clock.now
+            let dump = try recorder.dump(container)
+            let elapsed = clock.now - start
+            let calls = dump.entries.reduce(0) { count, entry in
+                if case .call = entry { return count + 1 } else { return count }
+            }
+            let mebibytes = Double(settings.bytesPerCPU * Int(ProcessInfo.processInfo.activeProcessorCount)) / Double(1 << 20)
+            let millis = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+            return "dump of \(Int(mebibytes)) MiB of rings: \(calls) calls (\(Int(Double(calls) / mebibytes)) per MiB), "
+                + "\(dump.overwritten) overwritten, read and paired in \(String(format: "%.1f", millis)) ms"
+        }
+    }
+
+    func attach(_ target: AttachTarget) throws -> Attachment? {
+        var settings = RecorderSettings()
+        let tag = "sonde-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        settings.pinDirectory = "/sys/fs/bpf/" + tag
+        settings.stateDirectory = "/run/" + tag
+        settings.bytesPerCPU = 4 << 20
+        settings.poolSize = 1
+        let collection = ContainerCollection(cgroups: try CgroupV2.find(), sources: [RuncSource()])
+        collection.refresh()
+        guard let container = collection.all.first(where: { $0.name == target.containerName }) else {
+            throw BenchError("container \(target.containerName) not found")
+        }
+        do {
+            let recorder = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
+            try recorder.record(container, cgroupIDs: collection.cgroupIDs(of: [container]))
+            return Attached(recorder: recorder, container: container, settings: settings)
+        } catch {
+            try? FlightRecorder.stop(settings)
+            throw error
+        }
     }
 }

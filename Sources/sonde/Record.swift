@@ -60,8 +60,8 @@ struct RecordStart: AsyncParsableCommand {
     @Option(help: "Bytes kept of each read/write buffer (at most 1024).")
     var bufferCapture: UInt32 = 256
 
-    @Option(help: "Rings kept ready for containers that start while recording.")
-    var pool = 4
+    @Option(help: "Rings kept ready for containers that start while recording (one each until identified).")
+    var pool = 8
 
     @Option(help: "Write a crash dump here when a recorded process dies of a fatal signal or a container's init exits non-zero.")
     var crashDir = "/var/lib/sonde/crash"

@@ -54,7 +54,7 @@ import Testing
         settings.pinDirectory = "/sys/fs/bpf/" + tag
         settings.stateDirectory = "/run/" + tag
         settings.bytesPerCPU = 1 << 20
-        settings.poolSize = 2
+        settings.poolSize = 8
         return settings
     }
 
@@ -128,5 +128,46 @@ import Testing
         #expect(actual.map(\.name) == expected.map(\.name))
         #expect(actual.map(\.result) == expected.map(\.result))
         #expect(matched == expected.count)
+    }
+
+    @Test func aCrashWritesTheContainersDump() async throws {
+        let settings = settings()
+        defer { try? FlightRecorder.stop(settings) }
+        let crashes = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-crash-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: crashes) }
+        let recorder = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
+        let container = try RuncContainer(prefix: "sonde-it-crash", args: ["sh", "-c", "/bin/true before-the-crash; kill -SEGV $$"])
+        defer { container.remove() }
+        try container.start()
+        let collection = ContainerCollection(cgroups: try CgroupV2.find(), sources: [RuncSource()])
+        let service = RecorderService(recorder: recorder, collection: collection,
+                                      options: .init(selector: ContainerSelector(runtimes: [.runc]), crashDirectory: crashes),
+                                      notice: { print("sonde:", $0) },
+                                      render: { dump, _ in DumpRenderer.strace.text(dump).joined(separator: "\n") })
+        let task = Task { try await service.run() }
+        let written = try await eventually(timeout: .seconds(20)) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: crashes)) ?? []).contains { $0.hasPrefix(container.name) }
+        }
+        task.cancel()
+        _ = try? await task.value
+        #expect(written, "no crash dump in \(crashes)")
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: crashes).first { $0.hasPrefix(container.name) })
+        let text = try String(contentsOfFile: crashes + "/" + file, encoding: .utf8)
+        #expect(text.hasPrefix("# sonde crash dump of \(container.name)"))
+        #expect(text.contains("was killed by signal 11"))
+        #expect(text.contains("before-the-crash"))
+        #expect(text.contains("kill("))
+    }
+
+    @Test func dumpingWhatWasNeverRecordedSaysWhatIs() throws {
+        let settings = settings()
+        defer { try? FlightRecorder.stop(settings) }
+        _ = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
+        let result = try run(sondeExecutable, ["record", "dump", "-c", "never-recorded",
+                                               "--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("never-recorded was not recorded"), "\(result.stderr)")
+        let stopped = try run(sondeExecutable, ["record", "dump", "-c", "x", "--pin-directory", "/sys/fs/bpf/sonde-none-\(getpid())"])
+        #expect(stopped.stderr.contains("the flight recorder is not running"), "\(stopped.stderr)")
     }
 }
