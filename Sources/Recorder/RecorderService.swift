@@ -58,20 +58,23 @@ public final class RecorderService: @unchecked Sendable {
     /// One round of housekeeping; public for tests that drive it step by step.
     public func step() throws(SondeError) {
         var refresh = ContinuousClock.now - lastRefresh >= options.refreshInterval
+        var crashes: [RecorderNotice] = []
         for notice in try recorder.takeNotices() {
             switch notice.kind {
             case .cgroupCreated:
                 refresh = true
             case .processExit:
-                crashDump(notice)
+                crashes.append(notice)
             case .poolEmpty:
                 self.notice("a new cgroup (\(notice.path)) found no ready ring and is not recorded; raise --pool")
             case .cgroupRemoved:
                 break
             }
         }
-        if refresh { try recordMatching() }
+        if refresh || !crashes.isEmpty { try recordMatching() }
         try resolvePending()
+        // After resolving: a container that crashed at once may only now be known by its ring.
+        for crash in crashes { crashDump(crash) }
         try recorder.refillPool()
         try recorder.releaseEnded(olderThan: options.retention)
     }

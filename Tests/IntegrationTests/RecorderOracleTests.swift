@@ -136,7 +136,11 @@ import Testing
         let crashes = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-crash-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: crashes) }
         let recorder = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
-        let container = try RuncContainer(prefix: "sonde-it-crash", args: ["sh", "-c", "/bin/true before-the-crash; kill -SEGV $$"])
+        // The crash is a child's: the kernel keeps signals without a handler from killing pid 1 of
+        // a pid namespace, which the container's shell is.
+        let container = try RuncContainer(prefix: "sonde-it-crash", args: [
+            "sh", "-c", "while [ ! -e /tmp/go ]; do usleep 20000; done; /bin/true before-the-crash; sh -c 'kill -SEGV $$'; exit 0",
+        ])
         defer { container.remove() }
         try container.start()
         let collection = ContainerCollection(cgroups: try CgroupV2.find(), sources: [RuncSource()])
@@ -144,13 +148,17 @@ import Testing
                                       options: .init(selector: ContainerSelector(runtimes: [.runc]), crashDirectory: crashes),
                                       notice: { print("sonde:", $0) },
                                       render: { dump, _ in DumpRenderer.strace.text(dump).joined(separator: "\n") })
-        let task = Task { try await service.run() }
+        let ready = Locked(false)
+        let task = Task { try await service.run { ready.set(true) } }
+        #expect(try await eventually { ready.get() })
+        FileManager.default.createFile(atPath: container.rootfs.appendingPathComponent("tmp/go").path, contents: nil)
         let written = try await eventually(timeout: .seconds(20)) {
             ((try? FileManager.default.contentsOfDirectory(atPath: crashes)) ?? []).contains { $0.hasPrefix(container.name) }
         }
         task.cancel()
         _ = try? await task.value
         #expect(written, "no crash dump in \(crashes)")
+        guard written else { return }
         let file = try #require(try FileManager.default.contentsOfDirectory(atPath: crashes).first { $0.hasPrefix(container.name) })
         let text = try String(contentsOfFile: crashes + "/" + file, encoding: .utf8)
         #expect(text.hasPrefix("# sonde crash dump of \(container.name)"))
