@@ -16,7 +16,15 @@ char LICENSE[] SEC("license") = "GPL";
 /* Without a unified cgroup hierarchy, containers are told apart by mount namespace instead. */
 const volatile __u8 key_by_mntns = 0;
 
-/* Recorded containers: key (cgroup v2 id, or mount namespace id) -> settings. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, SONDE_REC_FILTER_SIZE);
+    __type(key, __u32);
+    __type(value, struct sonde_rec_filter_entry);
+} rec_filter SEC(".maps");
+
+/* Recorded containers: key (cgroup v2 id, or mount namespace id) -> settings. Authoritative; the
+ * filter array above caches it for the per-syscall path. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 4096);
@@ -115,15 +123,27 @@ const struct sonde_rec_chunk *sonde_btf_rec_chunk __attribute__((unused));
 const struct sonde_syscall_schema *sonde_btf_schema __attribute__((unused));
 const struct sonde_rec_target *sonde_btf_target __attribute__((unused));
 const struct sonde_rec_config *sonde_btf_config __attribute__((unused));
+const struct sonde_rec_filter_entry *sonde_btf_filter_entry __attribute__((unused));
 const struct sonde_ring_header *sonde_btf_ring_header __attribute__((unused));
 
+/* What bpf_get_current_cgroup_id() returns, read through BTF: the helper call costs more. */
 static __always_inline __u64 current_key(void)
 {
-    if (key_by_mntns) {
-        struct task_struct *task = bpf_get_current_task_btf();
+    struct task_struct *task = bpf_get_current_task_btf();
+    if (key_by_mntns)
         return task->nsproxy->mnt_ns->ns.inum;
-    }
-    return bpf_get_current_cgroup_id();
+    return task->cgroups->dfl_cgrp->kn->id;
+}
+
+static __always_inline struct sonde_rec_target *find_target(__u64 key)
+{
+    __u32 index = key & SONDE_REC_FILTER_MASK;
+    struct sonde_rec_filter_entry *entry = bpf_map_lookup_elem(&rec_filter, &index);
+    if (!entry || entry->key == 0)
+        return NULL;
+    if (entry->key == key)
+        return &entry->target;
+    return bpf_map_lookup_elem(&rec_targets, &key); /* a collision: rare, and still right */
 }
 
 /* Reserve, copy, commit; see recorder.h for why each step is as it is. */
@@ -373,8 +393,7 @@ static __always_inline struct sonde_syscall_schema *schema_of(__u32 nr)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
 {
-    __u64 key = current_key();
-    struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
+    struct sonde_rec_target *target = find_target(current_key());
     if (!target)
         return 0;
     __u32 zero = 0;
@@ -407,8 +426,7 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
 {
-    __u64 key = current_key();
-    struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
+    struct sonde_rec_target *target = find_target(current_key());
     if (!target)
         return 0;
     __u32 zero = 0;
@@ -482,6 +500,12 @@ int BPF_PROG(sonde_rec_cgroup_mkdir, struct cgroup *cgrp, const char *path)
         .buffer_capture = config->buffer_capture,
     };
     bpf_map_update_elem(&rec_targets, &key, &target, BPF_NOEXIST);
+    __u32 index = key & SONDE_REC_FILTER_MASK;
+    struct sonde_rec_filter_entry *entry = bpf_map_lookup_elem(&rec_filter, &index);
+    if (entry && entry->key == 0) {
+        entry->target = target;
+        entry->key = key; /* last: the entry counts once its key is there */
+    }
     n = reserve_notice(SONDE_REC_CGROUP_CREATED);
     if (n) {
         n->key = key;

@@ -118,6 +118,19 @@ struct sonde_rec_target {
     __u32 reserved2;
 };
 
+/* The fast filter every syscall of every process consults: rec_filter[key & MASK]. An entry holds
+ * its full key; a different non-zero key there means a collision, and the hash map rec_targets
+ * (which always holds every target) decides. An array lookup is inlined by the verifier; a hash
+ * lookup is a call, which on this kind of kernel (return thunks, retpolines) costs more than
+ * everything else a process that is not recorded pays. */
+#define SONDE_REC_FILTER_SIZE 65536
+#define SONDE_REC_FILTER_MASK (SONDE_REC_FILTER_SIZE - 1)
+
+struct sonde_rec_filter_entry {
+    __u64 key;      /* 0: free */
+    struct sonde_rec_target target;
+};
+
 /* Recorder-wide settings in an array map (not constants: pinned programs outlive the process
  * that loaded them, and a later one may change them). */
 struct sonde_rec_config {

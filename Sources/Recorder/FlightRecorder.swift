@@ -36,6 +36,15 @@ struct TargetValue: BitwiseCopyable {
     static let pending: UInt8 = 2
 }
 
+/// struct sonde_rec_filter_entry: the per-syscall fast path's copy of a target.
+struct FilterEntry: BitwiseCopyable {
+    var key: UInt64
+    var target: TargetValue
+
+    static let size = 65536
+    static func index(_ key: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: key) & UInt32(size - 1) }
+}
+
 struct ConfigValue: BitwiseCopyable {
     var trackNewCgroups: UInt8
     var newSizeClass: UInt8
@@ -85,6 +94,7 @@ public final class FlightRecorder: @unchecked Sendable {
     public let settings: RecorderSettings
     let store: RegistryStore
     let targets: BPFMap
+    let filter: BPFMap
     let config: BPFMap
     let freeSlots: BPFMap
     let notices: BPFMap
@@ -94,7 +104,7 @@ public final class FlightRecorder: @unchecked Sendable {
     /// Opened on first use by takeNotices().
     var noticeReader: RingBufferReader?
 
-    static let mapNames = ["rec_targets", "rec_schema", "rec_config", "rec_free_slots", "rec_notices"]
+    static let mapNames = ["rec_targets", "rec_filter", "rec_schema", "rec_config", "rec_free_slots", "rec_notices"]
         + (0..<RingLayout.sizeClasses).map { "rec_rings_c\($0)" }
     static let enterLink = "link_sonde_rec_sys_enter"
 
@@ -108,6 +118,7 @@ public final class FlightRecorder: @unchecked Sendable {
         store = RegistryStore(directory: settings.stateDirectory)
         let dir = settings.pinDirectory
         targets = try BPFMap.pinned(at: dir + "/rec_targets")
+        filter = try BPFMap.pinned(at: dir + "/rec_filter")
         config = try BPFMap.pinned(at: dir + "/rec_config")
         freeSlots = try BPFMap.pinned(at: dir + "/rec_free_slots")
         notices = try BPFMap.pinned(at: dir + "/rec_notices")
@@ -248,7 +259,7 @@ public final class FlightRecorder: @unchecked Sendable {
                     }
                     var value = existing
                     value.state = TargetValue.recording
-                    try targets.update(key, value)
+                    try setTarget(key, value)
                     continue
                 }
                 if slot == nil {
@@ -258,17 +269,42 @@ public final class FlightRecorder: @unchecked Sendable {
                     slot = made
                 }
                 let ring = registry.rings[slot!]!
-                try targets.update(key, TargetValue(slot: ring.slot, sizeClass: UInt8(ring.sizeClass),
-                                                    state: TargetValue.recording, bufferCapture: registry.bufferCapture))
+                try setTarget(key, TargetValue(slot: ring.slot, sizeClass: UInt8(ring.sizeClass),
+                                               state: TargetValue.recording, bufferCapture: registry.bufferCapture))
                 registry.rings[slot!]!.keys.append(key)
             }
+        }
+    }
+
+    /// Records `key` into a ring: in the authoritative hash, and in the filter array unless another
+    /// key owns that entry (then the programs fall back to the hash).
+    func setTarget(_ key: UInt64, _ value: TargetValue) throws(SondeError) {
+        try targets.update(key, value)
+        let index = FilterEntry.index(key)
+        let entry = try filter.lookup(index, as: FilterEntry.self)
+        if entry == nil || entry!.key == 0 || entry!.key == key {
+            try filter.update(index, FilterEntry(key: key, target: value))
+        }
+    }
+
+    /// Stops recording `key`; a key that collided on the same filter entry moves into it.
+    func removeTarget(_ key: UInt64) throws(SondeError) {
+        try targets.delete(key)
+        let index = FilterEntry.index(key)
+        guard let entry = try filter.lookup(index, as: FilterEntry.self), entry.key == key else { return }
+        let empty = FilterEntry(key: 0, target: TargetValue(slot: 0, sizeClass: 0, state: 0, bufferCapture: 0))
+        if let other = try targets.keys(as: UInt64.self).first(where: { FilterEntry.index($0) == index }),
+           let value = try targets.lookup(other, as: TargetValue.self) {
+            try filter.update(index, FilterEntry(key: other, target: value))
+        } else {
+            try filter.update(index, empty)
         }
     }
 
     /// Stops recording a ring's keys and frees the ring (what it held is gone).
     func release(slot: UInt32, registry: inout RecorderRegistry) {
         guard let ring = registry.rings.removeValue(forKey: slot) else { return }
-        for key in ring.keys { _ = try? targets.delete(key) }
+        for key in ring.keys { try? removeTarget(key) }
         _ = try? rings[ring.sizeClass].delete(slot)
         if let container = ring.container, registry.rings.values.allSatisfy({ $0.container != container }) {
             registry.containers[container] = nil

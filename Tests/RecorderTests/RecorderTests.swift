@@ -37,6 +37,9 @@ import Testing
         let target = try #require(object.structLayout("sonde_rec_target"))
         #expect(target.size == MemoryLayout<TargetValue>.size)
         #expect(target.offsets["buffer_capture"] == MemoryLayout<TargetValue>.offset(of: \.bufferCapture))
+        let filterEntry = try #require(object.structLayout("sonde_rec_filter_entry"))
+        #expect(filterEntry.size == MemoryLayout<FilterEntry>.size)
+        #expect(filterEntry.offsets["target"] == MemoryLayout<FilterEntry>.offset(of: \.target))
         let config = try #require(object.structLayout("sonde_rec_config"))
         #expect(config.size == MemoryLayout<ConfigValue>.size)
         let schema = try #require(object.structLayout("sonde_syscall_schema"))
@@ -226,6 +229,25 @@ import Testing
         // Only that namespace (the shell and its sleeps): nothing of this test process, which
         // runs in the host's namespace.
         #expect(!all.contains { $0.pid == UInt32(getpid()) })
+    }
+
+    @Test func keysThatShareAFilterEntryFallBackToTheHashAndMoveUp() throws {
+        let settings = settings()
+        defer { try? FlightRecorder.stop(settings) }
+        let recorder = try FlightRecorder.start(settings, captures: Self.captures)
+        // Two keys with the same low 16 bits: the first owns the entry, the second lives in the hash.
+        let first: UInt64 = 0x7_0000_1234, second: UInt64 = 0x8_0000_1234
+        let value = TargetValue(slot: 99, sizeClass: 0, state: TargetValue.recording, bufferCapture: 32)
+        try recorder.setTarget(first, value)
+        try recorder.setTarget(second, value)
+        let index = FilterEntry.index(first)
+        #expect(try recorder.filter.lookup(index, as: FilterEntry.self)?.key == first)
+        #expect(try recorder.targets.lookup(second, as: TargetValue.self)?.slot == 99)
+        try recorder.removeTarget(first)
+        #expect(try recorder.filter.lookup(index, as: FilterEntry.self)?.key == second)
+        try recorder.removeTarget(second)
+        #expect(try recorder.filter.lookup(index, as: FilterEntry.self)?.key == 0)
+        #expect(try recorder.targets.lookup(second, as: TargetValue.self) == nil)
     }
 
     @Test func stopRemovesEverythingItPinned() throws {
