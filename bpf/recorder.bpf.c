@@ -96,8 +96,8 @@ struct {
         __u8 data[SONDE_REC_RING_SIZE(class) + SONDE_REC_MAX_RECORD];                             \
     };                                                                                            \
     struct {                                                                                      \
-        __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);                                                  \
-        __uint(max_entries, 1024);                                                                \
+        __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); /* by slot: the lookup is inlined */          \
+        __uint(max_entries, SONDE_REC_MAX_SLOTS);                                                 \
         __type(key, __u32);                                                                       \
         __array(values, struct {                                                                  \
             __uint(type, BPF_MAP_TYPE_ARRAY);                                                     \
@@ -191,6 +191,107 @@ SONDE_WRITE_CLASS(1)
 SONDE_WRITE_CLASS(2)
 SONDE_WRITE_CLASS(3)
 SONDE_WRITE_CLASS(4)
+
+/* Records with no captured memory (most calls) are written in place: no scratch, no copy. */
+#define sonde_barrier() asm volatile("" ::: "memory")
+
+static __always_inline void fill_in_place(struct sonde_rec_header *h, __u32 start, __u16 size, __u8 type, __u16 nr)
+{
+    /* Read through BTF rather than with bpf_get_current_pid_tgid(): one helper call less. */
+    struct task_struct *task = bpf_get_current_task_btf();
+    h->position = start + 1; /* not yet valid */
+    h->size = size;
+    h->type = type;
+    h->nchunks = 0;
+    h->nr = nr;
+    h->flags = 0;
+    h->pid = task->tgid;
+    h->tid = task->pid;
+    h->reserved = 0;
+    h->timestamp_ns = bpf_ktime_get_boot_ns();
+}
+
+static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *checkpoints, __u32 page_mask,
+                                            struct sonde_rec_header *rec, __u64 start, __u32 size)
+{
+    sonde_barrier();
+    rec->position = (__u32)start; /* the commit mark, after every other store */
+    __sync_fetch_and_add(&h->written, 1);
+    __u64 end = start + size;
+    if ((start >> SONDE_REC_PAGE_SHIFT) != (end >> SONDE_REC_PAGE_SHIFT))
+        checkpoints[(end >> SONDE_REC_PAGE_SHIFT) & page_mask] = end;
+}
+
+#define SONDE_IN_PLACE_CLASS(class)                                                               \
+    static __always_inline struct sonde_ring_c##class *ring_c##class(__u32 slot)                 \
+    {                                                                                             \
+        void *inner = bpf_map_lookup_elem(&rec_rings_c##class, &slot);                           \
+        if (!inner)                                                                               \
+            return NULL;                                                                          \
+        __u32 cpu = bpf_get_smp_processor_id();                                                   \
+        return bpf_map_lookup_elem(inner, &cpu);                                                  \
+    }                                                                                             \
+    static __always_inline void enter_in_place_c##class(__u32 slot, struct pt_regs *regs, long id) \
+    {                                                                                             \
+        struct sonde_ring_c##class *ring = ring_c##class(slot);                                  \
+        if (!ring)                                                                                \
+            return;                                                                               \
+        __u32 size = sizeof(struct sonde_rec_enter);                                              \
+        __u64 start = __sync_fetch_and_add(&ring->h.head, size);                                  \
+        struct sonde_rec_enter *e =                                                               \
+            (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
+        fill_in_place(&e->hdr, start, size, SONDE_REC_ENTER, id);                                 \
+        e->args[0] = regs->di;                                                                    \
+        e->args[1] = regs->si;                                                                    \
+        e->args[2] = regs->dx;                                                                    \
+        e->args[3] = regs->r10;                                                                   \
+        e->args[4] = regs->r8;                                                                    \
+        e->args[5] = regs->r9;                                                                    \
+        finish_in_place(&ring->h, ring->checkpoints,                                              \
+                        (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &e->hdr, start, size); \
+    }                                                                                             \
+    static __always_inline void exit_in_place_c##class(__u32 slot, __u16 nr, long ret)           \
+    {                                                                                             \
+        struct sonde_ring_c##class *ring = ring_c##class(slot);                                  \
+        if (!ring)                                                                                \
+            return;                                                                               \
+        __u32 size = sizeof(struct sonde_rec_exit);                                               \
+        __u64 start = __sync_fetch_and_add(&ring->h.head, size);                                  \
+        struct sonde_rec_exit *x =                                                                \
+            (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
+        fill_in_place(&x->hdr, start, size, SONDE_REC_EXIT, nr);                                  \
+        x->ret = ret;                                                                             \
+        finish_in_place(&ring->h, ring->checkpoints,                                              \
+                        (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &x->hdr, start, size); \
+    }
+
+SONDE_IN_PLACE_CLASS(0)
+SONDE_IN_PLACE_CLASS(1)
+SONDE_IN_PLACE_CLASS(2)
+SONDE_IN_PLACE_CLASS(3)
+SONDE_IN_PLACE_CLASS(4)
+
+static __always_inline void enter_in_place(struct sonde_rec_target *target, struct pt_regs *regs, long id)
+{
+    switch (target->size_class) {
+    case 0: enter_in_place_c0(target->slot, regs, id); break;
+    case 1: enter_in_place_c1(target->slot, regs, id); break;
+    case 2: enter_in_place_c2(target->slot, regs, id); break;
+    case 3: enter_in_place_c3(target->slot, regs, id); break;
+    default: enter_in_place_c4(target->slot, regs, id); break;
+    }
+}
+
+static __always_inline void exit_in_place(struct sonde_rec_target *target, __u16 nr, long ret)
+{
+    switch (target->size_class) {
+    case 0: exit_in_place_c0(target->slot, nr, ret); break;
+    case 1: exit_in_place_c1(target->slot, nr, ret); break;
+    case 2: exit_in_place_c2(target->slot, nr, ret); break;
+    case 3: exit_in_place_c3(target->slot, nr, ret); break;
+    default: exit_in_place_c4(target->slot, nr, ret); break;
+    }
+}
 
 static __always_inline void write_record(struct sonde_rec_target *target, void *record, __u32 size)
 {
@@ -396,6 +497,11 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
     struct sonde_rec_target *target = find_target(current_key());
     if (!target)
         return 0;
+    struct sonde_syscall_schema *schema = schema_of(id);
+    if (!schema || !schema->enter_captures) {
+        enter_in_place(target, regs, id);
+        return 0;
+    }
     __u32 zero = 0;
     struct scratch *s = bpf_map_lookup_elem(&enter_scratch, &zero);
     if (!s)
@@ -410,14 +516,10 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
     e->args[4] = regs->r8;
     e->args[5] = regs->r9;
 
-    struct capture c = { .s = s, .args = e->args, .base = sizeof(*e), .buffer_cap = target->buffer_capture };
-    struct sonde_syscall_schema *schema = schema_of(id);
-    if (schema && schema->enter_captures) {
-        c.schema = schema;
-        bpf_loop(6, capture_enter_arg, &c, 0);
-        if (c.argv)
-            bpf_loop(SONDE_REC_ARGV_MAX, capture_argv_entry, &c, 0);
-    }
+    struct capture c = { .s = s, .args = e->args, .base = sizeof(*e), .buffer_cap = target->buffer_capture, .schema = schema };
+    bpf_loop(6, capture_enter_arg, &c, 0);
+    if (c.argv)
+        bpf_loop(SONDE_REC_ARGV_MAX, capture_argv_entry, &c, 0);
     __u32 size = finish(&e->hdr, &c);
     write_record(target, e, size);
     return 0;
@@ -429,21 +531,25 @@ int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
     struct sonde_rec_target *target = find_target(current_key());
     if (!target)
         return 0;
+    __u32 nr = regs->orig_ax;
+    struct sonde_syscall_schema *schema = schema_of(nr);
+    if (!schema || !schema->exit_captures || ret < 0) {
+        exit_in_place(target, nr, ret);
+        return 0;
+    }
     __u32 zero = 0;
     struct scratch *s = bpf_map_lookup_elem(&exit_scratch, &zero);
     if (!s)
         return 0;
 
     struct sonde_rec_exit *x = &s->exit;
-    __u32 nr = regs->orig_ax;
     fill_header(&x->hdr, SONDE_REC_EXIT, nr);
     x->ret = ret;
 
     struct capture c = { .s = s, .base = sizeof(*x), .buffer_cap = target->buffer_capture, .ret = ret };
-    struct sonde_syscall_schema *schema = schema_of(nr);
     /* x86_64 keeps the argument registers in pt_regs through the call, so output buffers are read
      * here without remembering the pointers at entry. */
-    if (schema && schema->exit_captures && ret >= 0) {
+    {
         s->args[0] = regs->di;
         s->args[1] = regs->si;
         s->args[2] = regs->dx;

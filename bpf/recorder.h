@@ -24,6 +24,7 @@
 #define SONDE_REC_STRING_MAX 1024       /* one string argument */
 #define SONDE_REC_ARGV_MAX 32           /* execve argv entries kept */
 #define SONDE_REC_SIZE_CLASSES 5        /* ring sizes per CPU: 64 KiB << (2 * class) */
+#define SONDE_REC_MAX_SLOTS 1024         /* rings at once (recorded cgroups, pool included) */
 
 /* The size class of a ring: 64 KiB, 256 KiB, 1 MiB, 4 MiB, 16 MiB per CPU. */
 #define SONDE_REC_RING_SIZE(class) ((1u << 16) << (2 * (class)))

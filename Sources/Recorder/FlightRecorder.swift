@@ -218,8 +218,12 @@ public final class FlightRecorder: @unchecked Sendable {
 
     /// A new ring (one element per possible CPU) in a new slot of the size class's outer map.
     private func makeRing(sizeClass: Int, registry: inout RecorderRegistry) throws(SondeError) -> UInt32 {
-        let slot = registry.nextSlot
-        registry.nextSlot += 1
+        // The lowest free slot: the outer maps are arrays of RingLayout.maxSlots.
+        let used = Set(registry.rings.keys).union(registry.pool)
+        guard let slot = (1..<UInt32(RingLayout.maxSlots)).first(where: { !used.contains($0) }) else {
+            throw SondeError(.invalidArgument, "the recorder has \(RingLayout.maxSlots - 1) rings already",
+                             hint: "stop recording some containers (sonde record stop ends all)")
+        }
         let ring = try BPFMap.create(type: BPF_MAP_TYPE_ARRAY, name: "sonde_ring_\(slot)", keySize: 4,
                                      valueSize: RingLayout.elementSize(sizeClass: sizeClass),
                                      maxEntries: Int(libbpf_num_possible_cpus()),

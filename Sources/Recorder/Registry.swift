@@ -21,7 +21,6 @@ struct RecorderRegistry: Codable {
         var ended: Int64?
     }
 
-    var nextSlot: UInt32 = 1
     var keyByMountNamespace = false
     var defaultSizeClass = 2
     var bufferCapture: UInt32 = 256

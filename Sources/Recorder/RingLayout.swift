@@ -4,6 +4,7 @@ enum RingLayout {
     static let pageShift = 12
     static let maxRecord = 8192
     static let sizeClasses = 5
+    static let maxSlots = 1024
     static let headerSize = 64
 
     /// Ring bytes per CPU of a size class: 64 KiB, 256 KiB, 1 MiB, 4 MiB, 16 MiB.
