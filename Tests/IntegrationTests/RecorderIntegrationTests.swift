@@ -6,7 +6,7 @@ import Syscalls
 import Testing
 
 /// The flight recorder against strace, and against containers that live only a moment.
-@Suite(.serialized) struct RecorderOracleTests {
+@Suite(.serialized) struct RecorderIntegrationTests {
     /// One call as both tools print it: name, result, and every quoted string argument.
     struct Call: Equatable, CustomStringConvertible {
         var name: String
@@ -177,5 +177,45 @@ import Testing
         #expect(result.stderr.contains("never-recorded was not recorded"), "\(result.stderr)")
         let stopped = try run(sondeExecutable, ["record", "dump", "-c", "x", "--pin-directory", "/sys/fs/bpf/sonde-none-\(getpid())"])
         #expect(stopped.stderr.contains("the flight recorder is not running"), "\(stopped.stderr)")
+    }
+
+    @Test func recordingOutlivesSondeAndALaterProcessReadsAndJoinsIt() throws {
+        let settings = settings()
+        let location = ["--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory]
+        defer { _ = try? run(sondeExecutable, ["record", "stop"] + location) }
+        let cgroups = try CgroupV2.find()
+        let path = "/sonde-it-restart-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
+        defer { rmdir(cgroups.directory(of: path)) }
+        func runInCgroup(_ marker: String) throws {
+            let result = try run("/bin/sh", ["-c", "echo $$ > \(cgroups.directory(of: path))/cgroup.procs && exec /bin/true \(marker)"])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        func dump() throws -> String {
+            let result = try run(sondeExecutable, ["record", "dump", "--cgroup", path] + location)
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout
+        }
+
+        // A first sonde process starts recording and goes away.
+        let first = try run(sondeExecutable, ["record", "start", "--cgroup", path, "--timeout", "1"] + location)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("recording goes on"))
+        // Recorded with no sonde process running.
+        try runInCgroup("while-no-sonde-runs")
+        #expect(try dump().contains("while-no-sonde-runs"))
+
+        // A later one joins what runs, and recording goes on into the same rings.
+        let second = try run(sondeExecutable, ["record", "start", "--cgroup", path, "--timeout", "1"] + location)
+        #expect(second.stderr.contains("joined the running flight recorder"), "\(second.stderr)")
+        try runInCgroup("after-the-restart")
+        let text = try dump()
+        #expect(text.contains("while-no-sonde-runs") && text.contains("after-the-restart"))
+        let list = try run(sondeExecutable, ["record", "list"] + location)
+        #expect(list.stdout.contains(String(path.dropFirst())))
+
+        let stopped = try run(sondeExecutable, ["record", "stop"] + location)
+        #expect(stopped.status == 0)
+        #expect(!Files.exists(settings.pinDirectory))
     }
 }
