@@ -1,0 +1,180 @@
+/// Formats recorded syscalls as strace 6.1 prints them (the call line without pid or timestamp):
+/// `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3`.
+///
+/// Formatting works on bytes and table lookups only (no Foundation, no regexes), so that a dump of
+/// tens of thousands of records stays in the tens of milliseconds.
+///
+/// What the formatter expects in `SyscallRecord.captured` (per the table's `captures`):
+/// - `.string`: the bytes before the NUL (a NUL, if present, ends the string); `truncated` when
+///   sonde's bound cut it.
+/// - `.stringArray`: each element's bytes followed by a NUL; `truncated` when elements were left out.
+/// - `.inputBuffer`, `.outputBuffer`: a prefix of the buffer (`truncated` or shorter than the call's
+///   length when sonde kept less); output buffers are only looked at when the call succeeded.
+/// - `.outputSockaddr`: the address as long as the socklen the kernel wrote back says (sonde shows
+///   that length as the `=> N` of `[128 => 16]`).
+/// - `.inputStruct`, `.outputStruct`: the structure's bytes; outputs only when the call succeeded.
+/// - `faulted` (or no entry): the argument prints as its address, as strace prints unreadable memory.
+public struct SyscallFormatter: Sendable {
+    /// strace's default `-s`.
+    public static let defaultStringLimit = 32
+
+    public var table: SyscallTable
+    /// strace's `-s`: how many bytes of a string or buffer are shown before `...`.
+    public var stringLimit: Int
+    /// When not 0, pads the call to this column before ` = ` as strace does (strace's column is 40,
+    /// counted from the start of its line: subtract the width of any prefix such as the pid).
+    public var alignmentColumn: Int
+
+    public init(table: SyscallTable = .x86_64, stringLimit: Int = SyscallFormatter.defaultStringLimit,
+                alignmentColumn: Int = 0) {
+        self.table = table
+        self.stringLimit = stringLimit
+        self.alignmentColumn = alignmentColumn
+    }
+
+    /// The record as strace prints it, with strace's default string limit, on x86_64.
+    public static func format(_ record: SyscallRecord, stringLimit: Int = defaultStringLimit) -> String {
+        SyscallFormatter(stringLimit: stringLimit).format(record)
+    }
+
+    /// The record as strace prints it.
+    public func format(_ record: SyscallRecord) -> String {
+        var out = Output()
+        write(record, to: &out)
+        return out.string()
+    }
+
+    /// Appends the record's line (without a newline) as UTF-8 to `bytes`: the cheapest way to dump
+    /// many records.
+    public func append(_ record: SyscallRecord, to bytes: inout [UInt8]) {
+        var out = Output(capacity: 0)
+        swap(&out.bytes, &bytes)
+        let start = out.count
+        write(record, to: &out, lineStart: start)
+        swap(&out.bytes, &bytes)
+    }
+
+    func write(_ record: SyscallRecord, to out: inout Output, lineStart: Int = 0) {
+        let call = Call(record: record, limit: max(0, stringLimit))
+        guard let syscall = table[record.number] else {
+            // strace's form for a number it does not know: six raw arguments.
+            out.append("syscall_0x")
+            out.hexDigits(UInt64(UInt(bitPattern: record.number)))
+            out.byte(0x28)
+            for i in 0..<6 {
+                if i > 0 { out.append(", ") }
+                out.hex(call.arg(i))
+            }
+            if record.completion == .unfinished {
+                out.append(" <unfinished ...>")
+                return
+            }
+            out.byte(0x29)
+            finish(call, syscall: nil, out: &out, lineStart: lineStart)
+            return
+        }
+        out.append(syscall.name)
+        out.byte(0x28)
+        let schema = syscall.schema
+        let stopped: Bool
+        if let special = schema.special {
+            stopped = call.writeSpecial(special, to: &out)
+        } else {
+            stopped = call.writeArguments(schema.arguments, to: &out)
+        }
+        if record.completion == .unfinished {
+            out.append(stopped ? ",  <unfinished ...>" : " <unfinished ...>")
+            return
+        }
+        out.byte(0x29)
+        finish(call, syscall: syscall, out: &out, lineStart: lineStart)
+    }
+
+    private func finish(_ call: Call, syscall: Syscall?, out: inout Output, lineStart: Int) {
+        let width = out.count - lineStart
+        if alignmentColumn > 0 && width < alignmentColumn {
+            out.spaces(alignmentColumn - width)
+        } else {
+            out.byte(0x20)
+        }
+        out.append("= ")
+        switch call.record.completion {
+        case .noReturn:
+            if syscall?.returnBehavior == .neverOnSuccess { out.byte(0x30) } else { out.byte(0x3F) }
+        case .unfinished:
+            out.byte(0x3F)
+        case .returned(let value):
+            call.writeReturn(value, ret: syscall?.schema.ret ?? .int, to: &out)
+        }
+    }
+}
+
+/// One record being formatted.
+struct Call {
+    let record: SyscallRecord
+    let limit: Int
+
+    init(record: SyscallRecord, limit: Int) {
+        self.record = record
+        self.limit = limit
+    }
+
+    /// Argument register `i` (0 when the record has fewer).
+    @inline(__always)
+    func arg(_ i: Int) -> UInt64 { i < record.arguments.count ? record.arguments[i] : 0 }
+
+    @inline(__always)
+    func int(_ i: Int) -> Int64 { Int64(Int32(truncatingIfNeeded: arg(i))) }
+
+    var unfinished: Bool { record.completion == .unfinished }
+
+    /// The return value, when the call returned.
+    var returnValue: Int64? {
+        if case .returned(let v) = record.completion { return v }
+        return nil
+    }
+
+    /// The call returned and did not fail.
+    var succeeded: Bool {
+        guard let v = returnValue else { return false }
+        return v >= 0 || v < -4095
+    }
+
+    /// The bytes captured for argument `i`, unless missing or faulted.
+    func data(_ i: Int) -> CapturedData? {
+        guard let captured = record.captured[i], !captured.faulted else { return nil }
+        return captured
+    }
+
+    /// Writes the arguments; returns true when an unfinished call stopped, after printing some
+    /// arguments, before one strace only prints at exit (strace then ends the line with `, `).
+    func writeArguments(_ arguments: [Arg], to out: inout Output) -> Bool {
+        var first = true
+        for (i, argument) in arguments.enumerated() {
+            if unfinished && argument.decodedAtExit { return !first }
+            guard present(argument) else { continue }
+            if !first { out.append(", ") }
+            first = false
+            write(argument, index: i, to: &out)
+        }
+        return false
+    }
+
+    /// Optional arguments strace leaves out.
+    func present(_ argument: Arg) -> Bool {
+        switch argument {
+        case .openMode(let f):
+            let flags = arg(f)
+            return flags & 0o100 != 0 || flags & 0o20000000 != 0
+        case .device(let m):
+            let type = arg(m) & 0o170000
+            return type == 0o020000 || type == 0o060000
+        case .remapAddress(let f):
+            return arg(f) & 2 != 0
+        case .omitted:
+            return false
+        default:
+            return true
+        }
+    }
+}
