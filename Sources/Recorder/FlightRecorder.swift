@@ -252,19 +252,27 @@ public final class FlightRecorder: @unchecked Sendable {
             let containerKey = RecorderRegistry.key(container)
             registry.containers[containerKey] = container
             let sizeClass = bytesPerCPU.map(RingLayout.sizeClass(forBytesPerCPU:)) ?? registry.defaultSizeClass
-            // A ring of this container already (recording, or pending for its cgroup)?
-            var slot = registry.rings.values.first { $0.container == containerKey && $0.ended == nil }?.slot
+            // A ring of this container of the wanted size already?
+            var slot = registry.rings.values.first {
+                $0.container == containerKey && $0.ended == nil && $0.sizeClass == sizeClass
+            }?.slot
             for key in keys {
                 if let existing = try targets.lookup(key, as: TargetValue.self) {
+                    // Recording already (a pending ring the kernel gave its new cgroup): the ring,
+                    // and the first calls in it, become the container's.
                     if var ring = registry.rings[existing.slot] {
                         ring.container = containerKey
                         ring.pending = false
                         registry.rings[existing.slot] = ring
                     }
-                    var value = existing
-                    value.state = TargetValue.recording
-                    try setTarget(key, value)
-                    continue
+                    // Keep writing there, unless another size was asked for: then the next calls go
+                    // to a new ring and a dump merges both.
+                    if bytesPerCPU == nil || Int(existing.sizeClass) == sizeClass {
+                        var value = existing
+                        value.state = TargetValue.recording
+                        try setTarget(key, value)
+                        continue
+                    }
                 }
                 if slot == nil {
                     let made = try makeRing(sizeClass: sizeClass, registry: &registry)

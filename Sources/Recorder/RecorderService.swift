@@ -18,6 +18,9 @@ public final class RecorderService: @unchecked Sendable {
         /// How long the recording of a container that ended is kept for dumping.
         public var retention: Duration = .seconds(3600)
         public var refreshInterval: Duration = .seconds(2)
+        /// Ring bytes per CPU for the containers this service records; nil: the recorder's default.
+        /// (Containers that start while recording first get a ring of the pool's size.)
+        public var bytesPerCPU: Int?
 
         public init(selector: ContainerSelector, crashDirectory: String? = nil) {
             self.selector = selector
@@ -88,7 +91,7 @@ public final class RecorderService: @unchecked Sendable {
         for container in collection.all where options.selector.matches(container) {
             guard !recorded.contains(RecorderRegistry.key(container)) else { continue }
             do {
-                try recorder.record(container, cgroupIDs: collection.cgroupIDs(of: [container]))
+                try recorder.record(container, cgroupIDs: collection.cgroupIDs(of: [container]), bytesPerCPU: options.bytesPerCPU)
             } catch {
                 notice("cannot record \(container.name): \(error)") // exited meanwhile, say
             }

@@ -54,8 +54,8 @@ struct RecordStart: AsyncParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var location: RecorderLocation
 
-    @Option(help: "Ring size per CPU for each container (64K to 16M, rounded up to a power of 4 times 64K).")
-    var bufferSize: ByteSize = ByteSize(argument: "1M")!
+    @Option(help: "Ring size per CPU for each selected container (64K to 16M, rounded up to 64K times a power of 4; default 1M). Run `record start` again with another selection to give other containers another size.")
+    var bufferSize: ByteSize?
 
     @Option(help: "Bytes kept of each read/write buffer (at most 1024).")
     var bufferCapture: UInt32 = 256
@@ -84,7 +84,7 @@ struct RecordStart: AsyncParsableCommand {
     func run() async throws {
         do {
             var settings = location.settings
-            settings.bytesPerCPU = bufferSize.bytes
+            if let bufferSize { settings.bytesPerCPU = bufferSize.bytes }
             settings.bufferCapture = bufferCapture
             settings.poolSize = pool
             settings.keyByMountNamespace = keyByMountNamespace
@@ -97,6 +97,7 @@ struct RecordStart: AsyncParsableCommand {
             let recorder = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
             var options = RecorderService.Options(selector: selector, crashDirectory: crashDir)
             options.retention = .seconds(retention)
+            options.bytesPerCPU = bufferSize?.bytes
             let renderer = DumpRenderer.strace
             let service = RecorderService(recorder: recorder, collection: collection, options: options,
                                           notice: { Output.notice($0) },

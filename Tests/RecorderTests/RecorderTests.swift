@@ -250,6 +250,25 @@ import Testing
         #expect(try recorder.targets.lookup(second, as: TargetValue.self) == nil)
     }
 
+    @Test func eachContainerHasItsOwnRingSize() throws {
+        let settings = settings() // 256 KiB per CPU by default here
+        defer { try? FlightRecorder.stop(settings) }
+        let recorder = try FlightRecorder.start(settings, captures: Self.captures)
+        let small = try TestCgroup(), large = try TestCgroup()
+        try recorder.record(try small.container, bytesPerCPU: 64 << 10)
+        try recorder.record(try large.container, bytesPerCPU: 16 << 20)
+        let registry = try recorder.store.load()
+        // They were made after the start, so the kernel gave each a pooled ring (256 KiB) first:
+        // that ring keeps their first calls, the next ones go to a ring of the size asked for.
+        #expect(registry.rings(of: RecorderRegistry.key(try small.container)).map(\.sizeClass).sorted() == [0, 1])
+        #expect(registry.rings(of: RecorderRegistry.key(try large.container)).map(\.sizeClass).sorted() == [1, 4])
+        // Both record: one call in each.
+        #expect(try small.run("exec /bin/true") == 0)
+        #expect(try large.run("exec /bin/true") == 0)
+        #expect(calls(try recorder.dump(try small.container)).contains { $0.record.number == Self.execve })
+        #expect(calls(try recorder.dump(try large.container)).contains { $0.record.number == Self.execve })
+    }
+
     @Test func stopRemovesEverythingItPinned() throws {
         let settings = settings()
         _ = try FlightRecorder.start(settings, captures: Self.captures)
