@@ -21,6 +21,18 @@ public struct RecorderSettings: Sendable {
     public var stateDirectory = "/run/sonde/recorder"
 
     public init() {}
+
+    /// Settings whose pins and registry are this run's own (a unique name under /sys/fs/bpf and
+    /// /run), for tests and benchmarks that must not meet the recorder a host may run.
+    public static func isolated(_ prefix: String, bytesPerCPU: Int, poolSize: Int) -> RecorderSettings {
+        var settings = RecorderSettings()
+        let name = "\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        settings.pinDirectory = "/sys/fs/bpf/" + name
+        settings.stateDirectory = "/run/" + name
+        settings.bytesPerCPU = bytesPerCPU
+        settings.poolSize = poolSize
+        return settings
+    }
 }
 
 // The values of the recorder's maps, laid out as in bpf/recorder.h (checked by RecorderTests).

@@ -349,12 +349,7 @@ struct RecorderConfiguration: BenchConfiguration {
     }
 
     func attach(_ target: AttachTarget) throws -> Attachment? {
-        var settings = RecorderSettings()
-        let tag = "sonde-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        settings.pinDirectory = "/sys/fs/bpf/" + tag
-        settings.stateDirectory = "/run/" + tag
-        settings.bytesPerCPU = 4 << 20
-        settings.poolSize = 1
+        let settings = RecorderSettings.isolated("sonde-bench", bytesPerCPU: 4 << 20, poolSize: 1)
         let collection = ContainerCollection(cgroups: try CgroupV2.find(), sources: [RuncSource()])
         collection.refresh()
         guard let container = collection.all.first(where: { $0.name == target.containerName }) else {

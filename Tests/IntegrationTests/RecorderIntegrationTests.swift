@@ -49,13 +49,7 @@ import Testing
     }
 
     func settings() -> RecorderSettings {
-        var settings = RecorderSettings()
-        let tag = "sonde-oracle-\(UInt32.random(in: 0...UInt32.max))"
-        settings.pinDirectory = "/sys/fs/bpf/" + tag
-        settings.stateDirectory = "/run/" + tag
-        settings.bytesPerCPU = 1 << 20
-        settings.poolSize = 8
-        return settings
+        .isolated("sonde-it", bytesPerCPU: 1 << 20, poolSize: 8)
     }
 
     @Test func dumpMatchesStraceOnTheSameProgram() async throws {

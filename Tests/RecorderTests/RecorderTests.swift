@@ -73,13 +73,7 @@ import Testing
     }
 
     func settings() -> RecorderSettings {
-        var settings = RecorderSettings()
-        let tag = "sonde-test-\(UInt32.random(in: 0...UInt32.max))"
-        settings.pinDirectory = "/sys/fs/bpf/" + tag
-        settings.stateDirectory = "/run/" + tag
-        settings.bytesPerCPU = 256 << 10
-        settings.poolSize = 2
-        return settings
+        .isolated("sonde-test", bytesPerCPU: 256 << 10, poolSize: 2)
     }
 
     /// A cgroup for the test, removed at the end.
