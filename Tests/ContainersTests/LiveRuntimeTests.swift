@@ -22,8 +22,19 @@ enum Live {
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func script(_ name: String) throws {
-        try run("bash", [packageRoot + "/scripts/" + name])
+    static func script(_ name: String, _ arguments: [String] = []) throws {
+        try run("bash", [packageRoot + "/scripts/" + name] + arguments)
+    }
+
+    /// Starts the tests' private containerd unless it runs; returns whether this call started it,
+    /// so the caller stops it again (scripts/test.sh keeps one running across all tests).
+    static func startContainerd() throws -> Bool {
+        let pidFile = "/run/sonde-test-containerd.pid"
+        let running = (try? String(contentsOfFile: pidFile, encoding: .utf8))
+            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .map { kill($0, 0) == 0 } ?? false
+        try script("setup-containerd.sh")
+        return !running
     }
 
     /// The container's cgroup as the kernel sees it: id and path from its init process.
@@ -64,7 +75,8 @@ struct LiveRuntimeTests {
     }
 
     @Test func containerdContainer() throws {
-        try Live.script("setup-containerd.sh")
+        let started = try Live.startContainerd()
+        defer { if started { _ = try? Live.script("setup-containerd.sh", ["stop"]) } }
         let id = "sonde-live-\(getpid())"
         defer {
             _ = try? Live.run("ctr", ["--address", Live.socket, "task", "rm", "-f", id], timeout: 60)
@@ -87,7 +99,8 @@ struct LiveRuntimeTests {
     }
 
     @Test func criPod() throws {
-        try Live.script("setup-containerd.sh") // installs python3-grpcio for cri-pod.py too
+        let started = try Live.startContainerd() // also installs python3-grpcio for cri-pod.py
+        defer { if started { _ = try? Live.script("setup-containerd.sh", ["stop"]) } }
         let uid = UUID().uuidString.lowercased()
         let ids = try Live.run("/usr/bin/python3", [Fixtures.path("cri-pod.py"), Live.socket, "run",
                                                     "live-0", "sonde-test", uid, "app", Live.image,
