@@ -517,7 +517,10 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
     e->args[5] = regs->r9;
 
     struct capture c = { .s = s, .args = e->args, .base = sizeof(*e), .buffer_cap = target->buffer_capture, .schema = schema };
-    bpf_loop(6, capture_enter_arg, &c, 0);
+    if (schema->single_enter < 6)
+        capture_enter_arg(schema->single_enter, &c);
+    else
+        bpf_loop(6, capture_enter_arg, &c, 0);
     if (c.argv)
         bpf_loop(SONDE_REC_ARGV_MAX, capture_argv_entry, &c, 0);
     __u32 size = finish(&e->hdr, &c);
@@ -558,7 +561,10 @@ int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
         s->args[5] = regs->r9;
         c.args = s->args;
         c.schema = schema;
-        bpf_loop(6, capture_exit_arg, &c, 0);
+        if (schema->single_exit < 6)
+            capture_exit_arg(schema->single_exit, &c);
+        else
+            bpf_loop(6, capture_exit_arg, &c, 0);
     }
     __u32 size = finish(&x->hdr, &c);
     write_record(target, x, size);

@@ -99,8 +99,14 @@ struct sonde_syscall_schema {
     __u16 struct_size[6];
     __u8 enter_captures; /* any capture at entry */
     __u8 exit_captures;  /* any capture at exit */
-    __u16 reserved;
+    /* The one argument captured at entry / at exit when there is exactly one (most syscalls),
+     * else SONDE_CAPTURE_MANY: one direct capture instead of a bpf_loop over six arguments, whose
+     * callbacks are indirect calls (costly with retpolines). */
+    __u8 single_enter;
+    __u8 single_exit;
 };
+
+#define SONDE_CAPTURE_MANY 0xff
 
 #define SONDE_REC_MAX_SYSCALLS 512
 

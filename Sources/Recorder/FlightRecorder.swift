@@ -72,7 +72,11 @@ struct SchemaValue: BitwiseCopyable {
     var structSize: Six<UInt16> = (0, 0, 0, 0, 0, 0)
     var enterCaptures: UInt8 = 0
     var exitCaptures: UInt8 = 0
-    var reserved: UInt16 = 0
+    var singleEnter: UInt8 = SchemaValue.many
+    var singleExit: UInt8 = SchemaValue.many
+
+    /// SONDE_CAPTURE_MANY: capture in a loop over the arguments.
+    static let many: UInt8 = 0xff
 
     /// The kernel's encoding of what to capture (enum sonde_capture_kind).
     init(_ captures: [ArgumentCapture]) {
@@ -93,6 +97,11 @@ struct SchemaValue: BitwiseCopyable {
             if [1, 2, 3, 5, 7].contains(kinds[index]) { enterCaptures = 1 }
             if [4, 6, 8].contains(kinds[index]) { exitCaptures = 1 }
         }
+        // A string array (argv) is walked after the loop that finds it: keep the loop for it.
+        let atEnter = kinds.indices.filter { [1, 3, 5, 7].contains(kinds[$0]) }
+        let atExit = kinds.indices.filter { [4, 6, 8].contains(kinds[$0]) }
+        if atEnter.count == 1 && !kinds.contains(2) { singleEnter = UInt8(atEnter[0]) }
+        if atExit.count == 1 { singleExit = UInt8(atExit[0]) }
         kind = (kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5])
         lengthArgument = (lengths[0], lengths[1], lengths[2], lengths[3], lengths[4], lengths[5])
         structSize = (sizes[0], sizes[1], sizes[2], sizes[3], sizes[4], sizes[5])

@@ -46,6 +46,13 @@ import Testing
         #expect(schema.size == MemoryLayout<SchemaValue>.size)
         #expect(schema.offsets["struct_size"] == MemoryLayout<SchemaValue>.offset(of: \.structSize))
         #expect(schema.offsets["exit_captures"] == MemoryLayout<SchemaValue>.offset(of: \.exitCaptures))
+        #expect(schema.offsets["single_enter"] == MemoryLayout<SchemaValue>.offset(of: \.singleEnter))
+        #expect(schema.offsets["single_exit"] == MemoryLayout<SchemaValue>.offset(of: \.singleExit))
+        // One capture: captured directly; several, or an argv: the loop.
+        #expect(SchemaValue([.value, .outputBuffer(lengthArgument: 2), .value]).singleExit == 1)
+        #expect(SchemaValue([.value, .string, .value]).singleEnter == 1)
+        #expect(SchemaValue([.string, .string]).singleEnter == SchemaValue.many)
+        #expect(SchemaValue([.string, .stringArray, .value]).singleEnter == SchemaValue.many)
     }
 
     @Test func sizeClassesRoundUp() {
