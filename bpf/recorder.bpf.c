@@ -467,13 +467,13 @@ static long capture_exit_arg(__u32 i, struct capture *c)
 
 static __always_inline void fill_header(struct sonde_rec_header *h, __u8 type, __u16 nr)
 {
-    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    struct task_struct *task = bpf_get_current_task_btf();
     h->type = type;
     h->nr = nr;
     h->flags = 0;
     h->nchunks = 0;
-    h->pid = pid_tgid >> 32;
-    h->tid = (__u32)pid_tgid;
+    h->pid = task->tgid;
+    h->tid = task->pid;
     h->reserved = 0;
     h->timestamp_ns = bpf_ktime_get_boot_ns();
 }

@@ -43,22 +43,12 @@ extension Call {
         out.byte(0x5D)
     }
 
-    /// `S_IFREG|0644`.
-    func writeMode(_ mode: UInt64, to out: inout Output) {
-        if let type = Names.fileTypes.name(Int64(mode & 0o170000)) {
-            out.append(type)
-            out.byte(0x7C)
-            out.mode(mode & ~0o170000)
-        } else {
-            out.mode(mode)
-        }
-    }
 
     /// struct stat: `{st_mode=S_IFREG|0644, st_size=1221, ...}`, st_rdev for devices.
     func writeStat(_ b: [UInt8], to out: inout Output) {
         let mode = b.u32(24)
         out.append("{st_mode=")
-        writeMode(mode, to: &out)
+        writeFileMode(mode, to: &out)
         let type = mode & 0o170000
         if type == 0o020000 || type == 0o060000 {
             out.append(", st_rdev=")
@@ -77,7 +67,7 @@ extension Call {
         out.append(", stx_attributes=")
         Names.statxAttributes.write(b.u64(8), to: &out)
         out.append(", stx_mode=")
-        writeMode(b.u16(28), to: &out)
+        writeFileMode(b.u16(28), to: &out)
         out.append(", stx_size=")
         out.unsigned(b.u64(40))
         out.append(", ...}")
