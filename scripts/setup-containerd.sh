@@ -39,6 +39,8 @@ if [[ ${1:-} == stop ]]; then
         say "no containerd of ours is running"
     fi
     rm -f "$PIDFILE"
+    # Its runtime state (sockets, task dirs) is this private instance's alone; the images stay in $ROOT.
+    [[ -d /proc/${pid:-0} ]] || rm -rf "$STATE"
     exit 0
 fi
 
