@@ -7,16 +7,22 @@ import Syscalls
 /// Syscall knowledge comes in from the Syscalls module: how to print a call, and its name.
 public struct DumpRenderer: Sendable {
     public let format: @Sendable (SyscallRecord) -> String
+    /// A call whose entry was lost: only its result is known.
+    public let formatResumed: @Sendable (SyscallRecord) -> String
     public let name: @Sendable (Int) -> String
     let clock = BootClock()
 
-    public init(format: @escaping @Sendable (SyscallRecord) -> String, name: @escaping @Sendable (Int) -> String) {
+    public init(format: @escaping @Sendable (SyscallRecord) -> String,
+                formatResumed: @escaping @Sendable (SyscallRecord) -> String,
+                name: @escaping @Sendable (Int) -> String) {
         self.format = format
+        self.formatResumed = formatResumed
         self.name = name
     }
 
     /// strace's formatting of the x86_64 table, as every sonde command prints dumps.
     public static let strace = DumpRenderer(format: { SyscallFormatter.format($0) },
+                                            formatResumed: { SyscallFormatter().formatResumed($0) },
                                             name: { SyscallTable.x86_64[$0]?.name ?? "syscall_\($0)" })
 
     /// One line per call, oldest first; gaps say where records are missing and how many.
@@ -41,18 +47,7 @@ public struct DumpRenderer: Sendable {
     }
 
     func line(_ call: RecordedCall) -> String {
-        guard call.entryLost else { return format(call.record) }
-        // Only the exit survived: strace's way of showing the second half of a call.
-        let result: String
-        switch call.record.completion {
-        case .returned(let value): result = Self.result(value)
-        case .unfinished, .noReturn: result = "?"
-        }
-        return "<... \(name(call.record.number)) resumed>) = " + result
-    }
-
-    static func result(_ value: Int64) -> String {
-        value < 0 && value >= -4095 ? "-1 " + Errno(rawValue: Int32(-value)).description : String(value)
+        call.entryLost ? formatResumed(call.record) : format(call.record)
     }
 
     /// One JSON object per call or gap.

@@ -44,6 +44,23 @@ public struct SyscallFormatter: Sendable {
         return out.string()
     }
 
+    /// The second half of a call whose entry is unknown (it was overwritten, or came before
+    /// recording began), as strace prints a resumed call: `<... read resumed>) = 5`. The result is
+    /// rendered by the syscall's own rules (mmap's address in hex, fcntl's flags...).
+    public func formatResumed(_ record: SyscallRecord) -> String {
+        var out = Output()
+        out.append("<... ")
+        if let syscall = table[record.number] {
+            out.append(syscall.name)
+        } else {
+            out.append("syscall_0x")
+            out.hexDigits(UInt64(UInt(bitPattern: record.number)))
+        }
+        out.append(" resumed>)")
+        finish(Call(record: record, limit: max(0, stringLimit)), syscall: table[record.number], out: &out, lineStart: 0)
+        return out.string()
+    }
+
     /// Appends the record's line (without a newline) as UTF-8 to `bytes`: the cheapest way to dump
     /// many records.
     public func append(_ record: SyscallRecord, to bytes: inout [UInt8]) {
