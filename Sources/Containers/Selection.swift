@@ -32,7 +32,8 @@ public struct ContainerSelector: Sendable, Equatable {
         return true
     }
 
-    static func name(_ name: String, matches container: Container) -> Bool {
+    /// How users name a container: its name, its id, or a prefix of its id of 6 characters or more.
+    public static func name(_ name: String, matches container: Container) -> Bool {
         container.name == name || container.id == name || (name.count >= 6 && container.id.hasPrefix(name))
     }
 

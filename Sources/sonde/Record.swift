@@ -146,8 +146,9 @@ struct RecordDump: AsyncParsableCommand {
             let recorded = try recorder.recorded().map(\.container)
             let wanted: Container?
             if let container {
+                // An exact name or id wins over another container's id prefix.
                 wanted = recorded.first { $0.name == container || $0.id == container }
-                    ?? recorded.first { container.count >= 6 && $0.id.hasPrefix(container) }
+                    ?? recorded.first { ContainerSelector.name(container, matches: $0) }
             } else {
                 let path = try CgroupV2.find().normalize(cgroup!)
                 wanted = recorded.first { $0.cgroupPath == path }
