@@ -4,7 +4,8 @@
  * (layout and protocol in recorder.h). Nothing is read until someone dumps.
  *
  * Cost matters more than anything here: these programs run on every syscall of every process.
- * A process that is not recorded pays one cgroup-id helper call and one hash lookup. */
+ * A process that is not recorded pays one helper call (the current task), four loads to its
+ * cgroup id and one inlined array lookup per program. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -101,8 +102,10 @@ struct {
         __type(key, __u32);                                                                       \
         __array(values, struct {                                                                  \
             __uint(type, BPF_MAP_TYPE_ARRAY);                                                     \
+            /* One ring per possible CPU, set by user space before load. Every inner map has  \
+             * that size (no BPF_F_INNER_MAP), so the verifier inlines the lookup by CPU. */     \
             __uint(max_entries, 1);                                                               \
-            __uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);                                  \
+            __uint(map_flags, BPF_F_MMAPABLE);                                                    \
             __type(key, __u32);                                                                   \
             __type(value, struct sonde_ring_c##class);                                            \
         });                                                                                       \
@@ -126,10 +129,11 @@ const struct sonde_rec_config *sonde_btf_config __attribute__((unused));
 const struct sonde_rec_filter_entry *sonde_btf_filter_entry __attribute__((unused));
 const struct sonde_ring_header *sonde_btf_ring_header __attribute__((unused));
 
-/* What bpf_get_current_cgroup_id() returns, read through BTF: the helper call costs more. */
-static __always_inline __u64 current_key(void)
+/* What bpf_get_current_cgroup_id() returns, read through BTF: the helper call costs more. Each
+ * program asks for the current task once and passes it on: with this kernel's return thunks
+ * (SRSO "Safe RET") every helper call costs tens of nanoseconds. */
+static __always_inline __u64 task_key(struct task_struct *task)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
     if (key_by_mntns)
         return task->nsproxy->mnt_ns->ns.inum;
     return task->cgroups->dfl_cgrp->kn->id;
@@ -195,10 +199,10 @@ SONDE_WRITE_CLASS(4)
 /* Records with no captured memory (most calls) are written in place: no scratch, no copy. */
 #define sonde_barrier() asm volatile("" ::: "memory")
 
-static __always_inline void fill_in_place(struct sonde_rec_header *h, __u32 start, __u16 size, __u8 type, __u16 nr)
+static __always_inline void fill_in_place(struct sonde_rec_header *h, struct task_struct *task, __u32 start,
+                                          __u16 size, __u8 type, __u16 nr)
 {
     /* Read through BTF rather than with bpf_get_current_pid_tgid(): one helper call less. */
-    struct task_struct *task = bpf_get_current_task_btf();
     h->position = start + 1; /* not yet valid */
     h->size = size;
     h->type = type;
@@ -231,7 +235,8 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
         __u32 cpu = bpf_get_smp_processor_id();                                                   \
         return bpf_map_lookup_elem(inner, &cpu);                                                  \
     }                                                                                             \
-    static __always_inline void enter_in_place_c##class(__u32 slot, struct pt_regs *regs, long id) \
+    static __always_inline void enter_in_place_c##class(__u32 slot, struct task_struct *task,    \
+                                                        struct pt_regs *regs, long id)           \
     {                                                                                             \
         struct sonde_ring_c##class *ring = ring_c##class(slot);                                  \
         if (!ring)                                                                                \
@@ -240,7 +245,7 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
         __u64 start = __sync_fetch_and_add(&ring->h.head, size);                                  \
         struct sonde_rec_enter *e =                                                               \
             (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
-        fill_in_place(&e->hdr, start, size, SONDE_REC_ENTER, id);                                 \
+        fill_in_place(&e->hdr, task, start, size, SONDE_REC_ENTER, id);                           \
         e->args[0] = regs->di;                                                                    \
         e->args[1] = regs->si;                                                                    \
         e->args[2] = regs->dx;                                                                    \
@@ -250,7 +255,8 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
         finish_in_place(&ring->h, ring->checkpoints,                                              \
                         (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &e->hdr, start, size); \
     }                                                                                             \
-    static __always_inline void exit_in_place_c##class(__u32 slot, __u16 nr, long ret)           \
+    static __always_inline void exit_in_place_c##class(__u32 slot, struct task_struct *task,     \
+                                                       __u16 nr, long ret)                        \
     {                                                                                             \
         struct sonde_ring_c##class *ring = ring_c##class(slot);                                  \
         if (!ring)                                                                                \
@@ -259,7 +265,7 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
         __u64 start = __sync_fetch_and_add(&ring->h.head, size);                                  \
         struct sonde_rec_exit *x =                                                                \
             (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
-        fill_in_place(&x->hdr, start, size, SONDE_REC_EXIT, nr);                                  \
+        fill_in_place(&x->hdr, task, start, size, SONDE_REC_EXIT, nr);                            \
         x->ret = ret;                                                                             \
         finish_in_place(&ring->h, ring->checkpoints,                                              \
                         (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &x->hdr, start, size); \
@@ -271,25 +277,26 @@ SONDE_IN_PLACE_CLASS(2)
 SONDE_IN_PLACE_CLASS(3)
 SONDE_IN_PLACE_CLASS(4)
 
-static __always_inline void enter_in_place(struct sonde_rec_target *target, struct pt_regs *regs, long id)
+static __always_inline void enter_in_place(struct sonde_rec_target *target, struct task_struct *task,
+                                           struct pt_regs *regs, long id)
 {
     switch (target->size_class) {
-    case 0: enter_in_place_c0(target->slot, regs, id); break;
-    case 1: enter_in_place_c1(target->slot, regs, id); break;
-    case 2: enter_in_place_c2(target->slot, regs, id); break;
-    case 3: enter_in_place_c3(target->slot, regs, id); break;
-    default: enter_in_place_c4(target->slot, regs, id); break;
+    case 0: enter_in_place_c0(target->slot, task, regs, id); break;
+    case 1: enter_in_place_c1(target->slot, task, regs, id); break;
+    case 2: enter_in_place_c2(target->slot, task, regs, id); break;
+    case 3: enter_in_place_c3(target->slot, task, regs, id); break;
+    default: enter_in_place_c4(target->slot, task, regs, id); break;
     }
 }
 
-static __always_inline void exit_in_place(struct sonde_rec_target *target, __u16 nr, long ret)
+static __always_inline void exit_in_place(struct sonde_rec_target *target, struct task_struct *task, __u16 nr, long ret)
 {
     switch (target->size_class) {
-    case 0: exit_in_place_c0(target->slot, nr, ret); break;
-    case 1: exit_in_place_c1(target->slot, nr, ret); break;
-    case 2: exit_in_place_c2(target->slot, nr, ret); break;
-    case 3: exit_in_place_c3(target->slot, nr, ret); break;
-    default: exit_in_place_c4(target->slot, nr, ret); break;
+    case 0: exit_in_place_c0(target->slot, task, nr, ret); break;
+    case 1: exit_in_place_c1(target->slot, task, nr, ret); break;
+    case 2: exit_in_place_c2(target->slot, task, nr, ret); break;
+    case 3: exit_in_place_c3(target->slot, task, nr, ret); break;
+    default: exit_in_place_c4(target->slot, task, nr, ret); break;
     }
 }
 
@@ -465,9 +472,8 @@ static long capture_exit_arg(__u32 i, struct capture *c)
     return add_chunk(c, i, flags, ptr, len, false) ? 0 : 1;
 }
 
-static __always_inline void fill_header(struct sonde_rec_header *h, __u8 type, __u16 nr)
+static __always_inline void fill_header(struct sonde_rec_header *h, struct task_struct *task, __u8 type, __u16 nr)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
     h->type = type;
     h->nr = nr;
     h->flags = 0;
@@ -494,12 +500,13 @@ static __always_inline struct sonde_syscall_schema *schema_of(__u32 nr)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
 {
-    struct sonde_rec_target *target = find_target(current_key());
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct sonde_rec_target *target = find_target(task_key(task));
     if (!target)
         return 0;
     struct sonde_syscall_schema *schema = schema_of(id);
     if (!schema || !schema->enter_captures) {
-        enter_in_place(target, regs, id);
+        enter_in_place(target, task, regs, id);
         return 0;
     }
     __u32 zero = 0;
@@ -508,7 +515,7 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
         return 0;
 
     struct sonde_rec_enter *e = &s->enter;
-    fill_header(&e->hdr, SONDE_REC_ENTER, id);
+    fill_header(&e->hdr, task, SONDE_REC_ENTER, id);
     e->args[0] = regs->di;
     e->args[1] = regs->si;
     e->args[2] = regs->dx;
@@ -531,13 +538,14 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
 {
-    struct sonde_rec_target *target = find_target(current_key());
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct sonde_rec_target *target = find_target(task_key(task));
     if (!target)
         return 0;
     __u32 nr = regs->orig_ax;
     struct sonde_syscall_schema *schema = schema_of(nr);
     if (!schema || !schema->exit_captures || ret < 0) {
-        exit_in_place(target, nr, ret);
+        exit_in_place(target, task, nr, ret);
         return 0;
     }
     __u32 zero = 0;
@@ -546,7 +554,7 @@ int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
         return 0;
 
     struct sonde_rec_exit *x = &s->exit;
-    fill_header(&x->hdr, SONDE_REC_EXIT, nr);
+    fill_header(&x->hdr, task, SONDE_REC_EXIT, nr);
     x->ret = ret;
 
     struct capture c = { .s = s, .base = sizeof(*x), .buffer_cap = target->buffer_capture, .ret = ret };
@@ -663,7 +671,7 @@ int BPF_PROG(sonde_rec_process_exit, struct task_struct *task, bool group_dead)
 {
     if (!group_dead)
         return 0; /* one notice per process, when its last thread ends */
-    __u64 key = current_key();
+    __u64 key = task_key(bpf_get_current_task_btf());
     struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
     if (!target)
         return 0;

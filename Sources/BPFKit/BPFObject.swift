@@ -81,6 +81,20 @@ public final class BPFObject: @unchecked Sendable {
         try negativeErrnoCall("\(name): cannot size map \(mapName)") { bpf_map__set_max_entries(map, entries) }
     }
 
+    /// Gives a map-in-map the inner map it is checked against: every inner map must then match
+    /// `template` exactly (size included), which lets the verifier inline lookups in them. (With
+    /// BPF_F_INNER_MAP sizes may differ and each lookup is a helper call.) libbpf 1.1 cannot resize
+    /// the template it builds from BTF, hence a map of our own; keep it open until load().
+    public func setInnerMap(map mapName: String, template: BPFMap) throws(SondeError) {
+        precondition(!isLoaded)
+        guard let map = bpf_object__find_map_by_name(object, mapName) else {
+            throw SondeError(.notFound, "\(name) has no map \(mapName)")
+        }
+        try negativeErrnoCall("\(name): cannot set the inner map of \(mapName)") {
+            bpf_map__set_inner_map_fd(map, template.fileDescriptor)
+        }
+    }
+
     /// Makes a map pinned at `path`: reused when an earlier process pinned a compatible one there,
     /// else created and pinned at load.
     public func setPinPath(map mapName: String, _ path: String) throws(SondeError) {

@@ -181,7 +181,14 @@ public final class FlightRecorder: @unchecked Sendable {
         let object = try BPFObject(name: "recorder", bytes: EmbeddedBPF.recorder.bytes)
         try object.setConstant("key_by_mntns", to: UInt8(settings.keyByMountNamespace ? 1 : 0))
         for name in mapNames { try object.setPinPath(map: name, dir + "/" + name) }
+        // Templates for the verifier only: the rings themselves are made per slot (makeRing).
+        let templates = try (0..<RingLayout.sizeClasses).map { sizeClass throws(SondeError) in
+            let template = try Self.createRing(sizeClass: sizeClass, name: "sonde_ring_tmpl")
+            try object.setInnerMap(map: "rec_rings_c\(sizeClass)", template: template)
+            return template
+        }
         try object.load()
+        withExtendedLifetime(templates) {}
 
         let sizeClass = RingLayout.sizeClass(forBytesPerCPU: settings.bytesPerCPU)
         try RegistryStore(directory: settings.stateDirectory).update { (registry: inout RecorderRegistry) throws(SondeError) in
@@ -245,12 +252,16 @@ public final class FlightRecorder: @unchecked Sendable {
             throw SondeError(.invalidArgument, "the recorder has \(RingLayout.maxSlots - 1) rings already",
                              hint: "stop recording some containers (sonde record stop ends all)")
         }
-        let ring = try BPFMap.create(type: BPF_MAP_TYPE_ARRAY, name: "sonde_ring_\(slot)", keySize: 4,
-                                     valueSize: RingLayout.elementSize(sizeClass: sizeClass),
-                                     maxEntries: Int(libbpf_num_possible_cpus()),
-                                     flags: UInt32(BPF_F_MMAPABLE | BPF_F_INNER_MAP))
+        let ring = try Self.createRing(sizeClass: sizeClass, name: "sonde_ring_\(slot)")
         try rings[sizeClass].update(slot, UInt32(ring.fileDescriptor))
         return slot
+    }
+
+    /// One ring per possible CPU, as the elements of an mmapable array.
+    private static func createRing(sizeClass: Int, name: String) throws(SondeError) -> BPFMap {
+        try BPFMap.create(type: BPF_MAP_TYPE_ARRAY, name: name, keySize: 4,
+                          valueSize: RingLayout.elementSize(sizeClass: sizeClass),
+                          maxEntries: Int(libbpf_num_possible_cpus()), flags: UInt32(BPF_F_MMAPABLE))
     }
 
     /// Keeps `poolSize` rings ready in the kernel's free queue for new cgroups.
