@@ -325,6 +325,11 @@ struct capture {
     __u64 argv;       /* at entry: the string array to walk, if any */
     __u8 argv_arg;
     __u8 nchunks;
+    __u8 iov_arg;     /* the iovec array to walk after the arguments, if iov_count > 0 */
+    __u8 iov_at_exit;
+    __u32 iov_count;
+    __u64 iov;
+    __u64 iov_remaining; /* at exit: bytes the kernel transferred, not yet shown in an entry */
 };
 
 static __always_inline bool add_chunk(struct capture *c, __u8 arg, __u8 flags, __u64 ptr, __u32 len, bool string)
@@ -378,6 +383,69 @@ static __always_inline __u64 arg_value(struct capture *c, __u8 index)
     return index < 6 ? c->args[index] : 0;
 }
 
+static __always_inline __u32 min_u64(__u64 a, __u32 b)
+{
+    return a < b ? a : b;
+}
+
+/* The iovec array itself now; the bytes behind each entry later, by capture_iov_entry. */
+static __always_inline bool add_iovecs(struct capture *c, __u8 arg, __u64 iov, __u64 count, bool at_exit)
+{
+    if (!iov || !count)
+        return true;
+    __u32 kept = min_u64(count, SONDE_REC_IOV_MAX);
+    __u8 flags = SONDE_CHUNK_IOV_ARRAY | (count > kept ? SONDE_CHUNK_TRUNCATED : 0);
+    if (!add_chunk(c, arg, flags, iov, kept * sizeof(struct iovec), false))
+        return false;
+    c->iov = iov;
+    c->iov_count = kept;
+    c->iov_arg = arg;
+    c->iov_at_exit = at_exit;
+    c->iov_remaining = at_exit && c->ret > 0 ? c->ret : 0;
+    return true;
+}
+
+/* A msghdr: the struct, the socket address it names, then its iovecs. */
+static __always_inline bool add_msghdr(struct capture *c, __u8 arg, __u64 ptr, bool at_exit)
+{
+    struct user_msghdr m;
+    if (!ptr)
+        return true;
+    if (bpf_probe_read_user(&m, sizeof(m), (const void *)ptr) < 0)
+        return add_chunk(c, arg, 0, ptr, sizeof(m), false); /* marked as a fault */
+    if (!add_chunk(c, arg, 0, ptr, sizeof(m), false))
+        return false;
+    if (m.msg_name && m.msg_namelen > 0 &&
+        !add_chunk(c, arg, SONDE_CHUNK_MSG_NAME, (__u64)m.msg_name, min_u64(m.msg_namelen, 128), false))
+        return false;
+    return add_iovecs(c, arg, (__u64)m.msg_iov, m.msg_iovlen, at_exit);
+}
+
+static __always_inline __u32 fd_set_bytes(__u64 nfds)
+{
+    __u64 bytes = ((nfds + 63) / 64) * 8; /* the kernel copies whole longs */
+    return bytes > SONDE_REC_FD_SET_MAX ? SONDE_REC_FD_SET_MAX : bytes;
+}
+
+/* The bytes behind iovec j: at entry as much as it holds, at exit what the kernel put there. */
+static long capture_iov_entry(__u32 j, struct capture *c)
+{
+    struct iovec v;
+    if (j >= c->iov_count || j >= SONDE_REC_IOV_MAX)
+        return 1;
+    if (bpf_probe_read_user(&v, sizeof(v), (const void *)(c->iov + j * sizeof(v))) < 0)
+        return 1;
+    __u64 want = v.iov_len;
+    if (c->iov_at_exit) {
+        if (want > c->iov_remaining)
+            want = c->iov_remaining;
+        c->iov_remaining -= want;
+    }
+    __u32 len = min_u64(want, c->buffer_cap);
+    __u8 flags = SONDE_CHUNK_IOV_ENTRY | (want > len ? SONDE_CHUNK_TRUNCATED : 0);
+    return add_chunk(c, c->iov_arg, flags, (__u64)v.iov_base, len, false) ? 0 : 1;
+}
+
 /* bpf_loop callbacks are verified once, not once per iteration and path: without them the
  * verifier's state count explodes over six arguments times capture kinds. */
 static long capture_enter_arg(__u32 i, struct capture *c)
@@ -413,6 +481,13 @@ static long capture_enter_arg(__u32 i, struct capture *c)
         c->argv = ptr;
         c->argv_arg = i;
         return 0;
+    case SONDE_CAP_IN_IOVEC:
+        return add_iovecs(c, i, ptr, arg_value(c, c->schema->len_arg[i]), false) ? 0 : 1;
+    case SONDE_CAP_IN_MSGHDR:
+        return add_msghdr(c, i, ptr, false) ? 0 : 1;
+    case SONDE_CAP_FD_SET:
+        len = fd_set_bytes(arg_value(c, c->schema->len_arg[i]));
+        break;
     default:
         return 0;
     }
@@ -463,6 +538,16 @@ static long capture_exit_arg(__u32 i, struct capture *c)
     }
     case SONDE_CAP_OUT_STRUCT:
         len = c->schema->struct_size[i];
+        break;
+    case SONDE_CAP_OUT_IOVEC:
+        return add_iovecs(c, i, ptr, arg_value(c, c->schema->len_arg[i]), true) ? 0 : 1;
+    case SONDE_CAP_OUT_MSGHDR:
+        return add_msghdr(c, i, ptr, true) ? 0 : 1;
+    case SONDE_CAP_FD_SET:
+        if (c->ret <= 0)
+            return 0; /* nothing ready: the kernel left the sets as they were */
+        len = fd_set_bytes(arg_value(c, c->schema->len_arg[i]));
+        flags = SONDE_CHUNK_AT_EXIT;
         break;
     default:
         return 0;
@@ -530,6 +615,8 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
         bpf_loop(6, capture_enter_arg, &c, 0);
     if (c.argv)
         bpf_loop(SONDE_REC_ARGV_MAX, capture_argv_entry, &c, 0);
+    if (c.iov_count)
+        bpf_loop(SONDE_REC_IOV_MAX, capture_iov_entry, &c, 0);
     __u32 size = finish(&e->hdr, &c);
     write_record(target, e, size);
     return 0;
@@ -573,6 +660,8 @@ int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
             capture_exit_arg(schema->single_exit, &c);
         else
             bpf_loop(6, capture_exit_arg, &c, 0);
+        if (c.iov_count)
+            bpf_loop(SONDE_REC_IOV_MAX, capture_iov_entry, &c, 0);
     }
     __u32 size = finish(&x->hdr, &c);
     write_record(target, x, size);

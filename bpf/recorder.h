@@ -23,6 +23,8 @@
 #define SONDE_REC_DATA_MAX 4096         /* captured bytes per record, all arguments together */
 #define SONDE_REC_STRING_MAX 1024       /* one string argument */
 #define SONDE_REC_ARGV_MAX 32           /* execve argv entries kept */
+#define SONDE_REC_IOV_MAX 16            /* iovecs kept per array */
+#define SONDE_REC_FD_SET_MAX 128        /* bytes of an fd_set kept: fds 0..1023 */
 #define SONDE_REC_SIZE_CLASSES 5        /* ring sizes per CPU: 64 KiB << (2 * class) */
 #define SONDE_REC_MAX_SLOTS 1024         /* rings at once (recorded cgroups, pool included) */
 
@@ -72,6 +74,10 @@ enum sonde_rec_chunk_flags {
     SONDE_CHUNK_FAULT = 1 << 1,     /* user memory could not be read */
     SONDE_CHUNK_ARGV_ENTRY = 1 << 2,/* one string of a string array (execve argv), in order */
     SONDE_CHUNK_ARGV_MORE = 1 << 3, /* the string array had more entries than were kept */
+    SONDE_CHUNK_IOV_ARRAY = 1 << 4, /* the struct iovec array itself (at most SONDE_REC_IOV_MAX) */
+    SONDE_CHUNK_IOV_ENTRY = 1 << 5, /* the bytes behind one iovec, in order */
+    SONDE_CHUNK_MSG_NAME = 1 << 6,  /* a msghdr's msg_name (a socket address) */
+    SONDE_CHUNK_AT_EXIT = 1 << 7,   /* the kernel's copy of an in-out argument, read at exit */
 };
 
 struct sonde_rec_chunk {
@@ -91,6 +97,11 @@ enum sonde_capture_kind {
     SONDE_CAP_OUT_SOCKADDR = 6,/* at exit, len = *(socklen_t *)args[len_arg] */
     SONDE_CAP_IN_STRUCT = 7,   /* len = struct_size */
     SONDE_CAP_OUT_STRUCT = 8,  /* at exit when ret >= 0, len = struct_size */
+    SONDE_CAP_IN_IOVEC = 9,    /* struct iovec[args[len_arg]] and the bytes behind each */
+    SONDE_CAP_OUT_IOVEC = 10,  /* at exit: the array, and ret bytes spread over the entries */
+    SONDE_CAP_IN_MSGHDR = 11,  /* struct user_msghdr, its msg_name and its iovecs */
+    SONDE_CAP_OUT_MSGHDR = 12, /* at exit: the same, with ret bytes in the iovecs */
+    SONDE_CAP_FD_SET = 13,     /* fd_set of args[len_arg] fds: at entry, and at exit when ret > 0 */
 };
 
 struct sonde_syscall_schema {

@@ -51,7 +51,15 @@ public struct RecorderDump: Sendable {
         }
         func call(from enter: RawRecord, completion: SyscallRecord.Completion, exit: RawRecord? = nil) -> RecordedCall {
             var captured = enter.captured
-            if let exit { captured.merge(exit.captured) { _, new in new } }
+            if let exit {
+                captured.merge(exit.captured) { atEntry, atExit in
+                    // An in-out argument (an fd_set) keeps what it held at entry beside its result.
+                    guard atExit.bytes.isEmpty, let result = atExit.atExit else { return atExit }
+                    var both = atEntry
+                    both.atExit = result
+                    return both
+                }
+            }
             return RecordedCall(pid: enter.pid, tid: enter.tid, bootNanoseconds: enter.bootNanoseconds,
                                 exitNanoseconds: exit?.bootNanoseconds,
                                 record: SyscallRecord(number: enter.number, arguments: enter.arguments,

@@ -77,6 +77,9 @@ struct SchemaValue: BitwiseCopyable {
 
     /// SONDE_CAPTURE_MANY: capture in a loop over the arguments.
     static let many: UInt8 = 0xff
+    /// enum sonde_capture_kind values read at entry and at exit (an fd_set at both).
+    static let enterKinds: Set<UInt8> = [1, 2, 3, 5, 7, 9, 11, 13]
+    static let exitKinds: Set<UInt8> = [4, 6, 8, 10, 12, 13]
 
     /// The kernel's encoding of what to capture (enum sonde_capture_kind).
     init(_ captures: [ArgumentCapture]) {
@@ -93,13 +96,18 @@ struct SchemaValue: BitwiseCopyable {
             case .outputSockaddr(let pointer): kinds[index] = 6; lengths[index] = UInt8(pointer)
             case .inputStruct(let size): kinds[index] = 7; sizes[index] = UInt16(size)
             case .outputStruct(let size): kinds[index] = 8; sizes[index] = UInt16(size)
+            case .inputIovec(let count): kinds[index] = 9; lengths[index] = UInt8(count)
+            case .outputIovec(let count): kinds[index] = 10; lengths[index] = UInt8(count)
+            case .inputMessage: kinds[index] = 11
+            case .outputMessage: kinds[index] = 12
+            case .fdSet(let count): kinds[index] = 13; lengths[index] = UInt8(count)
             }
-            if [1, 2, 3, 5, 7].contains(kinds[index]) { enterCaptures = 1 }
-            if [4, 6, 8].contains(kinds[index]) { exitCaptures = 1 }
+            if Self.enterKinds.contains(kinds[index]) { enterCaptures = 1 }
+            if Self.exitKinds.contains(kinds[index]) { exitCaptures = 1 }
         }
         // A string array (argv) is walked after the loop that finds it: keep the loop for it.
-        let atEnter = kinds.indices.filter { [1, 3, 5, 7].contains(kinds[$0]) }
-        let atExit = kinds.indices.filter { [4, 6, 8].contains(kinds[$0]) }
+        let atEnter = kinds.indices.filter { Self.enterKinds.contains(kinds[$0]) && kinds[$0] != 2 }
+        let atExit = kinds.indices.filter { Self.exitKinds.contains(kinds[$0]) }
         if atEnter.count == 1 && !kinds.contains(2) { singleEnter = UInt8(atEnter[0]) }
         if atExit.count == 1 { singleExit = UInt8(atExit[0]) }
         kind = (kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5])

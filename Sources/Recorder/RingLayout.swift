@@ -52,5 +52,9 @@ enum RingLayout {
         static let fault: UInt8 = 1 << 1
         static let argvEntry: UInt8 = 1 << 2
         static let argvMore: UInt8 = 1 << 3
+        static let iovArray: UInt8 = 1 << 4
+        static let iovEntry: UInt8 = 1 << 5
+        static let messageName: UInt8 = 1 << 6
+        static let atExit: UInt8 = 1 << 7
     }
 }

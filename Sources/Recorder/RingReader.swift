@@ -152,18 +152,43 @@ struct RingReader {
                 let data = CapturedData(bytes: Array(raw[(offset + start)..<(offset + start + length)]),
                                         truncated: flags & RingLayout.Chunk.truncated != 0,
                                         faulted: flags & RingLayout.Chunk.fault != 0)
-                if flags & RingLayout.Chunk.argvEntry != 0 {
-                    var argv = record.captured[arg] ?? CapturedData(bytes: [])
-                    argv.bytes += data.bytes + [0]
-                    argv.truncated = argv.truncated || data.truncated || flags & RingLayout.Chunk.argvMore != 0
-                    argv.faulted = argv.faulted || data.faulted
-                    record.captured[arg] = argv
-                } else {
-                    record.captured[arg] = data
-                }
+                Self.attach(data, flags: flags, to: &record.captured[arg])
                 at = start + ((length + 3) & ~3)
             }
             return (record, size)
+        }
+    }
+
+    /// Puts a chunk where it belongs in its argument's capture: the chunks of one argument come in
+    /// the order the recorder reads them (a msghdr, then its msg_name, its iovec array, the bytes
+    /// behind each iovec; an fd_set at entry, then at exit).
+    static func attach(_ data: CapturedData, flags: UInt8, to capture: inout CapturedData?) {
+        typealias Chunk = RingLayout.Chunk
+        if flags & Chunk.argvEntry != 0 {
+            var argv = capture ?? CapturedData(bytes: [])
+            argv.bytes += data.bytes + [0]
+            argv.truncated = argv.truncated || data.truncated || flags & Chunk.argvMore != 0
+            argv.faulted = argv.faulted || data.faulted
+            capture = argv
+        } else if flags & Chunk.messageName != 0 {
+            capture?.name = data
+        } else if flags & Chunk.iovArray != 0 {
+            if capture == nil {
+                capture = data // readv, writev: the argument is the array
+            } else {
+                capture?.iovecs = data // a msghdr's msg_iov
+            }
+        } else if flags & Chunk.iovEntry != 0 {
+            if capture?.iovecs != nil {
+                capture?.iovecs?.elements.append(data)
+            } else {
+                capture?.elements.append(data)
+            }
+        } else if flags & Chunk.atExit != 0 {
+            if capture == nil { capture = CapturedData(bytes: []) }
+            capture?.atExit = data
+        } else {
+            capture = data
         }
     }
 

@@ -83,6 +83,20 @@ extension Call {
             writeArgv(i, to: &out)
         case .envp:
             writeEnvp(i, to: &out)
+        case .inputIovec(let n):
+            writeIovecs(i, count: arg(n), transferred: nil, to: &out)
+        case .outputIovec(let n):
+            if let ret = returnValue, succeeded {
+                writeIovecs(i, count: arg(n), transferred: UInt64(bitPattern: ret), to: &out)
+            } else {
+                out.pointer(v)
+            }
+        case .inputMessage:
+            writeMessage(i, transferred: nil, to: &out)
+        case .outputMessage:
+            if let ret = returnValue, succeeded { writeMessage(i, transferred: UInt64(bitPattern: ret), to: &out) } else { out.pointer(v) }
+        case .fdSet(let n):
+            writeFdSet(i, count: int(n), to: &out)
         case .inputSockaddr(let n):
             writeSockaddr(i, length: int(n), to: &out)
         case .outputSockaddr:

@@ -22,6 +22,17 @@ public enum ArgumentCapture: Sendable, Hashable {
     case inputStruct(size: Int)
     /// A fixed-size struct the kernel fills (struct stat...), read at exit when the call succeeded.
     case outputStruct(size: Int)
+    /// A struct iovec array of argument `countArgument` entries and the bytes behind each (writev).
+    case inputIovec(countArgument: Int)
+    /// The same read at exit, with as many bytes as the call returned spread over the entries (readv).
+    case outputIovec(countArgument: Int)
+    /// A struct msghdr with its msg_name and its iovecs (sendmsg).
+    case inputMessage
+    /// The same read at exit (recvmsg).
+    case outputMessage
+    /// An fd_set of argument `countArgument` descriptors (select): at entry, and the kernel's
+    /// result at exit when descriptors were ready.
+    case fdSet(countArgument: Int)
 }
 
 /// One argument's captured bytes, as the recorder found them.
@@ -29,12 +40,38 @@ public enum ArgumentCapture: Sendable, Hashable {
 /// Strings come without their NUL. A string array (`.stringArray`, execve's argv) comes as its
 /// entries, each followed by one NUL byte (`"ls\0-l\0"`); `truncated` then means that entries or
 /// the end of one were not kept.
+///
+/// An iovec array (`.inputIovec`) comes as the array's bytes, with the data behind each entry in
+/// `elements`; a msghdr (`.inputMessage`) as the struct's bytes, its msg_name in `name` and its
+/// iovec array in `iovecs`. What the kernel wrote back into an in-out argument (an fd_set) is
+/// in `atExit`.
 public struct CapturedData: Sendable, Hashable {
     public var bytes: [UInt8]
     /// The data went on beyond what was kept (sonde's bound), or the string had no NUL within it.
     public var truncated: Bool
     /// Reading user memory failed (a bad pointer: strace prints the address instead).
     public var faulted: Bool
+    /// The bytes behind each iovec, in order.
+    public var elements: [CapturedData] = []
+    /// A msghdr's socket address.
+    public var name: CapturedData? {
+        get { nameStorage.first }
+        set { nameStorage = newValue.map { [$0] } ?? [] }
+    }
+    /// A msghdr's iovec array (with the bytes behind each entry in its `elements`).
+    public var iovecs: CapturedData? {
+        get { iovecStorage.first }
+        set { iovecStorage = newValue.map { [$0] } ?? [] }
+    }
+    /// The argument as the kernel left it, read at exit.
+    public var atExit: CapturedData? {
+        get { atExitStorage.first }
+        set { atExitStorage = newValue.map { [$0] } ?? [] }
+    }
+    // Arrays: a struct cannot hold itself directly.
+    private var nameStorage: [CapturedData] = []
+    private var iovecStorage: [CapturedData] = []
+    private var atExitStorage: [CapturedData] = []
 
     public init(bytes: [UInt8], truncated: Bool = false, faulted: Bool = false) {
         self.bytes = bytes

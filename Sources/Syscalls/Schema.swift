@@ -86,6 +86,11 @@ enum Arg: Sendable {
     case flock                                 // struct flock (fcntl)
     case cloneArgs                             // struct clone_args (clone3)
     case ioctlArgument                         // ioctl's third argument: an int behind it for FIONBIO & co.
+    case inputIovec(countArgument: Int)        // writev: [{iov_base="...", iov_len=5}, ...]
+    case outputIovec(countArgument: Int)       // readv: the same, filled by the kernel
+    case inputMessage                          // sendmsg: {msg_name=..., msg_iov=[...], ...}
+    case outputMessage                         // recvmsg
+    case fdSet(countArgument: Int)             // select: [3 4]
 
     /// What the recorder copies for this argument.
     var capture: ArgumentCapture {
@@ -131,6 +136,11 @@ enum Arg: Sendable {
         case .flock: .inputStruct(size: 32)
         case .cloneArgs: .inputStruct(size: Layout.cloneArgsSize)
         case .ioctlArgument: .inputStruct(size: 4)
+        case .inputIovec(let n): .inputIovec(countArgument: n)
+        case .outputIovec(let n): .outputIovec(countArgument: n)
+        case .inputMessage: .inputMessage
+        case .outputMessage: .outputMessage
+        case .fdSet(let n): .fdSet(countArgument: n)
         default: .value
         }
     }
@@ -142,7 +152,7 @@ enum Arg: Sendable {
              .outputLong, .outputSocketOptionValue, .socketOptionLength, .intPair, .waitStatus,
              .outputTimespec, .remainingTimespec, .outputTimeval, .outputItimerspec, .outputItimerval,
              .stat, .statx, .outputRlimit, .outputSigaction, .outputSigset, .outputStack, .epollEvents,
-             .utsname, .tms, .outputTime, .outputCpuSet, .outputSchedParam:
+             .utsname, .tms, .outputTime, .outputCpuSet, .outputSchedParam, .outputIovec, .outputMessage:
             true
         default:
             false
@@ -163,6 +173,7 @@ enum Ret: Sendable {
     case schedPolicy    // 0 (SCHED_OTHER)
     case personality    // 0 (PER_LINUX)
     case membarrier
+    case select         // 1 (in [3], out [4])
 }
 
 /// Syscalls whose argument list itself depends on the arguments.

@@ -12,11 +12,11 @@ extension Schema {
         return schema
     }
 
-    /// Syscalls with a dedicated plan that still differs from strace for some arguments (iovecs,
-    /// msghdrs, fd_sets, rusage, statfs, siginfo: structures sonde does not capture).
+    /// Syscalls with a dedicated plan that still differs from strace for some arguments (select's
+    /// time left, a msghdr's control messages and the namelen it passed in, mmsghdr arrays, rusage,
+    /// statfs, siginfo: what sonde does not capture).
     static let partial: Set<String> = [
-        "readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2", "select", "pselect6", "sendmsg",
-        "recvmsg", "sendmmsg", "recvmmsg", "getrusage", "sysinfo", "statfs", "fstatfs", "waitid",
+        "select", "pselect6", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getrusage", "sysinfo", "statfs", "fstatfs", "waitid",
         "getdents", "getdents64", "getgroups", "setgroups", "rt_sigreturn", "rt_sigtimedwait", "capget",
         "capset", "mincore", "sendfile", "seccomp", "ppoll", "restart_syscall",
     ]
@@ -58,9 +58,12 @@ extension Schema {
         case "write": Schema([.fd, .inputBuffer(lengthArgument: 2), .ulong])
         case "pread64": Schema([.fd, .outputBuffer(lengthArgument: 2), .ulong, .long])
         case "pwrite64": Schema([.fd, .inputBuffer(lengthArgument: 2), .ulong, .long])
-        case "readv", "writev": Schema([.fd, .pointer, .int])
-        case "preadv", "pwritev": Schema([.fd, .pointer, .int, .long, .long])
-        case "preadv2", "pwritev2": Schema([.fd, .pointer, .int, .long, .long, .hex])
+        case "readv": Schema([.fd, .outputIovec(countArgument: 2), .int])
+        case "writev": Schema([.fd, .inputIovec(countArgument: 2), .int])
+        case "preadv": Schema([.fd, .outputIovec(countArgument: 2), .int, .long, .long])
+        case "pwritev": Schema([.fd, .inputIovec(countArgument: 2), .int, .long, .long])
+        case "preadv2": Schema([.fd, .outputIovec(countArgument: 2), .int, .long, .long, .hex])
+        case "pwritev2": Schema([.fd, .inputIovec(countArgument: 2), .int, .long, .long, .hex])
         case "sendfile": Schema([.fd, .fd, .pointer, .ulong])
         case "copy_file_range": Schema([.fd, .pointer, .fd, .pointer, .ulong, .uint])
         case "splice": Schema([.fd, .pointer, .fd, .pointer, .ulong, .flags(Names.splice)])
@@ -229,8 +232,10 @@ extension Schema {
         // Polling and events
         case "poll": Schema([.pollFds, .uint, .int], ret: .poll)
         case "ppoll": Schema([.pollFds, .uint, .timespec, .sigset(sizeArgument: 4), .ulong], ret: .poll)
-        case "select": Schema([.int, .pointer, .pointer, .pointer, .pointer])
-        case "pselect6": Schema([.int, .pointer, .pointer, .pointer, .pointer, .pointer])
+        case "select": Schema([.int, .fdSet(countArgument: 0), .fdSet(countArgument: 0), .fdSet(countArgument: 0), .timeval],
+                              ret: .select)
+        case "pselect6": Schema([.int, .fdSet(countArgument: 0), .fdSet(countArgument: 0), .fdSet(countArgument: 0),
+                                 .timespec, .pointer], ret: .select)
         case "epoll_create": Schema([.int])
         case "epoll_create1": Schema([.flags(Names.epollCreate)])
         case "epoll_ctl": Schema([.fd, .value(Names.epollOps), .fd, .epollEvent])
@@ -257,7 +262,8 @@ extension Schema {
         case "recvfrom":
             Schema([.fd, .outputBuffer(lengthArgument: 2), .ulong, .flags(Names.messageFlags),
                     .outputSockaddr(lengthPointerArgument: 5), .socklenInOut(sockaddrArgument: 4)])
-        case "sendmsg", "recvmsg": Schema([.fd, .pointer, .flags(Names.messageFlags)])
+        case "sendmsg": Schema([.fd, .inputMessage, .flags(Names.messageFlags)])
+        case "recvmsg": Schema([.fd, .outputMessage, .flags(Names.messageFlags)])
         case "sendmmsg": Schema([.fd, .pointer, .uint, .flags(Names.messageFlags)])
         case "recvmmsg": Schema([.fd, .pointer, .uint, .flags(Names.messageFlags), .pointer])
         case "shutdown": Schema([.fd, .value(Names.shutdown)])

@@ -342,6 +342,8 @@ extension Call {
             default:
                 out.signed(value)
             }
+        case .select:
+            writeSelectResult(value, to: &out)
         case .prctl:
             out.signed(value)
             if int(0) == 3, let name = Names.dumpable.name(value) { // PR_GET_DUMPABLE

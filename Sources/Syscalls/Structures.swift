@@ -313,7 +313,11 @@ extension Call {
         let pointer = arg(i)
         guard pointer != 0 else { out.append("NULL"); return }
         guard length > 0, let d = data(i), d.bytes.count >= 2 else { out.pointer(pointer); return }
-        let b = d.bytes
+        writeSockaddr(d.bytes, length: length, to: &out)
+    }
+
+    /// A socket address from its bytes (at least the 2 of the family).
+    func writeSockaddr(_ b: [UInt8], length: Int64, to out: inout Output) {
         let length = min(Int(length), b.count)
         let family = Int64(b.u16(0))
         out.append("{sa_family=")

@@ -1,5 +1,6 @@
 import Testing
 @testable import Recorder
+import Syscalls
 
 /// Writes rings as bpf/recorder.bpf.c does (reserve, write contiguously, commit, checkpoints), in
 /// plain memory, so the reader can be tested on wrap-around and damage.
@@ -142,5 +143,38 @@ struct RingWriter {
             #expect(records.count <= 1)
             _ = loss
         }
+    }
+}
+
+/// How the chunks of one argument are put back together (bpf/recorder.bpf.c writes them in this order).
+@Suite struct ChunkAssemblyTests {
+    typealias Chunk = RingLayout.Chunk
+
+    func assemble(_ chunks: [(flags: UInt8, bytes: [UInt8])]) -> CapturedData? {
+        var capture: CapturedData?
+        for chunk in chunks { RingReader.attach(CapturedData(bytes: chunk.bytes), flags: chunk.flags, to: &capture) }
+        return capture
+    }
+
+    @Test func anIovecArrayCarriesItsBuffers() {
+        let capture = assemble([(Chunk.iovArray, [1, 2]), (Chunk.iovEntry, [3]), (Chunk.iovEntry, [4])])
+        #expect(capture?.bytes == [1, 2])
+        #expect(capture?.elements.map(\.bytes) == [[3], [4]])
+    }
+
+    @Test func aMessageCarriesItsNameAndItsIovecs() {
+        let capture = assemble([(0, [9]), (Chunk.messageName, [2, 0]), (Chunk.iovArray, [1]), (Chunk.iovEntry, [5])])
+        #expect(capture?.bytes == [9])
+        #expect(capture?.name?.bytes == [2, 0])
+        #expect(capture?.iovecs?.bytes == [1])
+        #expect(capture?.iovecs?.elements.map(\.bytes) == [[5]])
+        #expect(capture?.elements.isEmpty == true)
+    }
+
+    @Test func anInOutArgumentKeepsBothCopies() {
+        let entry = assemble([(0, [0xff])])
+        let exit = assemble([(Chunk.atExit, [0x01])])
+        #expect(entry?.bytes == [0xff])
+        #expect(exit?.bytes == [] && exit?.atExit?.bytes == [0x01])
     }
 }

@@ -10,7 +10,9 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -60,6 +62,26 @@ int main(int argc, char **argv)
     strcpy(sun.sun_path, "/nonexistent/sonde.sock");
     (void)!connect(u, (struct sockaddr *)&sun, sizeof sun);
     close(u);
+    /* Vectors and message headers through a datagram socket pair, and select on it. */
+    int sv[2];
+    (void)!socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    struct iovec out[2] = { { "vec one ", 8 }, { "vec two", 7 } };
+    (void)!writev(sv[0], out, 2);
+    char head[4], tail[32];
+    struct iovec in[2] = { { head, sizeof head }, { tail, sizeof tail } };
+    (void)!readv(sv[1], in, 2);
+    struct iovec sent = { "message", 7 };
+    struct msghdr message = { .msg_iov = &sent, .msg_iovlen = 1 };
+    (void)!sendmsg(sv[0], &message, 0);
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(sv[1], &readable);
+    (void)!select(sv[1] + 1, &readable, NULL, NULL, NULL);
+    struct iovec received = { buf, 64 };
+    struct msghdr reply = { .msg_iov = &received, .msg_iovlen = 1 };
+    (void)!recvmsg(sv[1], &reply, 0);
+    close(sv[0]);
+    close(sv[1]);
     struct timespec ts = { 0, 1000000 };
     nanosleep(&ts, NULL);
     (void)!dup(1);
