@@ -150,6 +150,19 @@ static __always_inline struct sonde_rec_target *find_target(__u64 key)
     return bpf_map_lookup_elem(&rec_targets, &key); /* a collision: rare, and still right */
 }
 
+/* The time of the entry record just before `start` in this ring when it is this thread's entry
+ * of the same syscall (nothing else ran in between on this CPU), else 0. */
+static __always_inline __u64 entry_time(struct sonde_ring_header *h, __u8 *data, __u32 ring_mask, __u64 start,
+                                        __u32 tid, __u16 nr)
+{
+    __u64 last = h->last_enter;
+    struct sonde_rec_header *entry = (void *)&data[last & ring_mask];
+    if (last + entry->size != start || entry->position != (__u32)last || entry->type != SONDE_REC_ENTER ||
+        entry->nr != nr || entry->tid != tid)
+        return 0;
+    return entry->timestamp_ns;
+}
+
 /* Reserve, copy, commit; see recorder.h for why each step is as it is. */
 static __always_inline void ring_commit(struct sonde_ring_header *h, __u64 *checkpoints, __u8 *data,
                                         __u32 ring_mask, __u32 page_mask, void *record, __u32 size)
@@ -162,10 +175,17 @@ static __always_inline void ring_commit(struct sonde_ring_header *h, __u64 *chec
     rec->position = (__u32)start + 1;
     if (size > SONDE_REC_MAX_RECORD)
         return;
+    if (rec->type == SONDE_REC_EXIT) {
+        __u64 time = entry_time(h, data, ring_mask, start, rec->tid, rec->nr);
+        rec->timestamp_ns = time ? time : bpf_ktime_get_boot_ns();
+        rec->flags = time ? SONDE_REC_ENTRY_TIME : 0;
+    }
     bpf_probe_read_kernel(&data[off], size, record);
     /* The commit mark, stored after the record's bytes (x86 keeps stores in order). */
     ((struct sonde_rec_header *)&data[off])->position = (__u32)start;
     __sync_fetch_and_add(&h->written, 1);
+    if (rec->type == SONDE_REC_ENTER)
+        h->last_enter = start;
 
     __u64 end = start + size;
     if ((start >> SONDE_REC_PAGE_SHIFT) != (end >> SONDE_REC_PAGE_SHIFT))
@@ -200,7 +220,7 @@ SONDE_WRITE_CLASS(4)
 #define sonde_barrier() asm volatile("" ::: "memory")
 
 static __always_inline void fill_in_place(struct sonde_rec_header *h, struct task_struct *task, __u32 start,
-                                          __u16 size, __u8 type, __u16 nr)
+                                          __u16 size, __u8 type, __u16 nr, __u64 timestamp, __u16 flags)
 {
     /* Read through BTF rather than with bpf_get_current_pid_tgid(): one helper call less. */
     h->position = start + 1; /* not yet valid */
@@ -208,11 +228,11 @@ static __always_inline void fill_in_place(struct sonde_rec_header *h, struct tas
     h->type = type;
     h->nchunks = 0;
     h->nr = nr;
-    h->flags = 0;
+    h->flags = flags;
     h->pid = task->tgid;
     h->tid = task->pid;
     h->reserved = 0;
-    h->timestamp_ns = bpf_ktime_get_boot_ns();
+    h->timestamp_ns = timestamp;
 }
 
 static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *checkpoints, __u32 page_mask,
@@ -245,7 +265,7 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
         __u64 start = __sync_fetch_and_add(&ring->h.head, size);                                  \
         struct sonde_rec_enter *e =                                                               \
             (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
-        fill_in_place(&e->hdr, task, start, size, SONDE_REC_ENTER, id);                           \
+        fill_in_place(&e->hdr, task, start, size, SONDE_REC_ENTER, id, bpf_ktime_get_boot_ns(), 0); \
         e->args[0] = regs->di;                                                                    \
         e->args[1] = regs->si;                                                                    \
         e->args[2] = regs->dx;                                                                    \
@@ -254,6 +274,7 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
         e->args[5] = regs->r9;                                                                    \
         finish_in_place(&ring->h, ring->checkpoints,                                              \
                         (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &e->hdr, start, size); \
+        ring->h.last_enter = start;                                                               \
     }                                                                                             \
     static __always_inline void exit_in_place_c##class(__u32 slot, struct task_struct *task,     \
                                                        __u16 nr, long ret)                        \
@@ -265,7 +286,9 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
         __u64 start = __sync_fetch_and_add(&ring->h.head, size);                                  \
         struct sonde_rec_exit *x =                                                                \
             (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
-        fill_in_place(&x->hdr, task, start, size, SONDE_REC_EXIT, nr);                            \
+        __u64 time = entry_time(&ring->h, ring->data, SONDE_REC_RING_SIZE(class) - 1, start, task->pid, nr); \
+        fill_in_place(&x->hdr, task, start, size, SONDE_REC_EXIT, nr,                             \
+                      time ? time : bpf_ktime_get_boot_ns(), time ? SONDE_REC_ENTRY_TIME : 0);     \
         x->ret = ret;                                                                             \
         finish_in_place(&ring->h, ring->checkpoints,                                              \
                         (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &x->hdr, start, size); \
@@ -557,6 +580,7 @@ static long capture_exit_arg(__u32 i, struct capture *c)
     return add_chunk(c, i, flags, ptr, len, false) ? 0 : 1;
 }
 
+/* The header of a record built in scratch. An exit gets its time when it is written (ring_commit). */
 static __always_inline void fill_header(struct sonde_rec_header *h, struct task_struct *task, __u8 type, __u16 nr)
 {
     h->type = type;
@@ -566,7 +590,7 @@ static __always_inline void fill_header(struct sonde_rec_header *h, struct task_
     h->pid = task->tgid;
     h->tid = task->pid;
     h->reserved = 0;
-    h->timestamp_ns = bpf_ktime_get_boot_ns();
+    h->timestamp_ns = type == SONDE_REC_ENTER ? bpf_ktime_get_boot_ns() : 0;
 }
 
 static __always_inline __u32 finish(struct sonde_rec_header *h, struct capture *c)

@@ -35,12 +35,20 @@ struct sonde_ring_header {
     __u64 head;      /* bytes reserved so far (absolute, never wraps) */
     __u64 written;   /* records committed */
     __u64 dropped;   /* records that could not be written (too large, scratch unavailable) */
-    __u64 reserved[5];
+    __u64 last_enter; /* absolute start of the newest entry record, for the exit that follows it */
+    __u64 reserved[4];
 };
 
 enum sonde_rec_type {
     SONDE_REC_ENTER = 1,
     SONDE_REC_EXIT = 2,
+};
+
+enum sonde_rec_flags {
+    /* An exit written right after its own entry on the same CPU carries the entry's timestamp
+     * instead of reading the clock (a helper call, tens of ns with this kernel's mitigations):
+     * its place in the ring already orders it, only its duration is unknown. */
+    SONDE_REC_ENTRY_TIME = 1 << 0,
 };
 
 /* Every record starts with this; `size` includes it and is a multiple of 8. */
@@ -49,7 +57,7 @@ struct sonde_rec_header {
     __u8 type;           /* enum sonde_rec_type */
     __u8 nchunks;        /* data chunks that follow the fixed part */
     __u16 nr;            /* syscall number */
-    __u16 flags;
+    __u16 flags;         /* enum sonde_rec_flags */
     __u32 position;      /* low 32 bits of the record's absolute start: the commit mark */
     __u32 pid;           /* tgid */
     __u32 tid;

@@ -6,6 +6,8 @@ public struct RecordedCall: Sendable {
     public var tid: UInt32
     /// When it started; for a call whose entry was overwritten, when it returned.
     public var bootNanoseconds: UInt64
+    /// When it returned; nil while running, and for calls that returned before anything else ran on
+    /// their CPU (the recorder then spares reading the clock: see SONDE_REC_ENTRY_TIME).
     public var exitNanoseconds: UInt64?
     public var record: SyscallRecord
     /// Only the exit survived (strace's `<... read resumed>`): arguments are unknown.
@@ -61,7 +63,7 @@ public struct RecorderDump: Sendable {
                 }
             }
             return RecordedCall(pid: enter.pid, tid: enter.tid, bootNanoseconds: enter.bootNanoseconds,
-                                exitNanoseconds: exit?.bootNanoseconds,
+                                exitNanoseconds: exit.flatMap { $0.ownTime ? $0.bootNanoseconds : nil },
                                 record: SyscallRecord(number: enter.number, arguments: enter.arguments,
                                                       captured: captured, completion: completion),
                                 entryLost: false)

@@ -33,6 +33,7 @@ enum RingLayout {
         static let type = 2          // u8
         static let chunkCount = 3    // u8
         static let number = 4        // u16
+        static let flags = 6         // u16
         static let position = 8      // u32
         static let pid = 12          // u32
         static let tid = 16          // u32
@@ -44,6 +45,8 @@ enum RingLayout {
         static let exitFixed = 40
         static let typeEnter: UInt8 = 1
         static let typeExit: UInt8 = 2
+        /// SONDE_REC_ENTRY_TIME: the exit carries its entry's timestamp (its own time is unknown).
+        static let flagEntryTime: UInt16 = 1 << 0
     }
 
     enum Chunk {

@@ -16,6 +16,8 @@ struct RawRecord {
     var returnValue: Int64
     /// Captured memory by argument (a string array as its entries, each followed by a NUL).
     var captured: [Int: CapturedData]
+    /// False for an exit that carries its entry's timestamp (SONDE_REC_ENTRY_TIME).
+    var ownTime = true
 }
 
 /// What reading one CPU's ring found besides records.
@@ -136,6 +138,7 @@ struct RingReader {
                 guard size >= fixed else { return nil }
                 record.kind = .exit
                 record.returnValue = load(RingLayout.Record.exitReturn, Int64.self)
+                record.ownTime = load(RingLayout.Record.flags, UInt16.self) & RingLayout.Record.flagEntryTime == 0
             default:
                 return nil
             }

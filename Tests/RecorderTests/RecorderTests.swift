@@ -17,6 +17,7 @@ import Testing
         #expect(header.size == R.headerSize)
         #expect(header.offsets["size"] == R.size && header.offsets["type"] == R.type)
         #expect(header.offsets["nchunks"] == R.chunkCount && header.offsets["nr"] == R.number)
+        #expect(header.offsets["flags"] == R.flags)
         #expect(header.offsets["position"] == R.position && header.offsets["pid"] == R.pid)
         #expect(header.offsets["tid"] == R.tid && header.offsets["timestamp_ns"] == R.timestamp)
         let enter = try #require(object.structLayout("sonde_rec_enter"))

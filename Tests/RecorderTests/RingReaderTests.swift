@@ -43,7 +43,7 @@ struct RingWriter {
     }
 
     @discardableResult
-    mutating func append(exit nr: UInt16, tid: UInt32, time: UInt64, ret: Int64) -> UInt64 {
+    mutating func append(exit nr: UInt16, tid: UInt32, time: UInt64, ret: Int64, entryTime: Bool = false) -> UInt64 {
         var record = [UInt8](repeating: 0, count: RingLayout.Record.exitFixed)
         func set<T>(_ v: T, _ at: Int) { withUnsafeBytes(of: v) { record.replaceSubrange(at..<at + $0.count, with: $0) } }
         set(UInt16(record.count), RingLayout.Record.size)
@@ -53,6 +53,7 @@ struct RingWriter {
         set(tid, RingLayout.Record.tid)
         set(time, RingLayout.Record.timestamp)
         set(ret, RingLayout.Record.exitReturn)
+        if entryTime { set(RingLayout.Record.flagEntryTime, RingLayout.Record.flags) }
         return write(record, commit: true)
     }
 
@@ -97,7 +98,23 @@ struct RingWriter {
             return
         }
         #expect(open.record.completion == .returned(3) && open.record.captured[1] != nil)
+        #expect(open.exitNanoseconds == 11)
         #expect(exit.record.completion == .noReturn)
+    }
+
+    @Test func anExitWithItsEntrysTimeHasNoDurationAndStaysAfterItsEntry() {
+        var ring = RingWriter()
+        ring.append(enter: 110, tid: 7, time: 20)
+        ring.append(exit: 110, tid: 7, time: 20, ret: 1, entryTime: true)
+        ring.append(enter: 110, tid: 7, time: 20)
+        ring.append(exit: 110, tid: 7, time: 20, ret: 1, entryTime: true)
+        let (records, loss) = ring.read()
+        let dump = RecorderDump(records: records, losses: [loss], neverReturns: { _ in false })
+        let calls = dump.entries.compactMap { entry -> RecordedCall? in
+            if case .call(let call) = entry { return call } else { return nil }
+        }
+        #expect(calls.count == 2)
+        #expect(calls.allSatisfy { $0.record.completion == .returned(1) && $0.exitNanoseconds == nil && !$0.entryLost })
     }
 
     @Test func afterWrappingItStartsAtACheckpointAndCountsWhatWasOverwritten() {
