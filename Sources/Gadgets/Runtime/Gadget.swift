@@ -16,8 +16,12 @@ public protocol Gadget: Sendable {
     func configure(_ object: BPFObject) throws(SondeError)
     /// The fields of one record, or nil when the record is corrupt (it is then counted, not shown).
     func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]?
+    /// Called once the object is loaded, before its programs attach: gadgets that aggregate in
+    /// kernel maps (top, advise) keep the maps they read from here.
+    func loaded(_ object: BPFObject) throws(SondeError)
 }
 
 extension Gadget {
     public func configure(_ object: BPFObject) throws(SondeError) {}
+    public func loaded(_ object: BPFObject) throws(SondeError) {}
 }

@@ -114,6 +114,7 @@ public final class GadgetSession: Sendable {
         try object.setMaxEntries(map: "sonde_events", options.ringBufferBytes)
         try gadget.configure(object)
         try object.load()
+        try gadget.loaded(object)
         let cgroupMap = try object.map("sonde_cgroups")
         let lostMap = try object.map("sonde_lost")
         try selectMatching(in: cgroupMap)
