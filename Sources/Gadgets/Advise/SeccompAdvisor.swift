@@ -68,9 +68,11 @@ public final class SeccompAdvisor: Gadget {
     private let maps = Mutex(Maps())
     private let recorded = Mutex([String: Recording]())
 
-    public var columns: [Column] {
-        [.container, .pid, .comm, .field("SYSCALL", "syscall", width: 0)]
-    }
+    public static let catalog = FieldCatalog(own: [
+        .gadget("syscall", .string, "a syscall the container made for the first time", width: 0),
+        .gadget("nr", .uint, "its x86_64 number", width: 4),
+    ], defaultFields: ["container", "pid", "comm", "syscall"])
+    public var catalog: FieldCatalog { Self.catalog }
 
     public func loaded(_ object: BPFObject) throws(SondeError) {
         let syscalls = try object.map("advise_syscalls")
