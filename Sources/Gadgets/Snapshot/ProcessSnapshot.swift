@@ -102,7 +102,7 @@ public enum ProcessSnapshot {
             .map { String(decoding: $0, as: UTF8.self) }
     }
 
-    static func wallClockNanoseconds() -> Int64 {
+    public static func wallClockNanoseconds() -> Int64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
