@@ -4,7 +4,7 @@ import Gadgets
 struct Top: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the busiest files and connections of containers, refreshed every interval.",
-        subcommands: [TopFile.self])
+        subcommands: [TopFile.self, TopTcp.self])
 }
 
 struct TopFile: AsyncParsableCommand {
@@ -21,5 +21,19 @@ struct TopFile: AsyncParsableCommand {
 
     func run() async throws {
         try await TopRunner.main(TopFileGadget(allFiles: allFiles), selection: selection, top: top)
+    }
+}
+
+struct TopTcp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tcp",
+        abstract: "Bytes sent and received per TCP connection per process (every send, receive, read and write on a socket).",
+        discussion: TopTcpGadget.fieldsHelp(TopTcpGadget.catalog))
+
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var top: TopOptions
+
+    func run() async throws {
+        try await TopRunner.main(TopTcpGadget(), selection: selection, top: top)
     }
 }

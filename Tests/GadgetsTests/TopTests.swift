@@ -20,6 +20,21 @@ import Testing
         #expect(value.offsets["name"] == MemoryLayout<TopFileGadget.Value>.offset(of: \.name))
     }
 
+    @Test func theTcpMapLayoutIsTheProgramsOne() throws {
+        let object = try BPFObject(name: "toptcp", bytes: EmbeddedBPF.toptcp.bytes)
+        let key = try #require(object.structLayout("sonde_toptcp_key"))
+        #expect(key.size == MemoryLayout<TopTcpGadget.Key>.size)
+        #expect(key.offsets["pid"] == MemoryLayout<TopTcpGadget.Key>.offset(of: \.pid))
+        let value = try #require(object.structLayout("sonde_toptcp_value"))
+        #expect(value.size == MemoryLayout<TopTcpGadget.Value>.size)
+        #expect(value.offsets["comm"] == MemoryLayout<TopTcpGadget.Value>.offset(of: \.comm))
+        #expect(value.offsets["ends"] == MemoryLayout<TopTcpGadget.Value>.offset(of: \.ends))
+        let ends = try #require(object.structLayout("sonde_toptcp_endpoints"))
+        #expect(ends.size == MemoryLayout<TopTcpGadget.Endpoints>.size)
+        #expect(ends.offsets["saddr"] == MemoryLayout<TopTcpGadget.Endpoints>.offset(of: \.sourceAddress))
+        #expect(ends.offsets["daddr"] == MemoryLayout<TopTcpGadget.Endpoints>.offset(of: \.destinationAddress))
+    }
+
     func row(_ comm: String, _ wbytes: UInt64) -> Event {
         Event(timestamp: 0, source: "topfile", process: ProcessRef(pid: 1, tid: 1, ppid: 0, uid: 0, gid: 0, comm: comm),
               cgroupID: 0, mountNamespaceID: 0, fields: [("wbytes", .uint(wbytes))])
