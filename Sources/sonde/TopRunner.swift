@@ -76,22 +76,28 @@ enum TopRunner {
             for await _ in started {}
             guard !Task.isCancelled else { return }
             let period = Duration.milliseconds(Int64(top.interval * 1000))
-            while !Task.isCancelled {
-                try await Task.sleep(for: period)
-                let now = ProcessSnapshot.wallClockNanoseconds()
-                var rows: [Event] = []
-                for var row in try gadget.collect(now: now) {
-                    row.container = collection.container(cgroupID: row.cgroupID)
-                    // The kernel also counts cgroups still being resolved; show only the selection.
-                    if !selector.host {
-                        guard let container = row.container, selector.matches(container) else { continue }
+            do {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: period)
+                    let now = ProcessSnapshot.wallClockNanoseconds()
+                    var rows: [Event] = []
+                    for var row in try gadget.collect(now: now) {
+                        row.container = collection.container(cgroupID: row.cgroupID)
+                        // The kernel also counts cgroups still being resolved; show only the selection.
+                        if !selector.host {
+                            guard let container = row.container, selector.matches(container) else { continue }
+                        }
+                        if filters.matches(row) { rows.append(row) }
                     }
-                    if filters.matches(row) { rows.append(row) }
+                    let total = rows.count
+                    rows = order.sorted(rows)
+                    if top.maxRows > 0 { rows = Array(rows.prefix(top.maxRows)) }
+                    screen.show(rows, total: total, at: now)
                 }
-                let total = rows.count
-                rows = order.sorted(rows)
-                if top.maxRows > 0 { rows = Array(rows.prefix(top.maxRows)) }
-                screen.show(rows, total: total, at: now)
+            } catch {
+                // A table that cannot be read ends the run with its error (CancellationError: the end).
+                task.cancel()
+                throw error
             }
         }
         let signals = StopSignals { task.cancel() }
