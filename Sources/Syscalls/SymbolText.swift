@@ -38,6 +38,33 @@ public enum SymbolText {
         Names.families.name(family).map { "\($0)" } ?? String(family)
     }
 
+    /// "SOCK_STREAM", or the number.
+    public static func socketType(_ type: Int64) -> String {
+        Names.socketTypes.name(type).map { "\($0)" } ?? String(type)
+    }
+
+    /// "TCP" for IPPROTO_TCP, or the number.
+    public static func ipProtocol(_ protocolNumber: Int64) -> String {
+        guard let name = Names.ipProtocols.name(protocolNumber) else { return String(protocolNumber) }
+        let text = "\(name)"
+        return text.hasPrefix("IPPROTO_") ? String(text.dropFirst(8)) : text
+    }
+
+    /// "10.0.0.1" from 4 bytes.
+    public static func ipv4<C: Collection<UInt8>>(_ bytes: C) -> String {
+        var out = Output(capacity: 16)
+        out.ipv4(ArraySlice(bytes))
+        return out.string()
+    }
+
+    /// "::1", "fe80::1", "::ffff:10.0.0.1" from 16 bytes, as inet_ntop writes them.
+    public static func ipv6<C: Collection<UInt8>>(_ bytes: C) -> String {
+        precondition(bytes.count == 16)
+        var out = Output(capacity: 40)
+        out.ipv6(ArraySlice(bytes))
+        return out.string()
+    }
+
     private static func flagText(_ set: FlagSet, _ flags: UInt64) -> String {
         var out = Output(capacity: 32)
         set.write(flags & 0xFFFF_FFFF, to: &out)
