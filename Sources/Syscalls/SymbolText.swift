@@ -15,8 +15,14 @@ public enum SymbolText {
         return out.string()
     }
 
-    /// mount(2) flags, "MS_RDONLY|MS_NOSUID"; "0" when none.
-    public static func mountFlags(_ flags: UInt64) -> String { flagText(Names.mountFlags, flags) }
+    /// mount(2) flags, "MS_RDONLY|MS_NOSUID"; "0" when none; the historical magic number in the
+    /// high bits (MS_MGC_VAL) is named as strace names it.
+    public static func mountFlags(_ flags: UInt64) -> String {
+        let flags = flags & 0xFFFF_FFFF
+        guard flags & 0xFFFF_0000 == 0xC0ED_0000 else { return flagText(Names.mountFlags, flags) }
+        let meaningful = flags & 0xFFFF
+        return meaningful == 0 ? "MS_MGC_VAL" : "MS_MGC_VAL|" + flagText(Names.mountFlags, meaningful)
+    }
 
     /// umount2(2) flags, "MNT_DETACH"; "0" when none.
     public static func umountFlags(_ flags: UInt64) -> String { flagText(Names.umountFlags, flags) }
