@@ -25,7 +25,9 @@ public struct JSONLine {
         quote(event.source)
         if let container = event.container {
             raw(",\"container\":")
-            if let cached = containerCache, cached.container == container {
+            // Same container as the last event (compared by identity, not by every label: cheap).
+            if let cached = containerCache, cached.container.cgroupID == container.cgroupID,
+               cached.container.id == container.id, cached.container.name == container.name {
                 bytes.append(contentsOf: cached.bytes)
             } else {
                 let object = Array(JSONRenderer.object(container).utf8)

@@ -15,8 +15,14 @@ public enum SymbolText {
         return out.string()
     }
 
-    /// mount(2) flags, "MS_RDONLY|MS_NOSUID"; "0" when none.
-    public static func mountFlags(_ flags: UInt64) -> String { flagText(Names.mountFlags, flags) }
+    /// mount(2) flags, "MS_RDONLY|MS_NOSUID"; "0" when none; the historical magic number in the
+    /// high bits (MS_MGC_VAL) is named as strace names it.
+    public static func mountFlags(_ flags: UInt64) -> String {
+        let flags = flags & 0xFFFF_FFFF
+        guard flags & 0xFFFF_0000 == 0xC0ED_0000 else { return flagText(Names.mountFlags, flags) }
+        let meaningful = flags & 0xFFFF
+        return meaningful == 0 ? "MS_MGC_VAL" : "MS_MGC_VAL|" + flagText(Names.mountFlags, meaningful)
+    }
 
     /// umount2(2) flags, "MNT_DETACH"; "0" when none.
     public static func umountFlags(_ flags: UInt64) -> String { flagText(Names.umountFlags, flags) }
@@ -36,6 +42,33 @@ public enum SymbolText {
     /// "AF_INET", or the number.
     public static func addressFamily(_ family: Int64) -> String {
         Names.families.name(family).map { "\($0)" } ?? String(family)
+    }
+
+    /// "SOCK_STREAM", or the number.
+    public static func socketType(_ type: Int64) -> String {
+        Names.socketTypes.name(type).map { "\($0)" } ?? String(type)
+    }
+
+    /// "TCP" for IPPROTO_TCP, or the number.
+    public static func ipProtocol(_ protocolNumber: Int64) -> String {
+        guard let name = Names.ipProtocols.name(protocolNumber) else { return String(protocolNumber) }
+        let text = "\(name)"
+        return text.hasPrefix("IPPROTO_") ? String(text.dropFirst(8)) : text
+    }
+
+    /// "10.0.0.1" from 4 bytes.
+    public static func ipv4<C: Collection<UInt8>>(_ bytes: C) -> String {
+        var out = Output(capacity: 16)
+        out.ipv4(ArraySlice(bytes))
+        return out.string()
+    }
+
+    /// "::1", "fe80::1", "::ffff:10.0.0.1" from 16 bytes, as inet_ntop writes them.
+    public static func ipv6<C: Collection<UInt8>>(_ bytes: C) -> String {
+        precondition(bytes.count == 16)
+        var out = Output(capacity: 40)
+        out.ipv6(ArraySlice(bytes))
+        return out.string()
     }
 
     private static func flagText(_ set: FlagSet, _ flags: UInt64) -> String {
