@@ -4,7 +4,6 @@
 
 #include "sonde/abi.h"
 
-#define SONDE_KIND_ADVISE_SYSCALL 48   /* kinds 48..63: this gadget */
 #define SONDE_ADVISE_MAX_SYSCALLS 1024 /* x86_64 numbers below this are recorded; a multiple of 64 */
 #define SONDE_ADVISE_WORDS (SONDE_ADVISE_MAX_SYSCALLS / 64)
 

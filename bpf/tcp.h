@@ -4,7 +4,6 @@
 
 #include "sonde/abi.h"
 
-#define SONDE_KIND_TCP 40 /* kinds 40..47: trace tcp */
 
 enum sonde_tcp_type {
     SONDE_TCP_CONNECT = 1,

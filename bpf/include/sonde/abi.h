@@ -19,6 +19,8 @@ enum sonde_event_kind {
     SONDE_KIND_CAPABILITY = 20,
     SONDE_KIND_MOUNT = 21,
     SONDE_KIND_OOMKILL = 22,
+    SONDE_KIND_TCP = 40,             /* trace tcp */
+    SONDE_KIND_ADVISE_SYSCALL = 48,  /* advise seccomp-profile: a cgroup's first use of a syscall */
 };
 
 enum sonde_lost_reason {
