@@ -83,6 +83,31 @@ import Testing
         #expect(allowed.status == 0, "\(allowed.stderr)")
     }
 
+    @Test func theCommandWritesAContainersProfileWhenItExits() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-advise-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let started = ContinuousClock.now
+        let sonde = Task.detached {
+            try run(sondeExecutable, ["advise", "seccomp-profile", "--runtime", "runc", "-o", directory.path, "--timeout", "12"])
+        }
+        try await Task.sleep(for: .seconds(2))
+        let job = try RuncContainer(prefix: "sonde-it-advise-cli", args: Self.workload)
+        defer { job.remove() }
+        try job.start()
+        let file = directory.appendingPathComponent(job.name + ".json")
+        let written = try await eventually(timeout: .seconds(8)) { FileManager.default.fileExists(atPath: file.path) }
+        // Written when the container ended, long before the timeout.
+        #expect(written && ContinuousClock.now - started < .seconds(11))
+        let result = try await sonde.value
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("wrote \(file.path)"), "\(result.stderr)")
+        let profile = try JSONDecoder().decode(SeccompProfile.self, from: Data(contentsOf: file))
+        #expect(profile.defaultAction == "SCMP_ACT_ERRNO" && profile.defaultErrnoRet == 1)
+        #expect(profile.allowedNames.contains("execve") && profile.allowedNames.contains("getdents64"))
+        #expect(!profile.allowedNames.contains("ioprio_set"))
+    }
+
     /// Puts the profile into the bundle's config.json as `linux.seccomp`.
     static func install(_ profile: SeccompProfile, in container: RuncContainer) throws {
         let url = container.bundle.appendingPathComponent("config.json")
