@@ -7,7 +7,8 @@
  * - accept: syscalls accept/accept4 exit: the new fd's socket has both ends;
  * - close: sock:inet_sock_set_state to TCP_CLOSE. That often runs in softirq context (a FIN or
  *   RST arriving, the TIME_WAIT handover) where the current task means nothing, so close is only
- *   reported for sockets seen at connect or accept, under the process that owned them then. */
+ *   reported for sockets seen at connect, accept or close(2) (a connection opened before sonde
+ *   started, closed by a selected process), under the process that owned them then. */
 #include "sonde/common.h"
 #include "sonde/cgroup_tracking.h"
 #include "sonde/task_files.h"
@@ -179,6 +180,32 @@ SEC("tracepoint/syscalls/sys_exit_accept4")
 int sonde_tcp_exit_accept4(struct trace_event_raw_sys_exit *ctx)
 {
     return on_accept_exit(ctx->ret);
+}
+
+#define SONDE_TCP_LISTEN 10
+
+/* A connection sonde did not see opening, being closed by a selected process: remember that
+ * process, so the close, which the kernel may finish later in softirq context, is attributed. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int sonde_tcp_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+    if (!sonde_selected())
+        return 0;
+    struct sock *sk = tcp_sock_of(ctx->args[0]);
+    if (!sk)
+        return 0;
+    __u64 key = (__u64)sk;
+    if (bpf_map_lookup_elem(&tcp_owners, &key))
+        return 0;
+    __u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+    if (state == SONDE_TCP_LISTEN || state == SONDE_TCP_CLOSE_STATE)
+        return 0;
+    struct sonde_event_header hdr;
+    sonde_fill_header(&hdr, SONDE_KIND_TCP);
+    /* Only if still unknown: a concurrent connect or accept's owner wins. */
+    if (bpf_map_update_elem(&tcp_owners, &key, &hdr, BPF_NOEXIST) < 0 && !bpf_map_lookup_elem(&tcp_owners, &key))
+        sonde_count_lost(SONDE_LOST_INFLIGHT_FULL);
+    return 0;
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")

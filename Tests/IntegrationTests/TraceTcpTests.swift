@@ -97,4 +97,71 @@ import Testing
         #expect(!mine(a).contains { $0.field("dport") == .uint(9000) || $0.field("sport") == .uint(9000) })
         #expect(!mine(b).contains { $0.field("dport") == .uint(7000) || $0.field("sport") == .uint(7000) })
     }
+
+    /// A connection opened before sonde started has no connect or accept event; closing it with
+    /// close(2) in a selected process still gives its close events, attributed to that process.
+    @Test func aConnectionOpenedBeforeTheStartIsSeenClosing() async throws {
+        let cgroups = try CgroupV2.find()
+        let name = "sonde-it-tcpcg-\(UInt32.random(in: 0...UInt32.max))"
+        let directory = cgroups.directory(of: "/" + name)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { rmdir(directory) }
+        // Joins the cgroup, connects to itself, waits for a line, then closes both ends.
+        let script = """
+            import socket, sys
+            open("\(directory)/cgroup.procs", "w").write("0")
+            server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
+            client = socket.create_connection(server.getsockname())
+            conn, _ = server.accept()
+            print(server.getsockname()[1], client.getsockname()[1], flush=True)
+            sys.stdin.readline()
+            client.close(); conn.close(); server.close()
+            sys.stdin.readline()
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        python.arguments = ["-c", script]
+        let input = Pipe(), output = Pipe()
+        python.standardInput = input
+        python.standardOutput = output
+        try python.run()
+        defer { try? input.fileHandleForWriting.close(); python.waitUntilExit() }
+        var line = ""
+        while !line.contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += String(decoding: chunk, as: UTF8.self)
+        }
+        let ports = line.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { UInt64($0) }
+        #expect(ports.count == 2, "python said: \(line)")
+        guard ports.count == 2 else { return }
+        let (serverPort, clientPort) = (ports[0], ports[1])
+
+        let collection = ContainerCollection(cgroups: cgroups, sources: [CgroupSource(paths: ["/" + name])])
+        let session = GadgetSession(gadget: TcpGadget(), collection: collection,
+                                    options: GadgetOptions(selector: ContainerSelector(cgroupPaths: ["/" + name])),
+                                    notice: { print("sonde:", $0) })
+        let events = Locked([Event]())
+        let ready = Locked(false)
+        let task = Task { try await session.run(ready: { ready.set(true) }, sink: { e in events.update { $0.append(e) } }) }
+        guard try await eventually(timeout: .seconds(30), { ready.get() }) else {
+            task.cancel()
+            _ = try await task.value
+            throw TestFailure("the tcp gadget did not attach")
+        }
+        input.fileHandleForWriting.write(Data("close\n".utf8))
+        let closes = { events.get().filter { $0.field("type") == .string("close") } }
+        let seen = try await eventually { closes().count == 2 }
+        task.cancel()
+        _ = try await task.value
+        #expect(seen, "\(events.get().map { ($0.field("type"), $0.field("src"), $0.field("dst")) })")
+        for event in closes() {
+            #expect(event.process.pid == python.processIdentifier)
+            #expect(event.container?.name == name)
+        }
+        #expect(closes().contains { $0.field("sport") == .uint(clientPort) && $0.field("dport") == .uint(serverPort) })
+        #expect(closes().contains { $0.field("sport") == .uint(serverPort) && $0.field("dport") == .uint(clientPort) })
+        // Nothing else: the connection was made before the start.
+        #expect(!events.get().contains { $0.field("type") == .string("connect") || $0.field("type") == .string("accept") })
+    }
 }
