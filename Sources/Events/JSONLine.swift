@@ -149,8 +149,11 @@ public final class JSONLine {
 
     func unsigned(_ value: UInt64) {
         reserve(20)
+        // Locals, not the stored properties, in the loops: a class's stored properties are checked
+        // for exclusive access at run time on every touch.
+        let out = storage + count
         if value < 10 {
-            storage[count] = 0x30 &+ UInt8(value)
+            out[0] = 0x30 &+ UInt8(value)
             count += 1
             return
         }
@@ -161,9 +164,9 @@ public final class JSONLine {
             v /= 10
         }
         v = value
-        var index = count + digits - 1
+        var index = digits - 1
         while v > 0 {
-            storage[index] = 0x30 &+ UInt8(v % 10)
+            out[index] = 0x30 &+ UInt8(v % 10)
             v /= 10
             index -= 1
         }
@@ -189,12 +192,13 @@ public final class JSONLine {
         }
         copy(cachedSecondPrefix)
         reserve(10)
+        let out = storage + count
         var nanos = UInt64(nanoseconds % 1_000_000_000)
-        for index in stride(from: count + 8, through: count, by: -1) {
-            storage[index] = 0x30 &+ UInt8(nanos % 10)
+        for index in stride(from: 8, through: 0, by: -1) {
+            out[index] = 0x30 &+ UInt8(nanos % 10)
             nanos /= 10
         }
-        storage[count + 9] = 0x5A // Z
+        out[9] = 0x5A // Z
         count += 10
     }
 
@@ -204,32 +208,34 @@ public final class JSONLine {
         s.withUTF8 { utf8 in
             // At most 6 bytes out per byte in (\u00XX), plus the quotes.
             reserve(utf8.count * 6 + 2)
-            storage[count] = 0x22
-            count += 1
+            let out = storage
+            var n = count
+            out[n] = 0x22
+            n += 1
             for b in utf8 {
                 if b >= 0x20 && b != 0x22 && b != 0x5C && b != 0x7F {
-                    storage[count] = b
-                    count += 1
+                    out[n] = b
+                    n += 1
                     continue
                 }
-                storage[count] = 0x5C // backslash
+                out[n] = 0x5C // backslash
                 switch b {
-                case 0x22: storage[count + 1] = 0x22; count += 2
-                case 0x5C: storage[count + 1] = 0x5C; count += 2
-                case 0x0A: storage[count + 1] = 0x6E; count += 2 // n
-                case 0x0D: storage[count + 1] = 0x72; count += 2 // r
-                case 0x09: storage[count + 1] = 0x74; count += 2 // t
+                case 0x22: out[n + 1] = 0x22; n += 2
+                case 0x5C: out[n + 1] = 0x5C; n += 2
+                case 0x0A: out[n + 1] = 0x6E; n += 2 // n
+                case 0x0D: out[n + 1] = 0x72; n += 2 // r
+                case 0x09: out[n + 1] = 0x74; n += 2 // t
                 default:
-                    storage[count + 1] = 0x75 // u
-                    storage[count + 2] = 0x30
-                    storage[count + 3] = 0x30
-                    storage[count + 4] = Self.hex[Int(b >> 4)]
-                    storage[count + 5] = Self.hex[Int(b & 0xF)]
-                    count += 6
+                    out[n + 1] = 0x75 // u
+                    out[n + 2] = 0x30
+                    out[n + 3] = 0x30
+                    out[n + 4] = Self.hex[Int(b >> 4)]
+                    out[n + 5] = Self.hex[Int(b & 0xF)]
+                    n += 6
                 }
             }
-            storage[count] = 0x22
-            count += 1
+            out[n] = 0x22
+            count = n + 1
         }
     }
 
