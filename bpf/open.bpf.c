@@ -66,7 +66,7 @@ static __always_inline int on_exit(long ret, __u32 nr)
     } else if (n == sizeof(e->path)) {
         e->event_flags |= SONDE_OPEN_PATH_TRUNCATED;
     }
-    bpf_ringbuf_submit(e, 0);
+    bpf_ringbuf_submit(e, sonde_batched_wakeup());
     return 0;
 }
 

@@ -7,9 +7,9 @@ public struct JSONRenderer: Sendable {
     public init() {}
 
     public func render(_ event: Event) -> String {
-        var line = JSONLine()
+        let line = JSONLine()
         line.append(event)
-        return String(decoding: line.bytes, as: UTF8.self)
+        return line.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 
     static func object(_ c: Container) -> String {

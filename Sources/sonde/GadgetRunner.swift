@@ -51,7 +51,7 @@ enum GadgetRunner {
 final class EventWriter: @unchecked Sendable {
     private let format: OutputFormat
     private let table: TableRenderer
-    private var line = JSONLine(capacity: 1 << 17)
+    private let line = JSONLine(capacity: 1 << 17)
     private var closed = false
     var onClosed: @Sendable () -> Void = {}
     /// Above this, write even in the middle of a batch.
@@ -65,25 +65,25 @@ final class EventWriter: @unchecked Sendable {
 
     func header() {
         guard format == .columns else { return }
-        line.bytes.append(contentsOf: table.header().utf8)
-        line.bytes.append(0x0A)
+        line.append(text: table.header())
+        line.newline()
         flush()
     }
 
     func write(_ event: Event) {
         switch format {
         case .json: line.append(event)
-        case .columns: line.bytes.append(contentsOf: table.render(event).utf8)
+        case .columns: line.append(text: table.render(event))
         }
-        line.bytes.append(0x0A)
-        if line.bytes.count >= Self.flushThreshold { flush() }
+        line.newline()
+        if line.count >= Self.flushThreshold { flush() }
     }
 
     func flush() {
-        guard !line.bytes.isEmpty else { return }
+        guard !line.isEmpty else { return }
         defer { line.removeAll() }
         guard !closed else { return }
-        let written = line.bytes.withUnsafeBytes { buffer -> Bool in
+        let written = line.withUnsafeBytes { buffer -> Bool in
             do {
                 try writeAll(STDOUT_FILENO, buffer)
                 return true

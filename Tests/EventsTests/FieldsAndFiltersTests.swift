@@ -94,7 +94,7 @@ import Testing
 
     @Test func jsonLinesMatchTheRenderer() throws {
         let c = Container(runtime: .runc, id: "abc", name: "web", cgroupPath: "/web", cgroupID: 7)
-        var line = JSONLine()
+        let line = JSONLine()
         line.append(event(path: "a\"b\u{1}\nc", fd: -2, container: c))
         let text = String(decoding: line.bytes, as: UTF8.self)
         #expect(text.contains(#""path":"a\"b\u0001\nc""#))
@@ -105,5 +105,21 @@ import Testing
         line.removeAll()
         line.append(event(path: "a\"b\u{1}\nc", fd: -2, container: c))
         #expect(line.bytes == first)
+    }
+
+    @Test func theBufferGrowsAndKeepsEveryEventIntact() throws {
+        let line = JSONLine(capacity: 1)
+        var expected: [UInt8] = []
+        for index in 0..<200 {
+            let e = event(pid: Int32(index), path: String(repeating: "p\u{7}", count: index), fd: Int64(index % 3) - 1)
+            line.append(e)
+            line.newline()
+            expected += Array(JSONRenderer().render(e).utf8) + [0x0A]
+        }
+        #expect(line.bytes == expected)
+        let objects = String(decoding: line.bytes, as: UTF8.self).split(separator: "\n")
+        #expect(objects.count == 200)
+        line.removeAll()
+        #expect(line.isEmpty)
     }
 }
