@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Containers", dependencies: ["LinuxKit"]),
         .target(name: "Syscalls", dependencies: ["LinuxKit"]),
         .target(name: "Events", dependencies: ["Containers", "LinuxKit"]),
-        .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit"]),
+        .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
         .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
 
         .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "Gadgets", "Containers", "LinuxKit", "Recorder", "Syscalls"], path: "Sources/sonde-bench"),

@@ -85,6 +85,33 @@ public struct KernelRecords: AsyncSequence, Sendable {
     }
 }
 
+/// The same records as `KernelRecords`, a drained batch at a time: a consumer that writes output
+/// can then flush once per batch (one write for many events) and still flush as soon as the
+/// kernel buffer is empty.
+public struct KernelBatches: AsyncSequence, Sendable {
+    public typealias Element = [BPFRecord]
+    let source: any KernelBufferSource
+    let pollInterval: Int32 = 100
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let source: any KernelBufferSource
+        let pollInterval: Int32
+
+        public mutating func next() async throws -> [BPFRecord]? {
+            while true {
+                if Task.isCancelled { return nil }
+                let batch = try source.drain()
+                if !batch.isEmpty { return batch }
+                await waitReadable(source.epollDescriptor, milliseconds: pollInterval)
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(source: source, pollInterval: pollInterval)
+    }
+}
+
 /// Waits for the buffer's epoll fd (itself pollable) off the cooperative pool, which must never block.
 private func waitReadable(_ epollFD: Int32, milliseconds: Int32) async {
     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -137,6 +164,7 @@ public final class RingBufferReader: KernelBufferSource, @unchecked Sendable {
     }
 
     public var records: KernelRecords { KernelRecords(source: self) }
+    public var batches: KernelBatches { KernelBatches(source: self) }
 
     /// The records available now, without waiting (for callers that poll on their own schedule).
     public func available() throws(SondeError) -> [BPFRecord] { try drain() }

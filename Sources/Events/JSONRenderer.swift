@@ -7,33 +7,9 @@ public struct JSONRenderer: Sendable {
     public init() {}
 
     public func render(_ event: Event) -> String {
-        var out = "{"
-        out += "\"time\":\"" + TimeText.rfc3339(event.timestamp) + "\""
-        out += ",\"source\":" + Self.quote(event.source)
-        if let container = event.container {
-            out += ",\"container\":" + Self.object(container)
-        }
-        let p = event.process
-        out += ",\"pid\":\(p.pid),\"tid\":\(p.tid),\"ppid\":\(p.ppid),\"uid\":\(p.uid),\"gid\":\(p.gid)"
-        out += ",\"comm\":" + Self.quote(p.comm)
-        out += ",\"cgroup_id\":\(event.cgroupID),\"mntns_id\":\(event.mountNamespaceID)"
-        for (name, value) in event.fields {
-            out += "," + Self.quote(name) + ":"
-            switch value {
-            case .int(let v): out += String(v)
-            case .uint(let v): out += String(v)
-            case .string(let s): out += Self.quote(s)
-            case .bool(let b): out += b ? "true" : "false"
-            case .strings(let list, let truncated):
-                out += "[" + list.map(Self.quote).joined(separator: ",") + "]"
-                out += "," + Self.quote(name + "_truncated") + ":" + (truncated ? "true" : "false")
-            case .result(let r):
-                out += String(r)
-                if r < 0 { out += "," + Self.quote(name == "ret" ? "error" : name + "_error") + ":" + Self.quote(Errno(rawValue: Int32(clamping: -r)).name) }
-            }
-        }
-        out += "}"
-        return out
+        let line = JSONLine()
+        line.append(event)
+        return line.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 
     static func object(_ c: Container) -> String {

@@ -151,7 +151,7 @@ final class Child {
 
 /// Lines from a pipe, with a timeout on each wait.
 final class LineReader {
-    private let fd: Int32
+    let fd: Int32
     private var buffer: [UInt8] = []
     private(set) var atEnd = false
 

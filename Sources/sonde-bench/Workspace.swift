@@ -44,14 +44,14 @@ enum Workspace {
 
     /// Points the bundle's process at the workload with these arguments (terminal off, so runc
     /// passes our pipes straight to it).
-    static func setContainerArguments(_ arguments: [String]) throws {
+    static func setContainerArguments(_ arguments: [String], executable: String = workloadInContainer) throws {
         let path = bundle + "/config.json"
         guard var spec = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
                 as? [String: Any], var process = spec["process"] as? [String: Any] else {
             throw BenchError("\(path) is not an OCI runtime spec")
         }
         process["terminal"] = false
-        process["args"] = [workloadInContainer] + arguments
+        process["args"] = [executable] + arguments
         spec["process"] = process
         let data = try JSONSerialization.data(withJSONObject: spec, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path))

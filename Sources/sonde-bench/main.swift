@@ -130,6 +130,9 @@ func measure(_ configuration: any BenchConfiguration, calls: Int, tag: String,
 
 // MARK: main
 
+// `sonde-bench events ...`: the trace open event-rate benchmark (EventRateBench.swift).
+if CommandLine.arguments.dropFirst().first == "events" { EventRateBench.main(Array(CommandLine.arguments.dropFirst(2))) }
+
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 // Many short rounds rather than a few long ones: this VM's speed drifts over seconds, so more
 // interleaved rounds give steadier medians for the same time.

@@ -5,11 +5,38 @@ struct Sonde: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sonde",
         abstract: "See and supervise what Linux containers do at the syscall level.",
-        subcommands: [Trace.self, Record.self, ListContainers.self])
+        subcommands: [Trace.self, Record.self, ListContainers.self, Top.self, Snapshot.self, Advise.self])
+
+    /// The default entry point, plus a clear message for an unknown gadget.
+    static func main() async {
+        if let gadget = Trace.unknownGadget(in: CommandLine.arguments) {
+            let names = Trace.configuration.subcommands.map { $0._commandName }
+            exit(withError: ValidationError("unknown gadget '\(gadget)'; valid gadgets: \(names.joined(separator: ", "))"))
+        }
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct Trace: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stream events of one kind from containers as they happen.",
-        subcommands: [TraceExec.self])
+        subcommands: [TraceExec.self, TraceOpen.self, TraceTcp.self, TraceBind.self, TraceSignal.self, TraceMount.self, TraceCapabilities.self, TraceOOMKill.self])
+
+    /// `sonde trace NAME ...` where NAME is no gadget: ArgumentParser alone would only say
+    /// "unexpected argument", without the valid names.
+    static func unknownGadget(in arguments: [String]) -> String? {
+        guard arguments.count > 2, arguments[1] == "trace" else { return nil }
+        let name = arguments[2]
+        let known = configuration.subcommands.map { $0._commandName } + ["help"]
+        return name.hasPrefix("-") || known.contains(name) ? nil : name
+    }
 }

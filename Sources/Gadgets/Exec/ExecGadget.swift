@@ -29,9 +29,13 @@ public struct ExecGadget: Gadget {
     // x86_64 syscall numbers.
     static let execveat: UInt32 = 322
 
-    public var columns: [Column] {
-        [.container, .pid, .ppid, .comm, .field("RET", "ret", width: 7, alignment: .right), .field("ARGS", "args", width: 0)]
-    }
+    public static let catalog = FieldCatalog(own: [
+        .gadget("syscall", .string, "execve or execveat", width: 8),
+        .gadget("ret", .result, "0, or the error", width: 7),
+        .gadget("path", .string, "the file executed, as passed", width: 24),
+        .gadget("args", .strings, "argv (cut at 4 KiB or 128 arguments, marked with ...)", width: 0),
+    ], defaultFields: ["container", "pid", "ppid", "comm", "ret", "args"])
+    public var catalog: FieldCatalog { Self.catalog }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard let retval = record.load(Int64.self, at: Layout.retval),

@@ -10,14 +10,19 @@ public protocol Gadget: Sendable {
     /// As typed on the command line: "exec".
     var name: String { get }
     var object: EmbeddedBPFObject { get }
-    /// The table's columns, in order.
-    var columns: [Column] { get }
+    /// What each event of the gadget shows: the common fields plus the gadget's own (see
+    /// Sources/Events/Fields.swift), and which of them are the default columns.
+    var catalog: FieldCatalog { get }
     /// Sets the gadget's own `const volatile` settings before load.
     func configure(_ object: BPFObject) throws(SondeError)
     /// The fields of one record, or nil when the record is corrupt (it is then counted, not shown).
     func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]?
+    /// Called once the object is loaded, before its programs attach: gadgets that aggregate in
+    /// kernel maps (top, advise) keep the maps they read from here.
+    func loaded(_ object: BPFObject) throws(SondeError)
 }
 
 extension Gadget {
     public func configure(_ object: BPFObject) throws(SondeError) {}
+    public func loaded(_ object: BPFObject) throws(SondeError) {}
 }

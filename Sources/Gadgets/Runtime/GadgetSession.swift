@@ -17,11 +17,14 @@ public struct GadgetOptions: Sendable {
     public var resolutionTimeout: Duration
     /// How often the container list is refreshed even when no cgroup was created.
     public var refreshInterval: Duration
+    /// Only events matching every filter reach the sink (`--filter`); the others are counted.
+    public var filters: EventFilters?
 
     public init(selector: ContainerSelector = ContainerSelector(), timeout: Duration? = nil,
                 ringBufferBytes: UInt32 = 8 << 20, resolutionTimeout: Duration = .seconds(5),
-                refreshInterval: Duration = .seconds(2)) {
+                refreshInterval: Duration = .seconds(2), filters: EventFilters? = nil) {
         self.selector = selector
+        self.filters = filters
         self.timeout = timeout
         self.ringBufferBytes = ringBufferBytes
         self.resolutionTimeout = resolutionTimeout
@@ -43,6 +46,8 @@ public struct GadgetStats: Sendable, Equatable {
     /// Events of a cgroup that ended before sonde could tell whose it was; it may or may not have
     /// been a container the selection wanted.
     public var unidentified: UInt64 = 0
+    /// Decoded but not shown: they did not match the filters. Not a loss.
+    public var filteredOut: UInt64 = 0
 
     public var lost: UInt64 { lostRingBufferFull + lostInFlight + corrupt + lostWhileResolving }
 
@@ -98,8 +103,10 @@ public final class GadgetSession: Sendable {
 
     /// Loads and attaches, calls `ready` once the programs are attached and the selection is in the
     /// kernel, then delivers events to `sink` (called serially) until the timeout or cancellation.
-    /// Returns the counts, losses included.
-    public func run(ready: @Sendable () -> Void = {}, sink: @escaping @Sendable (Event) -> Void) async throws(SondeError) -> GadgetStats {
+    /// `flush` is called, serially with `sink`, whenever the kernel buffer has been drained: a sink
+    /// that buffers its output writes it then. Returns the counts, losses included.
+    public func run(ready: @Sendable () -> Void = {}, sink: @escaping @Sendable (Event) -> Void,
+                    flush: @escaping @Sendable () -> Void = {}) async throws(SondeError) -> GadgetStats {
         try Preflight.checkTracing()
         try KernelFilesystems.ensureTracefs()
 
@@ -114,6 +121,7 @@ public final class GadgetSession: Sendable {
         try object.setMaxEntries(map: "sonde_events", options.ringBufferBytes)
         try gadget.configure(object)
         try object.load()
+        try gadget.loaded(object)
         let cgroupMap = try object.map("sonde_cgroups")
         let lostMap = try object.map("sonde_lost")
         try selectMatching(in: cgroupMap)
@@ -126,23 +134,34 @@ public final class GadgetSession: Sendable {
         ready()
 
         let clock = BootClock()
-        let emit = Mutex(sink)
+        let emit = Mutex((sink: sink, flush: flush))
+        let filters = options.filters.flatMap { $0.isEmpty ? nil : $0 }
         let deliver: @Sendable (Event) -> Void = { [self] event in
-            emit.withLock { $0(event) }
+            if let filters, !filters.matches(event) {
+                state.withLock { $0.stats.filteredOut += 1 }
+                return
+            }
+            emit.withLock { $0.sink(event) }
             state.withLock { $0.stats.delivered += 1 }
         }
+        let flushOutput: @Sendable () -> Void = { emit.withLock { $0.flush() } }
 
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { [self] in
-                    for try await record in reader.records {
-                        handle(record, clock: clock, cgroupMap: cgroupMap, deliver: deliver)
+                    for try await batch in reader.batches {
+                        for record in batch {
+                            handle(record, clock: clock, cgroupMap: cgroupMap, deliver: deliver)
+                        }
+                        flushOutput()
                     }
                 }
                 group.addTask { [self] in
                     while !Task.isCancelled {
                         try await Task.sleep(for: .milliseconds(200))
                         try housekeeping(cgroupMap: cgroupMap, lostMap: lostMap, deliver: deliver)
+                        // Held events of a container resolved just now were delivered outside a batch.
+                        flushOutput()
                     }
                 }
                 if let timeout = options.timeout {
@@ -162,6 +181,7 @@ public final class GadgetSession: Sendable {
             throw SondeError(.system, "gadget \(gadget.name) stopped: \(error)")
         }
         updateKernelLosses(lostMap)
+        flushOutput()
         return state.withLock { $0.stats }
     }
 

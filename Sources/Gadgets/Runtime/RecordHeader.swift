@@ -23,21 +23,15 @@ public struct RecordHeader: Sendable {
 
     /// nil when the record is shorter than a header (a corrupt record).
     public init?(_ record: BPFRecord) {
-        guard record.count >= Self.size,
-              let ts = record.load(UInt64.self, at: 0), let cg = record.load(UInt64.self, at: 8),
-              let mnt = record.load(UInt64.self, at: 16), let kind = record.load(UInt32.self, at: 24),
-              let pid = record.load(UInt32.self, at: 28), let tid = record.load(UInt32.self, at: 32),
-              let ppid = record.load(UInt32.self, at: 36), let uid = record.load(UInt32.self, at: 40),
-              let gid = record.load(UInt32.self, at: 44) else { return nil }
-        bootNanoseconds = ts
-        cgroupID = cg
-        mountNamespaceID = mnt
-        self.kind = kind
-        self.pid = pid
-        self.tid = tid
-        self.ppid = ppid
-        self.uid = uid
-        self.gid = gid
+        guard record.count >= Self.size else { return nil }
+        // One pass over the bytes: this runs for every record, hundreds of thousands a second.
+        (bootNanoseconds, cgroupID, mountNamespaceID, kind, pid, tid, ppid, uid, gid) = record.bytes.withUnsafeBytes { raw in
+            (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+             raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt32.self),
+             raw.loadUnaligned(fromByteOffset: 28, as: UInt32.self), raw.loadUnaligned(fromByteOffset: 32, as: UInt32.self),
+             raw.loadUnaligned(fromByteOffset: 36, as: UInt32.self), raw.loadUnaligned(fromByteOffset: 40, as: UInt32.self),
+             raw.loadUnaligned(fromByteOffset: 44, as: UInt32.self))
+        }
         comm = record.string(at: 48, capacity: 16)
     }
 }

@@ -12,6 +12,15 @@ enum sonde_event_kind {
     SONDE_KIND_CGROUP_CREATED = 1,
     SONDE_KIND_CGROUP_REMOVED = 2,
     SONDE_KIND_EXEC = 16,
+    /* 17-31: trace open, bind, signal, capabilities, mount, oomkill (branch gadgets-a) */
+    SONDE_KIND_OPEN = 17,
+    SONDE_KIND_BIND = 18,
+    SONDE_KIND_SIGNAL = 19,
+    SONDE_KIND_CAPABILITY = 20,
+    SONDE_KIND_MOUNT = 21,
+    SONDE_KIND_OOMKILL = 22,
+    SONDE_KIND_TCP = 40,             /* trace tcp */
+    SONDE_KIND_ADVISE_SYSCALL = 48,  /* advise seccomp-profile: a cgroup's first use of a syscall */
 };
 
 enum sonde_lost_reason {

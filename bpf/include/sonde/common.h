@@ -70,4 +70,16 @@ static __always_inline void sonde_fill_header(struct sonde_event_header *h, __u3
     bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+/* For gadgets whose events come by the hundred thousand a second (trace open): submit flags that
+ * wake user space only once this much is waiting. Waking it for every record would cost an
+ * irq_work here and a poll wake-up there per record whenever it has caught up; it polls at least
+ * every 100 ms anyway, which bounds the delay of a trickle. */
+#define SONDE_WAKEUP_BYTES (256 << 10)
+
+static __always_inline __u64 sonde_batched_wakeup(void)
+{
+    return bpf_ringbuf_query(&sonde_events, BPF_RB_AVAIL_DATA) >= SONDE_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+                                                                                     : BPF_RB_NO_WAKEUP;
+}
+
 #endif

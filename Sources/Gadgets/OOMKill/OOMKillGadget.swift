@@ -1,0 +1,67 @@
+import BPFKit
+import BPFObjects
+import Events
+import LinuxKit
+
+/// trace oomkill: the OOM killer choosing a victim in or for the selected containers: the victim's
+/// pid, command and memory in pages, and the process whose allocation triggered it (the event's
+/// own process) (bpf/oomkill.bpf.c; the record is `struct sonde_oomkill_event` of bpf/oomkill.h).
+public struct OOMKillGadget: Gadget {
+    public init() {}
+
+    public let name = "oomkill"
+    public var object: EmbeddedBPFObject { EmbeddedBPF.oomkill }
+
+    // Offsets in struct sonde_oomkill_event (checked against the object's BTF by a test).
+    enum Layout {
+        static let victimPID = RecordHeader.size
+        static let victimTID = victimPID + 4
+        static let victimUID = victimTID + 4
+        static let victimOOMScoreAdjust = victimUID + 4
+        static let victimCgroupID = victimOOMScoreAdjust + 4
+        static let totalVM = victimCgroupID + 8
+        static let anonRSS = totalVM + 8
+        static let fileRSS = anonRSS + 8
+        static let shmemRSS = fileRSS + 8
+        static let victimComm = shmemRSS + 8
+        static let size = victimComm + 16
+    }
+
+    public static let catalog = FieldCatalog(own: [
+        .gadget("victim_pid", .int, "process killed (host pid)", header: "KPID", width: 7),
+        .gadget("victim_comm", .string, "its command name", header: "KCOMM", width: 16),
+        .gadget("victim_uid", .uint, "its user id", header: "KUID", width: 6),
+        .gadget("victim_cgroup_id", .uint, "its cgroup v2 id", header: "KCGROUP", width: 8),
+        .gadget("oom_score_adj", .int, "its oom_score_adj", header: "ADJ", width: 5),
+        .gadget("pages", .uint, "its resident pages when chosen (anonymous + file + shmem)", width: 8),
+        .gadget("total_vm_pages", .uint, "its address space, in pages", header: "VMPAGES", width: 8),
+        .gadget("anon_pages", .uint, "its resident anonymous pages", header: "ANON", width: 8),
+        .gadget("file_pages", .uint, "its resident file pages", header: "FILE", width: 8),
+        .gadget("shmem_pages", .uint, "its resident shared-memory pages", header: "SHMEM", width: 8),
+    ], defaultFields: ["container", "pid", "comm", "victim_pid", "victim_comm", "pages"])
+    public var catalog: FieldCatalog { Self.catalog }
+
+    public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
+        guard record.count >= Layout.size,
+              let pid = record.load(Int32.self, at: Layout.victimPID),
+              let uid = record.load(UInt32.self, at: Layout.victimUID),
+              let adjust = record.load(Int32.self, at: Layout.victimOOMScoreAdjust),
+              let cgroup = record.load(UInt64.self, at: Layout.victimCgroupID),
+              let total = record.load(UInt64.self, at: Layout.totalVM),
+              let anon = record.load(UInt64.self, at: Layout.anonRSS),
+              let file = record.load(UInt64.self, at: Layout.fileRSS),
+              let shmem = record.load(UInt64.self, at: Layout.shmemRSS) else { return nil }
+        return [
+            ("victim_pid", .int(Int64(pid))),
+            ("victim_comm", .string(record.string(at: Layout.victimComm, capacity: 16))),
+            ("victim_uid", .uint(UInt64(uid))),
+            ("victim_cgroup_id", .uint(cgroup)),
+            ("oom_score_adj", .int(Int64(adjust))),
+            ("pages", .uint(anon &+ file &+ shmem)),
+            ("total_vm_pages", .uint(total)),
+            ("anon_pages", .uint(anon)),
+            ("file_pages", .uint(file)),
+            ("shmem_pages", .uint(shmem)),
+        ]
+    }
+}

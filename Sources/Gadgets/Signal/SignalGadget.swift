@@ -1,0 +1,87 @@
+import BPFKit
+import BPFObjects
+import Events
+import LinuxKit
+import Syscalls
+
+/// trace signal: signals sent by processes of the selected containers or to them, with sender,
+/// target, signal and what became of it; failed kill/tkill/tgkill calls with their error
+/// (bpf/signal.bpf.c; the record is `struct sonde_signal_event` of bpf/signal.h). The event's
+/// process and container are the sender's.
+public struct SignalGadget: Gadget {
+    public init() {}
+
+    public let name = "signal"
+    public var object: EmbeddedBPFObject { EmbeddedBPF.signal }
+
+    // Offsets in struct sonde_signal_event (checked against the object's BTF by a test).
+    enum Layout {
+        static let error = RecordHeader.size
+        static let signal = error + 8
+        static let code = signal + 4
+        static let targetPID = code + 4
+        static let targetTID = targetPID + 4
+        static let targetCgroupID = targetTID + 4
+        static let group = targetCgroupID + 8
+        static let result = group + 4
+        static let targetComm = result + 4
+        static let size = targetComm + 16
+    }
+
+    static let syscallFailed: UInt32 = 100
+    /// enum trace_signal_result of the kernel.
+    static let results = ["delivered", "ignored", "already_pending", "overflow_fail", "lose_info"]
+    /// si_code values a signal_generate event can carry (include/uapi/asm-generic/siginfo.h).
+    static let codes: [Int32: String] = [
+        0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ", -4: "SI_ASYNCIO",
+        -5: "SI_SIGIO", -6: "SI_TKILL", -7: "SI_DETHREAD", -60: "SI_ASYNCNL",
+    ]
+
+    static let sigchld: Int32 = 17
+    /// si_code of SIGCHLD: how the child changed.
+    static let childCodes: [Int32: String] = [
+        1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED", 5: "CLD_STOPPED", 6: "CLD_CONTINUED",
+    ]
+
+    public static let catalog = FieldCatalog(own: [
+        .gadget("signal", .string, "signal name: SIGTERM, SIGKILL, SIGRT_3...", width: 9),
+        .gadget("target_pid", .int, "process the signal was sent to (host pid; for a failed call, as passed)", header: "TPID", width: 7),
+        .gadget("target_tid", .int, "thread it was sent to", header: "TTID", width: 7),
+        .gadget("target_comm", .string, "the target's command name", header: "TCOMM", width: 16),
+        .gadget("target_cgroup_id", .uint, "cgroup v2 id of the target", header: "TCGROUP", width: 8),
+        .gadget("code", .string, "si_code: SI_USER (kill), SI_TKILL, SI_KERNEL (sent by the kernel), CLD_EXITED (SIGCHLD)...", width: 10),
+        .gadget("group", .bool, "sent to the whole process rather than one thread", width: 5),
+        .gadget("result", .string, "delivered, ignored, already_pending, overflow_fail, lose_info, or the error of a failed kill (ESRCH, EPERM)", width: 15),
+    ], defaultFields: ["container", "pid", "comm", "signal", "target_pid", "target_comm", "result"])
+    public var catalog: FieldCatalog { Self.catalog }
+
+    public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
+        guard record.count >= Layout.size,
+              let error = record.load(Int64.self, at: Layout.error),
+              let signal = record.load(Int32.self, at: Layout.signal),
+              let code = record.load(Int32.self, at: Layout.code),
+              let targetPID = record.load(Int32.self, at: Layout.targetPID),
+              let targetTID = record.load(Int32.self, at: Layout.targetTID),
+              let targetCgroup = record.load(UInt64.self, at: Layout.targetCgroupID),
+              let group = record.load(UInt32.self, at: Layout.group),
+              let result = record.load(UInt32.self, at: Layout.result) else { return nil }
+        let outcome: String
+        if result == Self.syscallFailed {
+            outcome = Errno(rawValue: Int32(clamping: -error)).name
+        } else if result < Self.results.count {
+            outcome = Self.results[Int(result)]
+        } else {
+            outcome = String(result)
+        }
+        return [
+            ("signal", .string(SymbolText.signal(Int64(signal)))),
+            ("target_pid", .int(Int64(targetPID))),
+            ("target_tid", .int(Int64(targetTID))),
+            ("target_comm", .string(record.string(at: Layout.targetComm, capacity: 16))),
+            ("target_cgroup_id", .uint(targetCgroup)),
+            ("code", .string((signal == Self.sigchld && code > 0 ? Self.childCodes[code] : Self.codes[code]) ?? String(code))),
+            ("group", .bool(group != 0)),
+            ("result", .string(outcome)),
+        ]
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Containers
+@preconcurrency import Dispatch
+import Events
+import Foundation
+import Gadgets
+import LinuxKit
+import Synchronization
+
+/// What every `sonde trace` command does: start the gadget, render its events, stop on Ctrl-C or
+/// the timeout, and say what was lost.
+enum GadgetRunner {
+    /// Runs `gadget` with the shared selection and trace flags; errors are printed the way every
+    /// command prints them.
+    static func main(_ gadget: any Gadget, selection: SelectionOptions, trace: TraceOptions) async throws {
+        do {
+            try await run(gadget, selection: selection, trace: trace)
+        } catch let error as SondeError {
+            throw Output.fail(error)
+        }
+    }
+
+    static func run(_ gadget: any Gadget, selection: SelectionOptions, trace: TraceOptions) async throws {
+        // Bad --fields and --filter fail before anything is loaded.
+        let (columns, filters) = try trace.resolve(gadget.catalog)
+        let collection = try selection.collection()
+        let selector = try selection.selector(cgroups: collection.cgroups)
+        var options = GadgetOptions(selector: selector, filters: filters)
+        options.timeout = trace.timeout.map { .milliseconds(Int64($0 * 1000)) }
+        let session = GadgetSession(gadget: gadget, collection: collection, options: options,
+                                    notice: { Output.notice($0) })
+
+        let writer = EventWriter(format: trace.output, columns: columns)
+        let task = Task {
+            // The header once the gadget runs: a bad selection fails with its error alone.
+            try await session.run(ready: { writer.header() }, sink: { writer.write($0) }, flush: { writer.flush() })
+        }
+        // A reader that went away (`| head`) ends the run like Ctrl-C.
+        writer.onClosed = { task.cancel() }
+        let signals = StopSignals { task.cancel() }
+        defer { signals.cancel() }
+        let stats = try await task.value
+        writer.flush()
+        if let summary = stats.lossSummary { Output.notice("warning: " + summary) }
+    }
+}
+
+/// Renders events into one buffer and writes it to stdout once per batch the session drains:
+/// one write(2) for many events under load, and each event still out as soon as the kernel
+/// buffer is empty. Only used serially (the session calls sink and flush under one lock).
+final class EventWriter: @unchecked Sendable {
+    private let format: OutputFormat
+    private let table: TableRenderer
+    private let line = JSONLine(capacity: 1 << 17)
+    private var closed = false
+    var onClosed: @Sendable () -> Void = {}
+    /// Above this, write even in the middle of a batch.
+    static let flushThreshold = 1 << 16
+
+    init(format: OutputFormat, columns: [Column]) {
+        self.format = format
+        self.table = TableRenderer(columns: columns)
+        signal(SIGPIPE, SIG_IGN) // EPIPE from write instead of being killed: the loss summary still prints
+    }
+
+    func header() {
+        guard format == .columns else { return }
+        line.append(text: table.header())
+        line.newline()
+        flush()
+    }
+
+    func write(_ event: Event) {
+        switch format {
+        case .json: line.append(event)
+        case .columns: line.append(text: table.render(event))
+        }
+        line.newline()
+        if line.count >= Self.flushThreshold { flush() }
+    }
+
+    func flush() {
+        guard !line.isEmpty else { return }
+        defer { line.removeAll() }
+        guard !closed else { return }
+        let written = line.withUnsafeBytes { buffer -> Bool in
+            do {
+                try writeAll(STDOUT_FILENO, buffer)
+                return true
+            } catch {
+                return false
+            }
+        }
+        if !written {
+            closed = true
+            onClosed()
+        }
+    }
+}
+
+/// Turns SIGINT and SIGTERM into a clean stop (the gadget detaches and reports its losses).
+/// `sources` is written once in init and only read after: safe to share.
+final class StopSignals: @unchecked Sendable {
+    private let sources: [any DispatchSourceSignal]
+
+    init(onStop: @escaping @Sendable () -> Void) {
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: onStop)
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Containers
+import Events
+import Gadgets
+import LinuxKit
+
+struct Snapshot: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List what containers have right now: processes, sockets.",
+        subcommands: [SnapshotProcess.self, SnapshotSocket.self])
+}
+
+/// Flags of the snapshot commands: like a trace's, without a duration.
+struct SnapshotOptions: ParsableArguments {
+    @Option(name: [.customShort("o"), .long], help: "Output format: columns or json (one object per line).")
+    var output: OutputFormat = .columns
+
+    @Option(help: ArgumentHelp("Columns to show, in this order (see the fields below).", valueName: "a,b,c"))
+    var fields: String?
+
+    @Option(name: .customLong("filter"),
+            help: ArgumentHelp("Only rows where FIELD=VALUE, FIELD!=VALUE, FIELD~REGEX or FIELD!~REGEX (repeatable; all must hold).",
+                               valueName: "condition"))
+    var filters: [String] = []
+
+    /// Lists the rows `take` makes for the selection, through the same columns, filters and JSON as
+    /// the trace gadgets.
+    func list(_ catalog: FieldCatalog, selection: SelectionOptions,
+              take: @escaping (ContainerCollection, ContainerSelector) -> [Event]) throws {
+        do {
+            try write(catalog, selection: selection, take: take)
+        } catch {
+            throw Output.fail(error)
+        }
+    }
+
+    private func write(_ catalog: FieldCatalog, selection: SelectionOptions,
+                       take: (ContainerCollection, ContainerSelector) -> [Event]) throws(SondeError) {
+        let fieldList = fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        let columns = try catalog.columns(fieldList)
+        let filter = try EventFilters(parsing: filters, catalog: catalog)
+        let collection = try selection.collection()
+        let selector = try selection.selector(cgroups: collection.cgroups)
+        for problem in collection.refresh().problems { Output.notice(problem) }
+        if selector.isExplicit { try selector.checkNamesExist(in: collection.all) }
+        let writer = EventWriter(format: output, columns: columns)
+        writer.header()
+        for event in take(collection, selector) where filter.matches(event) {
+            writer.write(event)
+        }
+        writer.flush()
+    }
+}
+
+struct SnapshotProcess: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "process",
+        abstract: "The processes of containers, from /proc.",
+        discussion: ProcessSnapshot.fieldsHelp)
+
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var options: SnapshotOptions
+
+    func run() async throws {
+        try options.list(ProcessSnapshot.catalog, selection: selection) { collection, selector in
+            ProcessSnapshot.take(collection: collection, selector: selector)
+        }
+    }
+}
+
+struct SnapshotSocket: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "socket",
+        abstract: "The TCP and UDP sockets of containers, with their owning process.",
+        discussion: SocketSnapshot.fieldsHelp)
+
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var options: SnapshotOptions
+
+    func run() async throws {
+        try options.list(SocketSnapshot.catalog, selection: selection) { collection, selector in
+            SocketSnapshot.take(collection: collection, selector: selector)
+        }
+    }
+}
+
+extension ProcessSnapshot {
+    static var fieldsHelp: String { "Fields (for --fields and --filter; JSON output carries them all):\n" + catalog.help }
+}
+
+extension SocketSnapshot {
+    static var fieldsHelp: String { "Fields (for --fields and --filter; JSON output carries them all):\n" + catalog.help }
+}

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Containers
+import Events
+import Foundation
+import Gadgets
+import LinuxKit
+
+/// Flags every `sonde top` gadget shares.
+struct TopOptions: ParsableArguments {
+    @Option(name: [.customShort("o"), .long], help: "Output format: columns or json (one object per row per interval).")
+    var output: OutputFormat = .columns
+
+    @Option(help: ArgumentHelp("Columns to show, in this order (see the fields below).", valueName: "a,b,c"))
+    var fields: String?
+
+    @Option(name: .customLong("filter"),
+            help: ArgumentHelp("Only rows where FIELD=VALUE, FIELD!=VALUE, FIELD~REGEX or FIELD!~REGEX (repeatable; all must hold).",
+                               valueName: "condition"))
+    var filters: [String] = []
+
+    // .unconditional: "-wbytes" is the value, not an option.
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Order of the rows: fields, each descending with a leading '-', e.g. -wbytes,comm.",
+                               valueName: "a,-b"))
+    var sort: String?
+
+    @Option(help: "Rows shown per interval (0: all).")
+    var maxRows = 20
+
+    @Option(help: "Seconds between refreshes.")
+    var interval: Double = 1
+
+    @Option(help: "Stop after this many seconds.")
+    var timeout: Double?
+
+    func validate() throws {
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if !(interval >= 0.1) { throw ValidationError("--interval must be at least 0.1 seconds") }
+        if maxRows < 0 { throw ValidationError("--max-rows must not be negative") }
+    }
+
+    static func list(_ text: String?) -> [String]? {
+        text.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+    }
+}
+
+/// What every `sonde top` command does: run the gadget, and every interval drain its kernel table
+/// into rows, attribute them to containers, filter, sort, cut, and print them.
+enum TopRunner {
+    static func main(_ gadget: any TopGadget, selection: SelectionOptions, top: TopOptions) async throws {
+        do {
+            try await run(gadget, selection: selection, top: top)
+        } catch let error as SondeError {
+            throw Output.fail(error)
+        }
+    }
+
+    static func run(_ gadget: any TopGadget, selection: SelectionOptions, top: TopOptions) async throws {
+        let catalog = gadget.catalog
+        let columns = try catalog.columns(TopOptions.list(top.fields))
+        let filters = try EventFilters(parsing: top.filters, catalog: catalog)
+        let order = try RowOrder(parsing: TopOptions.list(top.sort) ?? gadget.defaultSort, catalog: catalog)
+        let collection = try selection.collection()
+        let selector = try selection.selector(cgroups: collection.cgroups)
+        var options = GadgetOptions(selector: selector)
+        options.timeout = top.timeout.map { .milliseconds(Int64($0 * 1000)) }
+        let session = GadgetSession(gadget: gadget, collection: collection, options: options,
+                                    notice: { Output.notice($0) })
+
+        let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+        let task = Task {
+            try await session.run(ready: { startedContinuation.yield(); startedContinuation.finish() }, sink: { _ in })
+        }
+        let screen = TopScreen(format: top.output, columns: columns, terminal: isatty(STDOUT_FILENO) == 1)
+        let ticker = Task {
+            for await _ in started {}
+            guard !Task.isCancelled else { return }
+            let period = Duration.milliseconds(Int64(top.interval * 1000))
+            do {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: period)
+                    let now = ProcessSnapshot.wallClockNanoseconds()
+                    var rows: [Event] = []
+                    for var row in try gadget.collect(now: now) {
+                        row.container = collection.container(cgroupID: row.cgroupID)
+                        // The kernel also counts cgroups still being resolved; show only the selection.
+                        if !selector.host {
+                            guard let container = row.container, selector.matches(container) else { continue }
+                        }
+                        if filters.matches(row) { rows.append(row) }
+                    }
+                    let total = rows.count
+                    rows = order.sorted(rows)
+                    if top.maxRows > 0 { rows = Array(rows.prefix(top.maxRows)) }
+                    screen.show(rows, total: total, at: now)
+                }
+            } catch {
+                // A table that cannot be read ends the run with its error (CancellationError: the end).
+                task.cancel()
+                throw error
+            }
+        }
+        let signals = StopSignals { task.cancel() }
+        defer { signals.cancel() }
+        let stats: GadgetStats
+        do {
+            stats = try await task.value
+        } catch {
+            ticker.cancel()
+            throw error
+        }
+        ticker.cancel()
+        if case .failure(let error as SondeError) = await ticker.result { throw error }
+        if let summary = stats.lossSummary { Output.notice("warning: " + summary) }
+    }
+}
+
+/// Prints one block per interval: on a terminal the screen is cleared first; otherwise blocks
+/// follow each other; JSON is one object per row.
+final class TopScreen: @unchecked Sendable {
+    let format: OutputFormat
+    let table: TableRenderer
+    let terminal: Bool
+    private let writer: EventWriter
+
+    init(format: OutputFormat, columns: [Column], terminal: Bool) {
+        self.format = format
+        self.table = TableRenderer(columns: columns)
+        self.terminal = terminal
+        self.writer = EventWriter(format: format, columns: columns)
+    }
+
+    func show(_ rows: [Event], total: Int, at time: Int64) {
+        if format == .columns {
+            // ESC[H ESC[2J: cursor home, clear screen.
+            let title = TimeText.clock(time) + (rows.count < total ? "  (\(rows.count) of \(total) rows)" : "")
+            Output.line((terminal ? "\u{1b}[H\u{1b}[2J" : "") + title)
+            writer.header()
+        }
+        for row in rows { writer.write(row) }
+        writer.flush()
+        if format == .columns && !terminal { Output.line("") }
+    }
+}

@@ -1,0 +1,37 @@
+import BPFKit
+import BPFObjects
+import Testing
+@testable import Gadgets
+
+@Suite struct CapabilitiesGadgetTests {
+    @Test func userSpaceReadsTheLayoutTheProgramWrites() throws {
+        let object = try BPFObject(name: "capabilities", bytes: EmbeddedBPF.capabilities.bytes)
+        let layout = try #require(object.structLayout("sonde_capability_event"))
+        typealias L = CapabilitiesGadget.Layout
+        #expect(layout.offsets["cap"] == L.capability)
+        #expect(layout.offsets["ret"] == L.ret)
+        #expect(layout.offsets["syscall_nr"] == L.syscallNumber)
+        #expect(layout.offsets["target_userns"] == L.targetUserNamespace)
+        #expect(layout.offsets["capable_userns"] == L.capableUserNamespace)
+        #expect(layout.offsets["in_init_userns"] == L.inInitUserNamespace)
+        #expect(layout.size == L.size)
+    }
+
+    @Test func namesCapabilityVerdictAndSyscall() throws {
+        var bytes = [UInt8](repeating: 0, count: CapabilitiesGadget.Layout.size)
+        func put<T>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value) { bytes.replaceSubrange(offset..<offset + $0.count, with: $0) }
+        }
+        put(Int32(21), at: CapabilitiesGadget.Layout.capability)
+        put(Int32(-1), at: CapabilitiesGadget.Layout.ret)
+        put(Int64(165), at: CapabilitiesGadget.Layout.syscallNumber)
+        let r = BPFRecord(bytes: bytes)
+        let header = try #require(RecordHeader(r))
+        let fields = try #require(CapabilitiesGadget().decode(r, header: header))
+        let byName = Dictionary(uniqueKeysWithValues: fields.map { ($0.name, $0.value) })
+        #expect(byName["cap"] == .string("CAP_SYS_ADMIN"))
+        #expect(byName["verdict"] == .string("deny"))
+        #expect(byName["syscall"] == .string("mount"))
+        #expect(byName["init_userns"] == .bool(false))
+    }
+}
