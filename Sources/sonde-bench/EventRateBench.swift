@@ -85,8 +85,9 @@ enum EventRateBench {
         var offeredPerSecond: Double { stormSeconds > 0 ? Double(offered) / stormSeconds : 0 }
     }
 
-    /// Counts the lines a tracer writes to its stdout pipe, in a thread of its own, as cheaply as it
-    /// can (memchr over 1 MiB reads): the reader must not be the bottleneck it measures.
+    /// Counts the JSON objects (lines starting with "{") a tracer writes to its stdout pipe, in a
+    /// thread of its own, as cheaply as it can (memchr over 1 MiB reads): the reader must not be the
+    /// bottleneck it measures. Other lines (bpftrace's "Attaching 2 probes...") are not events.
     final class LineCounter: @unchecked Sendable {
         private struct State {
             var lines = 0
@@ -96,6 +97,8 @@ enum EventRateBench {
         private let state = Mutex(State())
         private let fd: Int32
         private let done = DispatchSemaphore(value: 0)
+        /// Only the counting thread touches it.
+        private var atLineStart = true
 
         init(fd: Int32) {
             self.fd = fd
@@ -114,11 +117,16 @@ enum EventRateBench {
                 var lines = 0
                 var position = buffer
                 var left = n
-                while left > 0, let hit = memchr(position, 0x0A, left) {
-                    lines += 1
+                while left > 0 {
+                    if atLineStart && position.load(as: UInt8.self) == 0x7B { lines += 1 } // {
+                    guard let hit = memchr(position, 0x0A, left) else {
+                        atLineStart = false
+                        break
+                    }
                     let next = hit + 1
                     left -= next - position
                     position = next
+                    atLineStart = true
                 }
                 let now = ContinuousClock.now
                 state.withLock { s in
