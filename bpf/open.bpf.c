@@ -3,7 +3,8 @@
  * fd or error. One program per call, at exit only: the syscall's arguments are still in the
  * caller's saved user registers (pt_regs; these calls do not change them), so no map has to carry
  * them from entry to exit. The path is read at exit too, when the kernel has just read the same
- * memory, so it is resident. */
+ * memory, so it is resident. 32-bit (ia32) calls, whose arguments sit in other registers, do not
+ * fire the syscalls:* tracepoints, so every call seen here has the x86_64 convention. */
 #include "sonde/common.h"
 #include "sonde/cgroup_tracking.h"
 #include "open.h"
