@@ -1,6 +1,6 @@
 import ArgumentParser
 import Events
-import Gadgets
+import Foundation
 import LinuxKit
 
 /// Flags every `sonde trace` gadget shares: output, columns, filters, duration.
@@ -25,7 +25,7 @@ struct TraceOptions: ParsableArguments {
     }
 
     var fieldList: [String]? {
-        fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: " ") } }
+        fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
     }
 
     /// The columns and filters for this gadget; unknown fields and ill-typed filters are errors.
@@ -34,16 +34,10 @@ struct TraceOptions: ParsableArguments {
     }
 }
 
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
-    }
-}
-
-extension Gadget {
-    /// The help text's list of fields, for a trace command's `discussion`.
-    static func fieldsHelp(_ catalog: FieldCatalog) -> String {
-        "Fields (for --fields and --filter; JSON output carries them all):\n" + catalog.help
-            + "\n\nDefault columns: " + catalog.defaultFields.joined(separator: ",")
+extension FieldCatalog {
+    /// A trace command's help `discussion`: its fields and default columns.
+    var discussion: String {
+        "Fields (for --fields and --filter; -o json carries them all):\n" + help
+            + "\n\nDefault columns: " + defaultFields.joined(separator: ",")
     }
 }
