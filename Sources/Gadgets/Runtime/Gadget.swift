@@ -1,5 +1,6 @@
 import BPFKit
 import BPFObjects
+import Containers
 import Events
 import LinuxKit
 
@@ -17,8 +18,15 @@ public protocol Gadget: Sendable {
     func configure(_ object: BPFObject) throws(SondeError)
     /// The fields of one record, or nil when the record is corrupt (it is then counted, not shown).
     func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]?
+    /// True when `enrich` adds something: events of other gadgets skip the call.
+    var enrichesEvents: Bool { get }
+    /// Adds what decoding alone cannot know, such as the container of another process the event
+    /// names (a signal's target); called once the event's own container is set.
+    func enrich(_ event: inout Event, containers: ContainerCollection)
 }
 
 extension Gadget {
     public func configure(_ object: BPFObject) throws(SondeError) {}
+    public var enrichesEvents: Bool { false }
+    public func enrich(_ event: inout Event, containers: ContainerCollection) {}
 }
