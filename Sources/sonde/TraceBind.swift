@@ -5,7 +5,7 @@ struct TraceBind: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bind",
         abstract: "Trace bind: which addresses and ports containers bind, and the result.",
-        discussion: BindGadget.catalog.discussion)
+        discussion: BindGadget.fieldsHelp(BindGadget.catalog))
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var trace: TraceOptions

@@ -5,7 +5,7 @@ struct TraceCapabilities: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capabilities",
         abstract: "Trace capability checks: which capability a container needed, for which syscall, and the verdict.",
-        discussion: CapabilitiesGadget.catalog.discussion)
+        discussion: CapabilitiesGadget.fieldsHelp(CapabilitiesGadget.catalog))
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var trace: TraceOptions

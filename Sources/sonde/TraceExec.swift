@@ -5,7 +5,7 @@ struct TraceExec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Trace execve and execveat: who ran what, with its arguments and result.",
-        discussion: ExecGadget.catalog.discussion)
+        discussion: ExecGadget.fieldsHelp(ExecGadget.catalog))
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var trace: TraceOptions

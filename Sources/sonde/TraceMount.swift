@@ -5,7 +5,7 @@ struct TraceMount: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mount",
         abstract: "Trace mount, umount2 and move_mount: what containers mount where, and the result.",
-        discussion: MountGadget.catalog.discussion)
+        discussion: MountGadget.fieldsHelp(MountGadget.catalog))
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var trace: TraceOptions

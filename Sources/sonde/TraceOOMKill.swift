@@ -5,7 +5,7 @@ struct TraceOOMKill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "oomkill",
         abstract: "Trace the OOM killer: which process it killed, its memory, and whose allocation triggered it.",
-        discussion: OOMKillGadget.catalog.discussion)
+        discussion: OOMKillGadget.fieldsHelp(OOMKillGadget.catalog))
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var trace: TraceOptions

@@ -5,7 +5,7 @@ struct TraceOpen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "open",
         abstract: "Trace open, openat and openat2: which files containers open, with flags and the fd or error.",
-        discussion: OpenGadget.catalog.discussion)
+        discussion: OpenGadget.fieldsHelp(OpenGadget.catalog))
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var trace: TraceOptions

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Events
 import Foundation
+import Gadgets
 import LinuxKit
 
 /// Flags every `sonde trace` gadget shares: output, columns, filters, duration.
@@ -34,10 +35,12 @@ struct TraceOptions: ParsableArguments {
     }
 }
 
-extension FieldCatalog {
-    /// A trace command's help `discussion`: its fields and default columns.
-    var discussion: String {
-        "Fields (for --fields and --filter; -o json carries them all):\n" + help
-            + "\n\nDefault columns: " + defaultFields.joined(separator: ",")
+extension Gadget {
+    /// A trace command's help `discussion`: the gadget's fields with their types, and the default
+    /// columns. (A static helper taking the catalogue, so commands can use it in their
+    /// `configuration` before any gadget value exists.)
+    static func fieldsHelp(_ catalog: FieldCatalog) -> String {
+        "Fields (for --fields and --filter; -o json carries them all):\n" + catalog.help
+            + "\n\nDefault columns: " + catalog.defaultFields.joined(separator: ",")
     }
 }

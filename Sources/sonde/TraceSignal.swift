@@ -5,7 +5,7 @@ struct TraceSignal: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signal",
         abstract: "Trace signals sent by or to containers: sender, target, signal, and what became of it.",
-        discussion: SignalGadget.catalog.discussion)
+        discussion: SignalGadget.fieldsHelp(SignalGadget.catalog))
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var trace: TraceOptions
