@@ -44,9 +44,9 @@ int sonde_exit_bind(struct trace_event_raw_sys_exit *ctx)
     sonde_fill_header(&e->hdr, SONDE_KIND_BIND);
     e->ret = ctx->ret;
     /* x86_64: bind(fd = di, addr = si, addrlen = dx). */
-    e->fd = BPF_CORE_READ(regs, di);
-    const void *addr = (const void *)BPF_CORE_READ(regs, si);
-    e->addrlen = BPF_CORE_READ(regs, dx);
+    e->fd = regs->di;
+    const void *addr = (const void *)regs->si;
+    e->addrlen = regs->dx;
     __u32 len = e->addrlen;
     if (len > SONDE_BIND_ADDR_LEN)
         len = SONDE_BIND_ADDR_LEN;

@@ -32,7 +32,7 @@ int BPF_PROG(sonde_cap_capable, const struct cred *cred, struct user_namespace *
     if (BPF_CORE_READ(task, flags) & 0x00200000 /* PF_KTHREAD */)
         e->syscall_nr = -1;
     else
-        e->syscall_nr = BPF_CORE_READ((struct pt_regs *)bpf_task_pt_regs(task), orig_ax);
+        e->syscall_nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
     e->target_userns = BPF_CORE_READ(target_ns, ns.inum);
     /* Dropping const: BPF_CORE_READ declares a temporary of the field's type. */
     e->capable_userns = capable_ns ? BPF_CORE_READ(capable_ns, ns.inum) : 0;

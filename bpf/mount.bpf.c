@@ -46,20 +46,20 @@ static __always_inline int on_exit(long ret, __u32 nr)
     /* x86_64 arguments: di, si, dx, r10, r8. */
     if (nr == NR_MOUNT) {
         /* mount(source, target, fstype, flags, data) */
-        e->event_flags |= read_string(e->source, sizeof(e->source), (const char *)BPF_CORE_READ(regs, di), SONDE_MOUNT_SOURCE_TRUNCATED);
-        e->event_flags |= read_string(e->target, sizeof(e->target), (const char *)BPF_CORE_READ(regs, si), SONDE_MOUNT_TARGET_TRUNCATED);
-        read_string(e->fstype, sizeof(e->fstype), (const char *)BPF_CORE_READ(regs, dx), 0);
-        e->flags = BPF_CORE_READ(regs, r10);
-        e->event_flags |= read_string(e->data, sizeof(e->data), (const char *)BPF_CORE_READ(regs, r8), SONDE_MOUNT_DATA_TRUNCATED);
+        e->event_flags |= read_string(e->source, sizeof(e->source), (const char *)regs->di, SONDE_MOUNT_SOURCE_TRUNCATED);
+        e->event_flags |= read_string(e->target, sizeof(e->target), (const char *)regs->si, SONDE_MOUNT_TARGET_TRUNCATED);
+        read_string(e->fstype, sizeof(e->fstype), (const char *)regs->dx, 0);
+        e->flags = regs->r10;
+        e->event_flags |= read_string(e->data, sizeof(e->data), (const char *)regs->r8, SONDE_MOUNT_DATA_TRUNCATED);
     } else if (nr == NR_UMOUNT2) {
         /* umount2(target, flags) */
-        e->event_flags |= read_string(e->target, sizeof(e->target), (const char *)BPF_CORE_READ(regs, di), SONDE_MOUNT_TARGET_TRUNCATED);
-        e->flags = BPF_CORE_READ(regs, si);
+        e->event_flags |= read_string(e->target, sizeof(e->target), (const char *)regs->di, SONDE_MOUNT_TARGET_TRUNCATED);
+        e->flags = regs->si;
     } else {
         /* move_mount(from_dfd, from_path, to_dfd, to_path, flags) */
-        e->event_flags |= read_string(e->source, sizeof(e->source), (const char *)BPF_CORE_READ(regs, si), SONDE_MOUNT_SOURCE_TRUNCATED);
-        e->event_flags |= read_string(e->target, sizeof(e->target), (const char *)BPF_CORE_READ(regs, r10), SONDE_MOUNT_TARGET_TRUNCATED);
-        e->flags = BPF_CORE_READ(regs, r8);
+        e->event_flags |= read_string(e->source, sizeof(e->source), (const char *)regs->si, SONDE_MOUNT_SOURCE_TRUNCATED);
+        e->event_flags |= read_string(e->target, sizeof(e->target), (const char *)regs->r10, SONDE_MOUNT_TARGET_TRUNCATED);
+        e->flags = regs->r8;
     }
     bpf_ringbuf_submit(e, 0);
     return 0;

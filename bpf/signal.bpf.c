@@ -71,13 +71,13 @@ static __always_inline int failed_call(long ret, bool thread_directed, bool tgki
     e->error = ret;
     /* kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig): di, si, dx on x86_64. */
     if (tgkill) {
-        e->target_pid = BPF_CORE_READ(regs, di);
-        e->target_tid = BPF_CORE_READ(regs, si);
-        e->sig = BPF_CORE_READ(regs, dx);
+        e->target_pid = regs->di;
+        e->target_tid = regs->si;
+        e->sig = regs->dx;
     } else {
-        e->target_pid = BPF_CORE_READ(regs, di);
+        e->target_pid = regs->di;
         e->target_tid = thread_directed ? e->target_pid : 0;
-        e->sig = BPF_CORE_READ(regs, si);
+        e->sig = regs->si;
     }
     e->code = thread_directed ? SI_TKILL : SI_USER;
     e->target_cgroup_id = 0;

@@ -115,12 +115,9 @@ public struct FieldCatalog: Sendable {
         return columns
     }
 
-    /// One line per field, for help texts: "  path    text  the file opened".
+    /// One line per field, for help texts: "  path (text): the path as passed".
     public var help: String {
-        let width = (fields.map(\.name.count).max() ?? 0) + 2
-        let typeWidth = (FieldType.allCases.map(\.rawValue.count).max() ?? 0) + 2
-        return fields.map { "  " + $0.name.rightPadded(to: width) + $0.type.rawValue.rightPadded(to: typeWidth) + $0.description }
-            .joined(separator: "\n")
+        fields.map { "  \($0.name) (\($0.type.rawValue)): \($0.description)" }.joined(separator: "\n")
     }
 
     /// Fields every event has: when, which process, which container.

@@ -85,17 +85,24 @@ enum EventRateBench {
         var offeredPerSecond: Double { stormSeconds > 0 ? Double(offered) / stormSeconds : 0 }
     }
 
-    /// Counts the lines a tracer writes to its stdout pipe, in a thread of its own, as cheaply as it
-    /// can (memchr over 1 MiB reads): the reader must not be the bottleneck it measures.
+    /// Counts the storm's events (lines naming its path) a tracer writes to its stdout pipe, in a
+    /// thread of its own, as cheaply as it can (memchr and memmem over 1 MiB reads): the reader must
+    /// not be the bottleneck it measures. Other lines (bpftrace's "Attaching 2 probes...", the
+    /// probe opens) are not counted.
     final class LineCounter: @unchecked Sendable {
         private struct State {
             var lines = 0
-            var bytes = 0
+            var probes = 0
+            /// bpftrace's own count of what its perf buffers dropped: "Lost 123 events" on stdout.
+            var reportedLost = 0
             var lastLine: ContinuousClock.Instant?
         }
         private let state = Mutex(State())
         private let fd: Int32
         private let done = DispatchSemaphore(value: 0)
+        static let marker = Array(stormPath.utf8)
+        static let probeMarker = Array(probePath.utf8)
+        static let lostPrefix: [UInt8] = Array("Lost ".utf8)
 
         init(fd: Int32) {
             self.fd = fd
@@ -107,30 +114,61 @@ enum EventRateBench {
             let size = 1 << 20
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
             defer { buffer.deallocate(); done.signal() }
+            var carried = 0 // bytes of an unfinished line kept at the start of the buffer
             while true {
-                let n = read(fd, buffer, size)
+                let n = read(fd, buffer + carried, size - carried)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { return }
                 var lines = 0
+                var probes = 0
+                var reportedLost = 0
                 var position = buffer
-                var left = n
+                var left = carried + n
                 while left > 0, let hit = memchr(position, 0x0A, left) {
-                    lines += 1
+                    let length = hit - position
+                    if Self.contains(position, length, Self.marker) {
+                        lines += 1
+                    } else if Self.contains(position, length, Self.probeMarker) {
+                        probes += 1
+                    } else if length > 5, memcmp(position, Self.lostPrefix, 5) == 0 {
+                        let digits = UnsafeRawBufferPointer(start: position + 5, count: length - 5).prefix { $0 >= 0x30 && $0 <= 0x39 }
+                        reportedLost += Int(String(decoding: digits, as: UTF8.self)) ?? 0
+                    }
                     let next = hit + 1
                     left -= next - position
                     position = next
                 }
+                // A line longer than the whole buffer is not an event of ours: drop it.
+                carried = left < size ? left : 0
+                if carried > 0 { memmove(buffer, position, carried) }
                 let now = ContinuousClock.now
                 state.withLock { s in
                     s.lines += lines
-                    s.bytes += n
+                    s.probes += probes
+                    s.reportedLost += reportedLost
                     if lines > 0 { s.lastLine = now }
                 }
             }
         }
 
+        /// memmem, which Glibc's Swift module does not export (a GNU extension): memchr for the
+        /// first byte, memcmp for the rest.
+        static func contains(_ start: UnsafeMutableRawPointer, _ length: Int, _ needle: [UInt8]) -> Bool {
+            needle.withUnsafeBytes { n in
+                var at = start
+                var left = length
+                while left >= n.count, let hit = memchr(at, Int32(n[0]), left - n.count + 1) {
+                    if memcmp(hit, n.baseAddress!, n.count) == 0 { return true }
+                    left -= hit - at + 1
+                    at = hit + 1
+                }
+                return false
+            }
+        }
+
         var lines: Int { state.withLock { $0.lines } }
-        var bytes: Int { state.withLock { $0.bytes } }
+        var probes: Int { state.withLock { $0.probes } }
+        var reportedLost: Int { state.withLock { $0.reportedLost } }
         var lastLine: ContinuousClock.Instant? { state.withLock { $0.lastLine } }
 
         /// Waits for end of file (the tracer exited).
@@ -216,6 +254,9 @@ enum EventRateBench {
     }
 
     static let stormInContainer = "/bin/openstorm"
+    /// The path bench/openstorm.c opens in its storm.
+    static let stormPath = "/storm-missing"
+    static let probePath = "/storm-probe"
 
     /// The workspace: bench/openstorm.c compiled statically, in a busybox bundle.
     static func prepare(root: String) throws {
@@ -268,7 +309,7 @@ enum EventRateBench {
 
         // Probe until the tracer prints the container's probe open: attached and selecting it.
         let attachDeadline = ContinuousClock.now + .seconds(60)
-        while counter.lines == 0 {
+        while counter.probes == 0 {
             guard ContinuousClock.now < attachDeadline, tracerProcess.waitFor(timeout: 0) == nil else {
                 throw BenchError("\(tracer) did not report the probe open: \(tracerProcess.stderrTail())")
             }
@@ -276,8 +317,7 @@ enum EventRateBench {
             _ = try storm.stdout.waitFor(timeout: 30, what: "the probe") { $0 == "ready" }
             usleep(200_000)
         }
-        usleep(300_000)
-        let before = counter.lines
+        let before = counter.lines // 0: the storm has not begun
         let cpuBefore = cpuSeconds(tracerProcess.pid)
 
         try storm.send("g")
@@ -305,10 +345,11 @@ enum EventRateBench {
         let window = lastLine - started
         return Result(tracer: tracer, rate: rate, offered: offered, stormSeconds: nanoseconds / 1e9, delivered: delivered,
                       deliverySeconds: Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18,
-                      reportedLost: reportedLoss(stderr), tracerCPUSeconds: max(0, cpuAfter - cpuBefore))
+                      reportedLost: reportedLoss(stderr) + counter.reportedLost, tracerCPUSeconds: max(0, cpuAfter - cpuBefore))
     }
 
-    /// sonde's final "sonde: warning: 123 events lost: ..." and bpftrace's "Lost 123 events", summed.
+    /// sonde's final "sonde: warning: 123 events lost: ..." and bpftrace's "Lost 123 events" (should
+    /// it print them on stderr; it prints them on stdout, where LineCounter reads them), summed.
     static func reportedLoss(_ stderr: String) -> Int {
         var total = 0
         for line in stderr.split(separator: "\n") {
@@ -345,6 +386,10 @@ enum EventRateBench {
         - delivered/s: lines read divided by the time from the storm's start to the last line read
         - missing: calls made minus lines read; reported lost: what the tracer itself counted as lost
         - tracer CPU: user+system seconds of the tracer process during the storm and its drain
+        - at "max" the storm runs on one core and the tracer's per-call BPF cost slows it, so the
+          calls/s differ per tracer; where missing is 0 the tracer delivered all the container could
+          offer, and its own limit lies higher (tracer CPU per event says how much higher)
+        - sonde's ring buffer is 8 MiB; it wakes its reader once 256 KiB wait (or every 100 ms)
 
         Command: `\(commandLine)`
 
@@ -361,6 +406,28 @@ enum EventRateBench {
                 + "\(Report.grouped(Int(r.offeredPerSecond))) | \(Report.grouped(r.delivered)) | "
                 + "\(Report.grouped(Int(r.deliveredPerSecond))) | \(Report.grouped(r.missing)) | "
                 + "\(Report.grouped(r.reportedLost)) | \(Report.format(r.tracerCPUSeconds, digits: 2)) |\n"
+        }
+        out += """
+
+        Summary (median over the rounds of each tracer and offered rate):
+
+        | tracer | offered rate | calls/s | delivered/s | missing, worst round | tracer CPU per event |
+        |---|---|---|---|---|---|
+
+        """
+        var keys: [(String, Int)] = []
+        for r in results where !keys.contains(where: { $0 == (r.tracer, r.rate) }) { keys.append((r.tracer, r.rate)) }
+        for (tracer, rate) in keys {
+            let group = results.filter { $0.tracer == tracer && $0.rate == rate }
+            func median(_ values: [Double]) -> Double {
+                let sorted = values.sorted()
+                return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            }
+            let perEvent = median(group.map { $0.delivered > 0 ? $0.tracerCPUSeconds / Double($0.delivered) * 1e6 : 0 })
+            out += "| \(tracer) | \(rate == 0 ? "max" : Report.grouped(rate)) | "
+                + "\(Report.grouped(Int(median(group.map(\.offeredPerSecond))))) | "
+                + "\(Report.grouped(Int(median(group.map(\.deliveredPerSecond))))) | "
+                + "\(Report.grouped(group.map(\.missing).max() ?? 0)) | \(Report.format(perEvent, digits: 2)) us |\n"
         }
         for failure in failures { out += "\nFailed: \(failure)\n" }
         return out

@@ -30,13 +30,14 @@ enum GadgetRunner {
         let session = GadgetSession(gadget: gadget, collection: collection, options: options,
                                     notice: { Output.notice($0) })
 
-        let writer = EventWriter(format: trace.output, columns: columns)
+        // A reader that went away (`| head`) ends the run like Ctrl-C.
+        let running = Mutex<Task<GadgetStats, any Error>?>(nil)
+        let writer = EventWriter(format: trace.output, columns: columns) { running.withLock { $0?.cancel() } }
         let task = Task {
             // The header once the gadget runs: a bad selection fails with its error alone.
             try await session.run(ready: { writer.header() }, sink: { writer.write($0) }, flush: { writer.flush() })
         }
-        // A reader that went away (`| head`) ends the run like Ctrl-C.
-        writer.onClosed = { task.cancel() }
+        running.withLock { $0 = task }
         let signals = StopSignals { task.cancel() }
         defer { signals.cancel() }
         let stats = try await task.value
@@ -53,12 +54,13 @@ final class EventWriter: @unchecked Sendable {
     private let table: TableRenderer
     private let line = JSONLine(capacity: 1 << 17)
     private var closed = false
-    var onClosed: @Sendable () -> Void = {}
+    private let onClosed: @Sendable () -> Void
     /// Above this, write even in the middle of a batch.
     static let flushThreshold = 1 << 16
 
-    init(format: OutputFormat, columns: [Column]) {
+    init(format: OutputFormat, columns: [Column], onClosed: @escaping @Sendable () -> Void) {
         self.format = format
+        self.onClosed = onClosed
         self.table = TableRenderer(columns: columns)
         signal(SIGPIPE, SIG_IGN) // EPIPE from write instead of being killed: the loss summary still prints
     }

@@ -43,7 +43,7 @@ struct SnapshotOptions: ParsableArguments {
         let selector = try selection.selector(cgroups: collection.cgroups)
         for problem in collection.refresh().problems { Output.notice(problem) }
         if selector.isExplicit { try selector.checkNamesExist(in: collection.all) }
-        let writer = EventWriter(format: output, columns: columns)
+        let writer = EventWriter(format: output, columns: columns, onClosed: {}) // one-shot: nothing to stop
         writer.header()
         for event in take(collection, selector) where filter.matches(event) {
             writer.write(event)

@@ -71,7 +71,9 @@ enum TopRunner {
         let task = Task {
             try await session.run(ready: { startedContinuation.yield(); startedContinuation.finish() }, sink: { _ in })
         }
-        let screen = TopScreen(format: top.output, columns: columns, terminal: isatty(STDOUT_FILENO) == 1)
+        // A reader that goes away (`| head`) ends the run like Ctrl-C.
+        let screen = TopScreen(format: top.output, columns: columns, terminal: isatty(STDOUT_FILENO) == 1,
+                               onClosed: { task.cancel() })
         let ticker = Task {
             for await _ in started {}
             guard !Task.isCancelled else { return }
@@ -123,11 +125,11 @@ final class TopScreen: @unchecked Sendable {
     let terminal: Bool
     private let writer: EventWriter
 
-    init(format: OutputFormat, columns: [Column], terminal: Bool) {
+    init(format: OutputFormat, columns: [Column], terminal: Bool, onClosed: @escaping @Sendable () -> Void) {
         self.format = format
         self.table = TableRenderer(columns: columns)
         self.terminal = terminal
-        self.writer = EventWriter(format: format, columns: columns)
+        self.writer = EventWriter(format: format, columns: columns, onClosed: onClosed)
     }
 
     func show(_ rows: [Event], total: Int, at time: Int64) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Events
+import Foundation
 import Gadgets
 import LinuxKit
 
@@ -25,7 +26,7 @@ struct TraceOptions: ParsableArguments {
     }
 
     var fieldList: [String]? {
-        fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: " ") } }
+        fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
     }
 
     /// The columns and filters for this gadget; unknown fields and ill-typed filters are errors.
@@ -34,16 +35,12 @@ struct TraceOptions: ParsableArguments {
     }
 }
 
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
-    }
-}
-
 extension Gadget {
-    /// The help text's list of fields, for a trace command's `discussion`.
+    /// A trace command's help `discussion`: the gadget's fields with their types, and the default
+    /// columns. (A static helper taking the catalogue, so commands can use it in their
+    /// `configuration` before any gadget value exists.)
     static func fieldsHelp(_ catalog: FieldCatalog) -> String {
-        "Fields (for --fields and --filter; JSON output carries them all):\n" + catalog.help
+        "Fields (for --fields and --filter; -o json carries them all):\n" + catalog.help
             + "\n\nDefault columns: " + catalog.defaultFields.joined(separator: ",")
     }
 }

@@ -39,6 +39,7 @@ import Testing
         #expect(event.process.comm == "sh") // the shell's own allocation triggered it
         if case .int(let pid)? = event.field("victim_pid") { #expect(pid == Int64(event.process.pid)) }
         #expect(event.field("victim_cgroup_id") == .uint(event.cgroupID))
+        #expect(event.string("victim_container") == c.name)
         // Most of the 32 MiB limit is the victim's anonymous memory (4 KiB pages).
         if case .uint(let pages)? = event.field("anon_pages") {
             #expect(pages > 2_000 && pages <= 8_192, "\(pages) anonymous pages")

@@ -1,5 +1,6 @@
 import BPFKit
 import BPFObjects
+import Containers
 import Events
 import LinuxKit
 
@@ -32,6 +33,7 @@ public struct OOMKillGadget: Gadget {
         .gadget("victim_comm", .string, "its command name", header: "KCOMM", width: 16),
         .gadget("victim_uid", .uint, "its user id", header: "KUID", width: 6),
         .gadget("victim_cgroup_id", .uint, "its cgroup v2 id", header: "KCGROUP", width: 8),
+        .gadget("victim_container", .string, "its container; empty for a host process", header: "KCONTAINER", width: 16),
         .gadget("oom_score_adj", .int, "its oom_score_adj", header: "ADJ", width: 5),
         .gadget("pages", .uint, "its resident pages when chosen (anonymous + file + shmem)", width: 8),
         .gadget("total_vm_pages", .uint, "its address space, in pages", header: "VMPAGES", width: 8),
@@ -63,5 +65,13 @@ public struct OOMKillGadget: Gadget {
             ("file_pages", .uint(file)),
             ("shmem_pages", .uint(shmem)),
         ]
+    }
+
+    public var enrichesEvents: Bool { true }
+
+    /// The victim's container, from its cgroup (the trigger's may differ, or be none).
+    public func enrich(_ event: inout Event, containers: ContainerCollection) {
+        guard case .uint(let cgroup)? = event.field("victim_cgroup_id") else { return }
+        event.fields.append(("victim_container", .string(containers.container(cgroupID: cgroup)?.name ?? "")))
     }
 }

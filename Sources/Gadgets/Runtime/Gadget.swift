@@ -1,5 +1,6 @@
 import BPFKit
 import BPFObjects
+import Containers
 import Events
 import LinuxKit
 
@@ -20,9 +21,16 @@ public protocol Gadget: Sendable {
     /// Called once the object is loaded, before its programs attach: gadgets that aggregate in
     /// kernel maps (top, advise) keep the maps they read from here.
     func loaded(_ object: BPFObject) throws(SondeError)
+    /// True when `enrich` adds something: events of other gadgets skip the call.
+    var enrichesEvents: Bool { get }
+    /// Adds what decoding alone cannot know, such as the container of another process the event
+    /// names (a signal's target); called once the event's own container is set.
+    func enrich(_ event: inout Event, containers: ContainerCollection)
 }
 
 extension Gadget {
     public func configure(_ object: BPFObject) throws(SondeError) {}
     public func loaded(_ object: BPFObject) throws(SondeError) {}
+    public var enrichesEvents: Bool { false }
+    public func enrich(_ event: inout Event, containers: ContainerCollection) {}
 }

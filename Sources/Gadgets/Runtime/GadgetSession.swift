@@ -136,13 +136,25 @@ public final class GadgetSession: Sendable {
         let clock = BootClock()
         let emit = Mutex((sink: sink, flush: flush))
         let filters = options.filters.flatMap { $0.isEmpty ? nil : $0 }
-        let deliver: @Sendable (Event) -> Void = { [self] event in
+        let pass: @Sendable (Event) -> Void = { [self] event in
             if let filters, !filters.matches(event) {
                 state.withLock { $0.stats.filteredOut += 1 }
                 return
             }
             emit.withLock { $0.sink(event) }
             state.withLock { $0.stats.delivered += 1 }
+        }
+        // Only gadgets that enrich pay for a mutable copy of each event.
+        let deliver: @Sendable (Event) -> Void
+        if gadget.enrichesEvents {
+            let gadget = gadget, collection = collection
+            deliver = { event in
+                var enriched = event
+                gadget.enrich(&enriched, containers: collection)
+                pass(enriched)
+            }
+        } else {
+            deliver = pass
         }
         let flushOutput: @Sendable () -> Void = { emit.withLock { $0.flush() } }
 

@@ -1,5 +1,6 @@
 import BPFKit
 import BPFObjects
+import Containers
 import Events
 import LinuxKit
 import Syscalls
@@ -49,6 +50,7 @@ public struct SignalGadget: Gadget {
         .gadget("target_tid", .int, "thread it was sent to", header: "TTID", width: 7),
         .gadget("target_comm", .string, "the target's command name", header: "TCOMM", width: 16),
         .gadget("target_cgroup_id", .uint, "cgroup v2 id of the target", header: "TCGROUP", width: 8),
+        .gadget("target_container", .string, "the target's container; empty for a host process", header: "TCONTAINER", width: 16),
         .gadget("code", .string, "si_code: SI_USER (kill), SI_TKILL, SI_KERNEL (sent by the kernel), CLD_EXITED (SIGCHLD)...", width: 10),
         .gadget("group", .bool, "sent to the whole process rather than one thread", width: 5),
         .gadget("result", .string, "delivered, ignored, already_pending, overflow_fail, lose_info, or the error of a failed kill (ESRCH, EPERM)", width: 15),
@@ -83,5 +85,14 @@ public struct SignalGadget: Gadget {
             ("group", .bool(group != 0)),
             ("result", .string(outcome)),
         ]
+    }
+
+    public var enrichesEvents: Bool { true }
+
+    /// The target's container, from its cgroup (a host process sending to a container shows none
+    /// of its own, but the target's).
+    public func enrich(_ event: inout Event, containers: ContainerCollection) {
+        guard case .uint(let cgroup)? = event.field("target_cgroup_id") else { return }
+        event.fields.append(("target_container", .string(cgroup == 0 ? "" : containers.container(cgroupID: cgroup)?.name ?? "")))
     }
 }
