@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSonde
+import LinuxKit
+
+/// Performs an allowed call in the caller's place.
+///
+/// Where each call runs, and why:
+/// - mknod and setxattr run on the session's own thread in the agent. Their paths are resolved with
+///   openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) from an fd on /proc/PID/root: a walk from that fd
+///   crosses the mounts of the caller's mount namespace (mounts hang off the vfsmount the walk is on),
+///   so the node lands exactly where the caller would have made it, and `..`, absolute symlinks and
+///   /proc magic links cannot leave the caller's root. The thread takes the caller's fsuid/fsgid
+///   (setfsuid is per thread) and umask (the session thread unshared its fs_struct) for the one call.
+///   No process hop: this is the hot path the latency target is about.
+/// - mount must run inside the caller's mount namespace (the kernel refuses to attach a mount to a
+///   namespace other than the caller's) and its pid namespace (proc shows the mounter's pid namespace);
+///   setns(CLONE_NEWNS) is refused to a multithreaded process, so mounts go to a long-lived,
+///   single-threaded helper per container (MountHelper), which joined those namespaces once.
+///
+/// Every fd opened from /proc/PID is confirmed with NOTIF_ID_VALID before it is used: only while the
+/// notification is valid is PID still the caller (the caller is blocked in the call, so cannot exit).
+/// open(2)'s O_PATH, which Swift's Glibc module does not export (it needs _GNU_SOURCE).
+let O_PATH: Int32 = 0o10000000
+
+public struct Emulator {
+    public enum Outcome: Equatable {
+        /// The call's return value or failure (positive errno).
+        case result(Int64)
+        case failure(Errno)
+        /// The notification is no longer valid: nothing was done and nobody waits for an answer.
+        case gone
+    }
+
+    static let resolveInRoot: UInt64 = 0x10 | 0x02      // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+    static let resolveBeneath: UInt64 = 0x08 | 0x02     // RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
+
+    let notify: NotifyFD
+    let id: UInt64
+    let pid: Int32
+    let status: TargetStatus
+
+    public init(notify: NotifyFD, id: UInt64, pid: Int32, status: TargetStatus) {
+        self.notify = notify
+        self.id = id
+        self.pid = pid
+        self.status = status
+    }
+
+    /// The directory a path starts from, and how to resolve within it. Absolute paths start at the
+    /// caller's root. Relative paths start at its cwd (or dirfd) with RESOLVE_BENEATH: a relative path
+    /// that climbs above its start fails with EXDEV instead of being guessed (the caller's cwd as a
+    /// path inside its root is not knowable race-free from outside).
+    func base(for path: String, dirfd: Int32?) throws(Errno) -> (fd: Int32, resolve: UInt64) {
+        let source: String
+        let resolve: UInt64
+        if path.hasPrefix("/") {
+            (source, resolve) = ("/proc/\(pid)/root", Self.resolveInRoot)
+        } else if let dirfd, dirfd != AT_FDCWD {
+            if dirfd < 0 { throw Errno(rawValue: EBADF) }
+            (source, resolve) = ("/proc/\(pid)/fd/\(dirfd)", Self.resolveBeneath)
+        } else {
+            (source, resolve) = ("/proc/\(pid)/cwd", Self.resolveBeneath)
+        }
+        let fd = open(source, O_PATH | O_CLOEXEC)
+        if fd < 0 {
+            let error = Errno.current
+            throw error == .notFound && dirfd != nil ? Errno(rawValue: EBADF) : error
+        }
+        return (fd, resolve)
+    }
+
+    /// Splits a path into its parent and final component, the way the kernel's create calls do.
+    public static func split(_ path: String) throws(Errno) -> (parent: String, name: String) {
+        if path.isEmpty { throw Errno(rawValue: ENOENT) }
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        if trimmed == "/" { throw Errno(rawValue: EEXIST) }
+        let name: Substring, parent: String
+        if let slash = trimmed.lastIndex(of: "/") {
+            name = trimmed[trimmed.index(after: slash)...]
+            let head = trimmed[..<slash]
+            parent = head.isEmpty ? "/" : String(head)
+        } else {
+            (parent, name) = (".", trimmed)
+        }
+        if name == "." || name == ".." { throw Errno(rawValue: EEXIST) }
+        return (parent, String(name))
+    }
+
+    func withCallerCredentials<T>(_ body: () -> T) -> T {
+        let previousUID = sonde_setfsuid(status.fsuid), previousGID = sonde_setfsgid(status.fsgid)
+        let previousMask = umask(mode_t(status.umask & 0o777))
+        defer {
+            umask(previousMask)
+            sonde_setfsgid(UInt32(bitPattern: previousGID))
+            sonde_setfsuid(UInt32(bitPattern: previousUID))
+        }
+        return body()
+    }
+
+    /// Opens the parent directory of `path` inside the caller's root; the fd is the caller's to close.
+    func openParent(_ path: String, dirfd: Int32?) throws(Errno) -> (fd: Int32, name: String) {
+        let (parent, name) = try Self.split(path)
+        let (start, resolve) = try base(for: path, dirfd: dirfd)
+        defer { close(start) }
+        let fd = sonde_openat2(start, parent, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, resolve)
+        if fd < 0 { throw Errno.current }
+        return (fd, name)
+    }
+
+    public func mknod(path: String, dirfd: Int32?, mode: UInt32, device: UInt32) -> Outcome {
+        let parent: (fd: Int32, name: String)
+        do { parent = try openParent(path, dirfd: dirfd) } catch { return notify.isValid(id) ? .failure(error) : .gone }
+        defer { close(parent.fd) }
+        guard notify.isValid(id) else { return .gone }
+        let result = withCallerCredentials { sonde_mknodat(parent.fd, parent.name, mode, device) < 0 ? Errno.current : nil }
+        return result.map { .failure($0) } ?? .result(0)
+    }
+
+    public func setxattr(path: String, name: String, value: [UInt8], flags: Int32, follow: Bool) -> Outcome {
+        let target: Int32
+        do throws(Errno) {
+            let (start, resolve) = try base(for: path, dirfd: nil)
+            defer { close(start) }
+            target = sonde_openat2(start, path, UInt64(O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)), 0, resolve)
+            if target < 0 { throw Errno.current }
+        } catch {
+            return notify.isValid(id) ? .failure(error) : .gone
+        }
+        defer { close(target) }
+        var info = stat()
+        if fstat(target, &info) != 0 { return .failure(Errno.current) }
+        // fsetxattr needs a real open file; reopening an O_PATH fd of a device or fifo would run its
+        // open side effects, so only regular files and directories are reopened.
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG || type == S_IFDIR else { return .failure(Errno(rawValue: EPERM)) }
+        guard notify.isValid(id) else { return .gone }
+        return withCallerCredentials {
+            let file = open("/proc/self/fd/\(target)", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (type == S_IFDIR ? O_DIRECTORY : 0))
+            if file < 0 { return .failure(Errno.current) }
+            defer { close(file) }
+            let done = value.withUnsafeBytes { sonde_fsetxattr(file, name, $0.baseAddress, value.count, flags) }
+            return done < 0 ? .failure(Errno.current) : .result(0)
+        }
+    }
+
+    /// Opens a mount's target (and a bind mount's source) in the caller's root and hands them to the
+    /// container's helper.
+    public func mount(source: String?, target: String, fstype: String?, flags: UInt64, data: String?,
+                      helper: () throws(Errno) -> MountHelper) -> Outcome {
+        var fds: [Int32] = []
+        defer { for fd in fds { close(fd) } }
+        let mountFlags = MountFlags(syscallFlags: flags)
+        do throws(Errno) {
+            let (start, resolve) = try base(for: target, dirfd: nil)
+            defer { close(start) }
+            // mount(2) follows symlinks in the target, inside the caller's root.
+            let targetFD = sonde_openat2(start, target, UInt64(O_PATH | O_CLOEXEC), 0, resolve)
+            if targetFD < 0 { throw Errno.current }
+            fds.append(targetFD)
+            if mountFlags.contains(.bind) {
+                guard let source else { throw Errno(rawValue: EFAULT) }
+                let (sourceStart, sourceResolve) = try base(for: source, dirfd: nil)
+                defer { close(sourceStart) }
+                let sourceFD = sonde_openat2(sourceStart, source, UInt64(O_PATH | O_CLOEXEC), 0, sourceResolve)
+                if sourceFD < 0 { throw Errno.current }
+                fds.append(sourceFD)
+            }
+        } catch {
+            return notify.isValid(id) ? .failure(error) : .gone
+        }
+        guard notify.isValid(id) else { return .gone }
+        do {
+            let request = MountHelper.Request(bind: mountFlags.contains(.bind), fstype: fstype, source: source,
+                                              flags: mountFlags.rawValue, data: data)
+            let error = try helper().perform(request, fds: fds)
+            return error == 0 ? .result(0) : .failure(Errno(rawValue: error))
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSonde
+import LinuxKit
+
+/// A seccomp notify fd: receive notifications, check they are still valid, answer them.
+/// Not owned: the session that adopted it closes it.
+public struct NotifyFD: Sendable {
+    public let raw: Int32
+    public init(_ raw: Int32) { self.raw = raw }
+
+    /// The next notification; nil when the call it was for is gone (ENOENT: the target was killed or
+    /// interrupted between poll and receive - normal, not an error).
+    public func receive() throws(SondeError) -> seccomp_notif? {
+        var notification = seccomp_notif()
+        while sonde_notif_recv(raw, &notification) != 0 {
+            let error = Errno.current
+            if error == .interrupted { continue }
+            if error == .notFound { return nil }
+            throw SondeError.system("SECCOMP_IOCTL_NOTIF_RECV", error)
+        }
+        return notification
+    }
+
+    /// Whether the target is still blocked in the notified call. After a false, nothing read from
+    /// /proc/PID or its memory may be trusted: the pid may already be another process.
+    public func isValid(_ id: UInt64) -> Bool { sonde_notif_id_valid(raw, id) == 0 }
+
+    /// Answers a call: `value` as its return value, or `error` (a positive errno) as its failure.
+    /// Returns false when the target is gone (ENOENT), which is normal.
+    @discardableResult
+    public func respond(id: UInt64, value: Int64 = 0, error: Int32 = 0, continueCall: Bool = false) -> Bool {
+        var response = seccomp_notif_resp()
+        response.id = id
+        response.val = value
+        response.error = error == 0 ? 0 : -error
+        response.flags = continueCall ? UInt32(SECCOMP_USER_NOTIF_FLAG_CONTINUE) : 0
+        while sonde_notif_send(raw, &response) != 0 {
+            if Errno.current == .interrupted { continue }
+            return false
+        }
+        return true
+    }
+}
+
+/// Reads what a call points at in its caller's memory (process_vm_readv).
+public protocol TargetMemory {
+    /// Copies `count` bytes at `address` of the target.
+    func read(_ address: UInt64, count: Int) throws(Errno) -> [UInt8]
+}
+
+extension TargetMemory {
+    /// A NUL-terminated string of at most `limit` bytes (without the NUL); `tooLong` is the errno
+    /// the kernel gives for a longer one (ENAMETOOLONG for paths, ERANGE for xattr names).
+    public func string(_ address: UInt64, limit: Int, tooLong: Errno) throws(Errno) -> String {
+        if address == 0 { throw Errno(rawValue: EFAULT) }
+        var bytes: [UInt8] = []
+        var cursor = address
+        // Read up to each page end: the next page may be unmapped while the string ends before it.
+        while bytes.count <= limit {
+            let pageRest = 4096 - Int(cursor % 4096)
+            let chunk = try read(cursor, count: min(pageRest, limit + 1 - bytes.count))
+            if let end = chunk.firstIndex(of: 0) {
+                bytes += chunk[..<end]
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            bytes += chunk
+            cursor += UInt64(chunk.count)
+        }
+        throw tooLong
+    }
+
+    /// Raw bytes of the path argument, for paths that must keep every byte (not re-encoded as UTF-8).
+    public func cString(_ address: UInt64, limit: Int, tooLong: Errno) throws(Errno) -> [UInt8] {
+        if address == 0 { throw Errno(rawValue: EFAULT) }
+        var bytes: [UInt8] = []
+        var cursor = address
+        while bytes.count <= limit {
+            let pageRest = 4096 - Int(cursor % 4096)
+            let chunk = try read(cursor, count: min(pageRest, limit + 1 - bytes.count))
+            if let end = chunk.firstIndex(of: 0) { return bytes + chunk[..<end] }
+            bytes += chunk
+            cursor += UInt64(chunk.count)
+        }
+        throw tooLong
+    }
+}
+
+/// The memory of a live process, by pid.
+public struct ProcessMemory: TargetMemory {
+    public let pid: Int32
+    public init(pid: Int32) { self.pid = pid }
+
+    public func read(_ address: UInt64, count: Int) throws(Errno) -> [UInt8] {
+        if count == 0 { return [] }
+        var buffer = [UInt8](repeating: 0, count: count)
+        let got = buffer.withUnsafeMutableBytes { raw -> Int in
+            sonde_process_vm_read(pid, raw.baseAddress, address, count)
+        }
+        if got < 0 { throw Errno.current == .notFound ? Errno(rawValue: ESRCH) : Errno(rawValue: EFAULT) }
+        if got == 0 { throw Errno(rawValue: EFAULT) }
+        return Array(buffer[..<got])
+    }
+}
+
+/// What /proc/PID/status says about the caller: the credentials the emulation acts with.
+public struct TargetStatus: Sendable, Equatable {
+    public var name = ""
+    public var tgid: Int32 = 0
+    public var ppid: Int32 = 0
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
+    public var fsuid: UInt32 = 0
+    public var fsgid: UInt32 = 0
+    public var umask: UInt32 = 0o022
+
+    /// Parses the text of /proc/PID/status (ids there are in the reader's user namespace: the host's).
+    public init(text: String) {
+        for line in text.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon]
+            let value = line[line.index(after: colon)...].trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+            let fields = value.split(whereSeparator: { $0 == "\t" || $0 == " " })
+            switch key {
+            case "Name": name = String(value)
+            case "Tgid": tgid = Int32(value) ?? 0
+            case "PPid": ppid = Int32(value) ?? 0
+            case "Umask": umask = UInt32(value, radix: 8) ?? 0o022
+            case "Uid" where fields.count == 4:
+                uid = UInt32(fields[0]) ?? 0; fsuid = UInt32(fields[3]) ?? 0
+            case "Gid" where fields.count == 4:
+                gid = UInt32(fields[0]) ?? 0; fsgid = UInt32(fields[3]) ?? 0
+            default: break
+            }
+        }
+    }
+
+    public init() {}
+
+    public static func read(pid: Int32) throws(Errno) -> TargetStatus {
+        let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw Errno(rawValue: ESRCH) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var total = 0
+        while total < buffer.count {
+            let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
+            if got < 0 { if errno == EINTR { continue }; throw Errno(rawValue: ESRCH) }
+            if got == 0 { break }
+            total += got
+        }
+        return TargetStatus(text: String(decoding: buffer[..<total], as: UTF8.self))
+    }
+}
