@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "BPFKit", "BPFObjects", "Containers", "LinuxKit", "Syscalls"]),
         // Real BPF, real runc containers and the sonde executable; run as root.
         .testTarget(name: "IntegrationTests", dependencies: ["Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde"],
-                    exclude: ["Oracle"]), // oracle.c is compiled by the test itself
+                    exclude: ["Oracle", "SupervisorProbe"]), // oracle.c and probe.c are compiled by the tests themselves
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
     ]

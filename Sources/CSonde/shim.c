@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <linux/capability.h>
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/xattr.h>
@@ -119,3 +120,11 @@ ssize_t sonde_process_vm_read(pid_t pid, void *local, uint64_t remote, size_t co
 }
 
 int sonde_accept_cloexec(int socket) { return accept4(socket, NULL, NULL, SOCK_CLOEXEC); }
+
+int sonde_raise_mknod_capability(void) {
+    struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) != 0) return -1;
+    data[CAP_TO_INDEX(CAP_MKNOD)].effective |= CAP_TO_MASK(CAP_MKNOD);
+    return (int)syscall(SYS_capset, &header, data);
+}

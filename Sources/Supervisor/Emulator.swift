@@ -115,7 +115,12 @@ public struct Emulator {
         do { parent = try openParent(path, dirfd: dirfd) } catch { return notify.isValid(id) ? .failure(error) : .gone }
         defer { close(parent.fd) }
         guard notify.isValid(id) else { return .gone }
-        let result = withCallerCredentials { sonde_mknodat(parent.fd, parent.name, mode, device) < 0 ? Errno.current : nil }
+        let result = withCallerCredentials { () -> Errno? in
+            // A non-zero fsuid drops CAP_MKNOD with the other filesystem capabilities; the parent
+            // directory's permissions are still checked against the caller's ids (no CAP_DAC_OVERRIDE).
+            if status.fsuid != 0 && sonde_raise_mknod_capability() != 0 { return Errno.current }
+            return sonde_mknodat(parent.fd, parent.name, mode, device) < 0 ? Errno.current : nil
+        }
         return result.map { .failure($0) } ?? .result(0)
     }
 
@@ -138,7 +143,8 @@ public struct Emulator {
         guard type == S_IFREG || type == S_IFDIR else { return .failure(Errno(rawValue: EPERM)) }
         guard notify.isValid(id) else { return .gone }
         return withCallerCredentials {
-            let file = open("/proc/self/fd/\(target)", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (type == S_IFDIR ? O_DIRECTORY : 0))
+            // Through our own fd's magic link, which must be followed (no O_NOFOLLOW).
+            let file = open("/proc/self/fd/\(target)", O_RDONLY | O_CLOEXEC | O_NONBLOCK | (type == S_IFDIR ? O_DIRECTORY : 0))
             if file < 0 { return .failure(Errno.current) }
             defer { close(file) }
             let done = value.withUnsafeBytes { sonde_fsetxattr(file, name, $0.baseAddress, value.count, flags) }

@@ -43,6 +43,11 @@ int sonde_setns(int fd, int nstype);
 int sonde_setfsuid(uint32_t uid);
 int sonde_setfsgid(uint32_t gid);
 
+// Sets CAP_MKNOD in the calling thread's effective set (capset(2) acts per thread). Needed after
+// setfsuid to a non-zero id, which drops the filesystem capabilities, CAP_MKNOD among them; going
+// back to fsuid 0 restores them. Returns 0 or -1 with errno.
+int sonde_raise_mknod_capability(void);
+
 // open_tree(2) and move_mount(2) (bind mounts inside a container's mount namespace).
 int sonde_open_tree(int dirfd, const char *path, unsigned int flags);
 int sonde_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);

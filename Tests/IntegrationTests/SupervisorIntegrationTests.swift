@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+
+/// `sonde supervise` answering real runc containers whose config.json sends mknod, mount and
+/// setxattr to it (SCMP_ACT_NOTIFY + listenerPath). Serialized: they share runc's state and the kernel.
+@Suite(.serialized) struct SupervisorIntegrationTests {
+    static let policy = """
+    { "default": "EPERM",
+      "containers": [
+        { "name": "devices", "match": { "metadata": "sonde-test" },
+          "mknod": [ { "type": "char", "major": 1, "minor": 3 }, { "type": "char", "major": 1, "minor": 5 },
+                     { "type": "char", "major": 0, "minor": 0 } ],
+          "mount": [ { "fstype": "tmpfs", "flags": ["nosuid", "nodev", "noexec", "silent"] },
+                     { "fstype": "proc", "flags": ["silent"] },
+                     { "fstype": "bind", "flags": ["rec", "silent"] } ],
+          "setxattr": [ "trusted.overlay.opaque" ] } ] }
+    """
+
+    func device(_ path: String) -> (isChar: Bool, major: UInt64, minor: UInt64, uid: UInt32)? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        let rdev = UInt64(info.st_rdev)
+        let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~UInt64(0xfff))
+        let minor = (rdev & 0xff) | ((rdev >> 12) & ~UInt64(0xff))
+        return (info.st_mode & S_IFMT == S_IFCHR, major, minor, info.st_uid)
+    }
+
+    func container(_ agent: SupervisorAgent, _ script: String, prefix: String = "sonde-it-sv", metadata: String = "sonde-test") throws -> RuncContainer {
+        let probe = try supervisorProbe.get()
+        let container = try RuncContainer(prefix: prefix, args: ["sh", "-c", script], extraBinaries: [probe])
+        try container.supervise(by: agent, metadata: metadata)
+        return container
+    }
+
+    func events(_ agent: SupervisorAgent, where predicate: ([String: Any]) -> Bool) -> [[String: Any]] {
+        agent.events.filter(predicate)
+    }
+
+    @Test func allowedMknodCreatesTheDeviceAndOthersGetEPERM() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let c = try container(agent, """
+            mknod /root/null c 1 3; echo null=$?; mknod /root/zero c 1 5; echo zero=$?; mknod /root/wh c 0 0; echo whiteout=$?
+            mknod /root/disk b 8 0; echo disk=$?; mknod /root/mem c 1 1; echo mem=$?; ls -l /root/null
+            """)
+        defer { c.remove() }
+        let result = try c.runToCompletion()
+        #expect(result.status == 0, "\(result.stderr)\n\(agent.log)")
+        for line in ["null=0", "zero=0", "whiteout=0", "disk=1", "mem=1"] {
+            #expect(result.stdout.contains(line), "\(line) missing from: \(result.stdout)\n\(result.stderr)\n\(agent.log)")
+        }
+        #expect(result.stderr.contains("/root/disk: Operation not permitted"), "\(result.stderr)")
+        // Checked from the host, on the container's rootfs.
+        let null = device(c.rootfs.appendingPathComponent("root/null").path)
+        #expect(null?.isChar == true && null?.major == 1 && null?.minor == 3, "\(String(describing: null))")
+        let whiteout = device(c.rootfs.appendingPathComponent("root/wh").path)
+        #expect(whiteout?.isChar == true && whiteout?.major == 0 && whiteout?.minor == 0)
+        #expect(device(c.rootfs.appendingPathComponent("root/disk").path) == nil)
+        #expect(device(c.rootfs.appendingPathComponent("root/mem").path) == nil)
+
+        let denied = events(agent) { ($0["args"] as? String)?.contains("/root/disk") == true }
+        #expect(denied.first?["verdict"] as? String == "deny" && denied.first?["error"] as? String == "EPERM", "\(denied)")
+        #expect(denied.first?["source"] as? String == "supervise")
+        #expect((denied.first?["container"] as? [String: Any])?["id"] as? String == c.name)
+        let allowed = events(agent) { $0["verdict"] as? String == "allow" && $0["syscall"] as? String == "mknodat" }
+        #expect(allowed.count == 3, "\(agent.events)")
+        #expect(allowed.allSatisfy { ($0["rule"] as? String)?.hasPrefix("devices: mknod char") == true })
+    }
+
+    @Test func aPathThroughASymlinkOutsideTheRootfsCreatesNothingOutside() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let outside = "/tmp/sonde-sv-outside-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        let c = try container(agent, """
+            mknod /escape/n1 c 1 3; echo a=$?; mknod /up/n2 c 1 3; echo b=$?; cd /root && mknod ../escape/n3 c 1 3; echo c=$?
+            mknod /proc/1/root/\(outside.dropFirst())/n4 c 1 3; echo d=$?
+            """)
+        defer { c.remove() }
+        // Absolute and relative symlinks on the rootfs that point at the host directory.
+        try FileManager.default.createSymbolicLink(atPath: c.rootfs.appendingPathComponent("escape").path, withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(atPath: c.rootfs.appendingPathComponent("up").path,
+                                                   withDestinationPath: String(repeating: "../", count: 12) + outside.dropFirst())
+        let inside = c.rootfs.appendingPathComponent(String(outside.dropFirst())).path
+        try FileManager.default.createDirectory(atPath: inside, withIntermediateDirectories: true)
+
+        let result = try c.runToCompletion()
+        #expect(result.status == 0, "\(result.stderr)\n\(agent.log)")
+        let leaked = try FileManager.default.contentsOfDirectory(atPath: outside)
+        #expect(leaked.isEmpty, "created outside the rootfs: \(leaked)")
+        // Resolved inside the caller's root, the symlinks lead to the rootfs's own copy of the path.
+        #expect(device(inside + "/n1")?.isChar == true, "\(result.stdout) \(result.stderr)")
+        #expect(device(inside + "/n2")?.isChar == true, "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.contains("a=0") && result.stdout.contains("b=0"), "\(result.stdout)")
+        // Magic links (/proc/PID/root) are refused rather than followed.
+        #expect(!result.stdout.contains("d=0"), "\(result.stdout)")
+    }
+
+    @Test func allowedMountsWorkAndOtherFilesystemsGetEPERM() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let c = try container(agent, """
+            mkdir -p /mnt/t /mnt/r /mnt/b /mnt/p
+            mount -t tmpfs -o nosuid,nodev tmpfs /mnt/t; echo tmpfs=$?; echo hello > /mnt/t/f && cat /mnt/t/f
+            grep ' /mnt/t ' /proc/mounts
+            mount -t ramfs ramfs /mnt/r; echo ramfs=$?
+            mount -o bind /etc /mnt/b; echo bind=$?; ls /mnt/b
+            mount -t proc proc /mnt/p; echo proc=$?; echo "pid1=$(cat /mnt/p/1/comm)"
+            /bin/probe-\(getpid()) xattr /etc trusted.overlay.opaque y; /bin/probe-\(getpid()) xattr /etc trusted.other y
+            """)
+        defer { c.remove() }
+        // The probe is copied as /bin/sonde-sv-probe-PID; give it a fixed name in the script.
+        let probeName = URL(fileURLWithPath: try supervisorProbe.get()).lastPathComponent
+        try FileManager.default.moveItem(atPath: c.rootfs.appendingPathComponent("bin/\(probeName)").path,
+                                         toPath: c.rootfs.appendingPathComponent("bin/probe-\(getpid())").path)
+        let result = try c.runToCompletion()
+        #expect(result.status == 0, "\(result.stderr)\n\(agent.log)")
+        let out = result.stdout
+        #expect(out.contains("tmpfs=0") && out.contains("hello"), "\(out)\n\(result.stderr)\n\(agent.log)")
+        #expect(out.contains("tmpfs /mnt/t tmpfs rw,nosuid,nodev"), "\(out)")
+        #expect(out.contains("ramfs=") && !out.contains("ramfs=0"), "\(out)")
+        #expect(out.contains("bind=0") && out.contains("passwd"), "\(out)\n\(result.stderr)")
+        // proc shows the container's pid namespace: its pid 1 is the container's shell.
+        #expect(out.contains("proc=0") && out.contains("pid1=sh"), "\(out)\n\(result.stderr)")
+        #expect(out.contains("xattr=0") && out.contains("xattr=-1"), "\(out)")
+        let ramfs = events(agent) { ($0["args"] as? String)?.contains("\"ramfs\"") == true }
+        #expect(ramfs.first?["verdict"] as? String == "deny" && ramfs.first?["error"] as? String == "EPERM", "\(ramfs)")
+        // The attribute is on the rootfs's /etc, seen from the host.
+        let attribute = try run("/usr/bin/python3", ["-c", "import os,sys; print(os.getxattr(sys.argv[1], 'trusted.overlay.opaque').decode())",
+                                                     c.rootfs.appendingPathComponent("etc").path])
+        #expect(attribute.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "y", "\(attribute)")
+    }
+
+    @Test func aUserNamespaceContainerGetsNodesOwnedByItsRoot() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let hostID = 300_000 + Int(UInt32.random(in: 0...100)) * 65536
+        let c = try container(agent, """
+            mknod /root/null c 1 3; echo null=$?; mknod /root/disk b 8 0; echo disk=$?
+            mkdir -p /mnt/t; mount -t tmpfs tmpfs /mnt/t; echo tmpfs=$?; touch /mnt/t/x; echo touch=$?; ls -ln /mnt/t
+            """, prefix: "sonde-it-svu")
+        defer { c.remove() }
+        try c.useUserNamespace(hostID: hostID)
+        let result = try c.runToCompletion()
+        #expect(result.status == 0, "\(result.stderr)\n\(agent.log)")
+        #expect(result.stdout.contains("null=0") && result.stdout.contains("disk=1"), "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
+        let null = device(c.rootfs.appendingPathComponent("root/null").path)
+        #expect(null?.isChar == true && null?.major == 1 && null?.minor == 3)
+        // Made with the caller's fsuid: the host uid its root maps to.
+        #expect(null?.uid == UInt32(hostID), "\(String(describing: null))")
+        // The helper mounted from inside the container's user namespace: its root owns the tmpfs.
+        #expect(result.stdout.contains("tmpfs=0") && result.stdout.contains("touch=0"), "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
+    }
+
+    @Test func aTargetKilledWhileItsCallWaitsLeavesTheAgentServing() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let first = try container(agent, "touch /tmp/ready; sleep 1; mknod /root/late c 1 3; echo late=$?; sleep 100")
+        defer { first.remove() }
+        try first.start()
+        let ready = try await eventually { FileManager.default.fileExists(atPath: first.rootfs.appendingPathComponent("tmp/ready").path) }
+        #expect(ready)
+        let fdsBefore = agent.openFDs
+        // Freeze the agent so the mknod waits in the kernel, kill the container, then let the agent go on.
+        agent.signal(SIGSTOP)
+        try await Task.sleep(for: .seconds(2))
+        _ = try run(RuncContainer.runc, ["kill", first.name, "KILL"])
+        let stopped = try await eventually {
+            ((try? run(RuncContainer.runc, ["state", first.name]))?.stdout.contains("\"stopped\"")) ?? true
+        }
+        #expect(stopped)
+        agent.signal(SIGCONT)
+        #expect(device(first.rootfs.appendingPathComponent("root/late").path) == nil)
+        // Its session ends (POLLHUP) and its fd is closed.
+        let released = try await eventually { agent.log.contains("container \(first.name): no process uses its filter any more") }
+        #expect(released, "\(agent.log)")
+        #expect(agent.openFDs <= fdsBefore - 1, "fds before \(fdsBefore), after \(agent.openFDs)")
+
+        let second = try container(agent, "mknod /root/null c 1 3; echo null=$?")
+        defer { second.remove() }
+        let result = try second.runToCompletion()
+        #expect(result.stdout.contains("null=0"), "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
+        #expect(device(second.rootfs.appendingPathComponent("root/null").path)?.isChar == true)
+    }
+
+    @Test func malformedRuntimeMessagesAreLoggedAndTheAgentKeepsServing() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        // Garbage, valid JSON without the fd it names, and a client that connects and says nothing.
+        let script = """
+        import socket, sys, time
+        def send(data):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1]); s.sendall(data); s.close()
+        send(b"this is not json")
+        send(b'{"ociVersion":"1.0.2","fds":["seccompFd"],"pid":1,"state":{"id":"x","pid":1}}')
+        send(b'{"fds":')
+        silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); silent.connect(sys.argv[1])
+        time.sleep(0.5)
+        print("sent")
+        """
+        let sent = try run("/usr/bin/python3", ["-c", script, agent.socket])
+        #expect(sent.stdout.contains("sent"), "\(sent.stderr)")
+        let logged = try await eventually { agent.log.components(separatedBy: "rejected a runtime connection").count - 1 >= 3 }
+        #expect(logged, "\(agent.log)")
+        #expect(agent.log.contains("not valid JSON"))
+        #expect(agent.log.contains("names 1 fd(s) but 0 came with it"))
+
+        let c = try container(agent, "mknod /root/null c 1 3; echo null=$?")
+        defer { c.remove() }
+        let result = try c.runToCompletion()
+        #expect(result.stdout.contains("null=0"), "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
+    }
+
+    @Test func aContainerNoPolicyEntryMatchesGetsTheDefault() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let c = try container(agent, "mknod /root/null c 1 3; echo null=$?", metadata: "someone-else")
+        defer { c.remove() }
+        let result = try c.runToCompletion()
+        #expect(result.stdout.contains("null=1"), "\(result.stdout)\n\(agent.log)")
+        #expect(device(c.rootfs.appendingPathComponent("root/null").path) == nil)
+        #expect(agent.log.contains("no policy entry matches"))
+    }
+}
