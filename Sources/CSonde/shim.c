@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/prctl.h>
 #include <linux/capability.h>
 #include <unistd.h>
 #include <sys/mount.h>
@@ -128,3 +129,5 @@ int sonde_raise_mknod_capability(void) {
     data[CAP_TO_INDEX(CAP_MKNOD)].effective |= CAP_TO_MASK(CAP_MKNOD);
     return (int)syscall(SYS_capset, &header, data);
 }
+
+int sonde_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }

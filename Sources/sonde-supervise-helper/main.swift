@@ -70,6 +70,42 @@ func perform(_ request: MountHelper.Request, fds: [Int32]) -> Int32 {
     return result == 0 ? 0 : errno
 }
 
+/// `exec-filtered NUMBERS -- CMD...` (for `sonde supervise run`): load a filter that notifies the
+/// listed syscalls, send its notify fd to the agent, exec the command under it.
+func execFiltered(_ arguments: [String]) -> Never {
+    func fail(_ error: Int32) -> Never { reply(error); exit(127) }
+    guard arguments.count >= 4, arguments[2] == "--" else { fail(EINVAL) }
+    let numbers = arguments[1].split(separator: ",").compactMap { Int32($0) }
+    // no_new_privs lets an unprivileged process load a filter, and keeps setuid binaries from
+    // gaining privileges under it.
+    if sonde_set_no_new_privs() != 0 { fail(errno) }
+    guard let filter = seccomp_init(SCMP_ACT_ALLOW) else { fail(ENOMEM) }
+    for number in numbers {
+        let added = seccomp_rule_add_array(filter, SCMP_ACT_NOTIFY, number, 0, nil)
+        if added != 0 { fail(-added) }
+    }
+    let loaded = seccomp_load(filter)
+    if loaded != 0 { fail(-loaded) }
+    let notify = seccomp_notify_fd(filter)
+    if notify < 0 { fail(-notify) }
+    var ok: Int32 = 0
+    var fds = [notify]
+    _ = sonde_send_with_fds(channel, &ok, 4, &fds, 1)
+    close(notify)
+    close(channel)
+    let command = Array(arguments[3...])
+    let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+    execvp(command[0], argv)
+    let error = errno
+    let message = Array("sonde supervise run: cannot run \(command[0]): \(String(cString: strerror(error)))\n".utf8)
+    _ = write(2, message, message.count)
+    exit(127)
+}
+
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "exec-filtered" {
+    execFiltered(Array(CommandLine.arguments.dropFirst()))
+}
+
 guard let first = receive(), first.bytes == Array("ns".utf8), first.fds.count == 3 else {
     reply(EINVAL)
     exit(2)

@@ -14,7 +14,7 @@ struct Supervise: ParsableCommand {
         call is checked against the policy, performed in the caller's place when allowed, and
         answered with its result or an errno. SIGHUP re-reads the policy without dropping containers.
         """,
-        subcommands: [SuperviseServe.self, SuperviseProfile.self],
+        subcommands: [SuperviseServe.self, SuperviseRun.self, SuperviseProfile.self],
         defaultSubcommand: SuperviseServe.self)
 }
 
@@ -130,5 +130,48 @@ struct SuperviseProfile: ParsableCommand {
     func run() throws {
         let loaded = try policy.load()
         print(SeccompProfile.ociSection(policy: loaded, socket: socket, metadata: metadata))
+    }
+}
+
+struct SuperviseRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command under a seccomp filter (libseccomp) that sends the policy's syscalls to sonde.",
+        discussion: "Without a container runtime: the command runs in sonde's namespaces; its exit status is sonde's.")
+
+    @OptionGroup var policy: PolicyOption
+    @OptionGroup var events: SuperviseEventOptions
+
+    @Option(help: "The metadata the policy's entries match (match.metadata).")
+    var metadata = "run"
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
+    var command: [String] = []
+
+    func validate() throws {
+        if command.drop(while: { $0 == "--" }).isEmpty { throw ValidationError("give the command to run after --") }
+    }
+
+    func run() throws {
+        var command = self.command
+        if command.first == "--" { command.removeFirst() }
+        let loaded = try policy.load()
+        let supervisor = Supervisor(policy: loaded, policyPath: policy.policy, log: { Output.notice($0) },
+                                    onEvent: events.sink())
+        let signals = SupervisorSignals(supervisor: supervisor)
+        defer { signals.cancel() }
+        let supervised: Supervisor.Supervised
+        do {
+            supervised = try supervisor.runSupervised(command: command, syscalls: loaded.interceptedSyscalls.isEmpty
+                                                        ? ["mknod", "mknodat"] : loaded.interceptedSyscalls, metadata: metadata)
+        } catch {
+            throw Output.fail(error)
+        }
+        var status: Int32 = 0
+        while waitpid(supervised.pid, &status, 0) < 0 && errno == EINTR {}
+        // Descendants may still use the filter; the session ends when the last of them exits.
+        while supervisor.activeSessions > 0 { usleep(10_000) }
+        let exited = status & 0x7f == 0
+        throw ExitCode(exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
     }
 }

@@ -48,6 +48,9 @@ int sonde_setfsgid(uint32_t gid);
 // back to fsuid 0 restores them. Returns 0 or -1 with errno.
 int sonde_raise_mknod_capability(void);
 
+// prctl(PR_SET_NO_NEW_PRIVS) (prctl is variadic).
+int sonde_set_no_new_privs(void);
+
 // open_tree(2) and move_mount(2) (bind mounts inside a container's mount namespace).
 int sonde_open_tree(int dirfd, const char *path, unsigned int flags);
 int sonde_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);
