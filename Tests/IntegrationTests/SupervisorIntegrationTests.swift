@@ -222,4 +222,66 @@ import Testing
         #expect(device(c.rootfs.appendingPathComponent("root/null").path) == nil)
         #expect(agent.log.contains("no policy entry matches"))
     }
+
+    @Test func aReloadedPolicyAppliesToRunningContainersAndAStoppedAgentMeansENOSYS() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let step = { (n: Int) in "while [ ! -e /tmp/go\(n) ]; do usleep 20000; done; mknod /root/n\(n) c 1 7 2>/tmp/err\(n); echo $? > /tmp/rc\(n)" }
+        let c = try container(agent, [step(1), step(2), step(3), "sleep 100"].joined(separator: "; "))
+        defer { c.remove() }
+        try c.start()
+        let tmp = c.rootfs.appendingPathComponent("tmp")
+        func go(_ n: Int) async throws -> String {
+            FileManager.default.createFile(atPath: tmp.appendingPathComponent("go\(n)").path, contents: nil)
+            let rc = tmp.appendingPathComponent("rc\(n)").path
+            guard try await eventually({ ((try? String(contentsOfFile: rc, encoding: .utf8)) ?? "").hasSuffix("\n") }) else {
+                throw TestFailure("step \(n) did not finish: \(agent.log)")
+            }
+            return (try String(contentsOfFile: rc, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+                + " " + ((try? String(contentsOfFile: tmp.appendingPathComponent("err\(n)").path, encoding: .utf8)) ?? "")
+        }
+        // 1:7 (/dev/full) is not in the policy yet.
+        let first = try await go(1)
+        #expect(first.hasPrefix("1 ") && first.contains("Operation not permitted"), "\(first)")
+        // SIGHUP re-reads the file; the running container keeps its fd and gets the new rules.
+        try Self.policy.replacingOccurrences(of: #"{ "type": "char", "major": 1, "minor": 5 }"#,
+                                             with: #"{ "type": "char", "major": 1, "minor": 5 }, { "type": "char", "major": 1, "minor": 7 }"#)
+            .write(toFile: agent.policyPath, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        #expect(try await eventually { agent.log.contains("policy reloaded") }, "\(agent.log)")
+        let second = try await go(2)
+        #expect(second.hasPrefix("0 "), "\(second)")
+        #expect(device(c.rootfs.appendingPathComponent("root/n2").path)?.minor == 7)
+        // Without the agent the notify fd is closed: the kernel fails the filter's notified calls with ENOSYS.
+        agent.stop()
+        let third = try await go(3)
+        #expect(third.hasPrefix("1 ") && third.contains("Function not implemented"), "\(third)")
+    }
+
+    @Test func aPolicyWithErrorsIsRejectedOnReloadAndTheOldOneStays() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        try #"{"containers": [{"mknod": [{"type": "char", "major": 1}]}]}"#.write(toFile: agent.policyPath, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        #expect(try await eventually { agent.log.contains("policy reload failed") }, "\(agent.log)")
+        #expect(agent.log.contains("containers[0].mknod[0].major"), "\(agent.log)")
+        let c = try container(agent, "mknod /root/null c 1 3; echo null=$?")
+        defer { c.remove() }
+        let result = try c.runToCompletion()
+        #expect(result.stdout.contains("null=0"), "\(result.stdout)\n\(agent.log)")
+    }
+
+    @Test func supervisedRunWithoutARuntime() async throws {
+        let directory = "/tmp/sonde-sv-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.policy.replacingOccurrences(of: #""match": { "metadata": "sonde-test" },"#, with: "")
+            .write(toFile: directory + "/policy.json", atomically: true, encoding: .utf8)
+        let result = try run(sondeExecutable, ["supervise", "run", "--policy", directory + "/policy.json", "--events", "-o", "json", "--",
+                                               "/bin/sh", "-c", "mknod \(directory)/null c 1 3; echo null=$?; mknod \(directory)/disk b 8 0; echo disk=$?; exit 7"])
+        #expect(result.status == 7, "\(result.stderr)")
+        #expect(result.stdout.contains("null=0") && result.stdout.contains("disk=1"), "\(result.stdout)\n\(result.stderr)")
+        #expect(device(directory + "/null")?.isChar == true)
+        #expect(result.stdout.contains(#""verdict":"deny""#) && result.stdout.contains(#""error":"EPERM""#), "\(result.stdout)")
+    }
 }
