@@ -100,10 +100,10 @@ extension RuncContainer {
     }
 }
 
-/// The probe program (Tests/IntegrationTests/SupervisorProbe/probe.c), built statically once per run.
+/// The probe program (bench/supervise-probe.c), built statically once per run.
 let supervisorProbe: Result<String, TestFailure> = {
     let binary = "/tmp/sonde-sv-probe-\(getpid())"
-    let source = packageRoot.appendingPathComponent("Tests/IntegrationTests/SupervisorProbe/probe.c").path
+    let source = packageRoot.appendingPathComponent("bench/supervise-probe.c").path
     guard let built = try? run("/usr/bin/gcc", ["-O2", "-static", "-o", binary, source]), built.status == 0 else {
         return .failure(TestFailure("could not build probe.c"))
     }

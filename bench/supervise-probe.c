@@ -1,8 +1,9 @@
-// A static probe run inside supervised containers by the supervisor's tests and benchmark
-// (busybox has no setfattr and cannot time single calls).
+// A static probe run inside supervised containers by the supervisor's integration tests and by
+// sonde-supervise-bench (busybox has no setfattr and cannot time single calls).
 //   probe xattr PATH NAME VALUE           setxattr; prints "xattr=0" or "xattr=-ERRNO"
 //   probe mknod-loop N DIR TYPE MAJ MIN   N x (mknod DIR/n TYPE MAJ:MIN; unlink), timing each mknod;
-//                                         prints "calls=N ok=K errno=E median_ns=M p99_ns=P"
+//                                         prints "calls=N ok=K errno=E median_ns=M p99_ns=P start_ns=S end_ns=E"
+//                                         (start/end: CLOCK_MONOTONIC, comparable across containers)
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,14 +39,17 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/n", argv[3]);
         long long *took = calloc(n, sizeof *took);
         int ok = 0, last_errno = 0;
+        long long begin = now_ns();
         for (int i = 0; i < n; i++) {
             long long start = now_ns();
             int r = mknod(path, type | 0600, dev);
             took[i] = now_ns() - start;
             if (r == 0) { ok++; unlink(path); } else last_errno = errno;
         }
+        long long end = now_ns();
         qsort(took, n, sizeof *took, compare);
-        printf("calls=%d ok=%d errno=%d median_ns=%lld p99_ns=%lld\n", n, ok, last_errno, took[n / 2], took[(n * 99) / 100]);
+        printf("calls=%d ok=%d errno=%d median_ns=%lld p99_ns=%lld start_ns=%lld end_ns=%lld\n", n, ok, last_errno,
+               took[n / 2], took[(n * 99) / 100], begin, end);
         return 0;
     }
     fprintf(stderr, "usage: probe xattr PATH NAME VALUE | probe mknod-loop N DIR c|b|p MAJ MIN\n");
