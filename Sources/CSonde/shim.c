@@ -28,6 +28,10 @@ int sonde_notif_id_valid(int fd, uint64_t id) {
     return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id);
 }
 
+int sonde_notif_set_sync_wakeup(int fd) {
+    return ioctl(fd, SECCOMP_IOW(4, __u64), 1UL);
+}
+
 int sonde_notif_sizes(struct seccomp_notif_sizes *sizes) {
     return (int)syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, sizes);
 }

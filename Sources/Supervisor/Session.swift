@@ -32,6 +32,7 @@ public final class Session: @unchecked Sendable {
         if sonde_unshare(Int32(SONDE_CLONE_FS)) != 0 {
             supervisor.log("container \(identity.id): unshare(CLONE_FS) failed (\(Errno.current)); created nodes get the agent's umask")
         }
+        _ = sonde_notif_set_sync_wakeup(notify.raw)
         var poller = pollfd(fd: notify.raw, events: Int16(POLLIN), revents: 0)
         loop: while true {
             poller.revents = 0
