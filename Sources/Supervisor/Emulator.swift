@@ -40,12 +40,14 @@ public struct Emulator {
     let id: UInt64
     let pid: Int32
     let status: TargetStatus
+    let credentials: ThreadCredentials
 
-    public init(notify: NotifyFD, id: UInt64, pid: Int32, status: TargetStatus) {
+    public init(notify: NotifyFD, id: UInt64, pid: Int32, status: TargetStatus, credentials: ThreadCredentials) {
         self.notify = notify
         self.id = id
         self.pid = pid
         self.status = status
+        self.credentials = credentials
     }
 
     /// The directory a path starts from, and how to resolve within it. Absolute paths start at the
@@ -89,16 +91,7 @@ public struct Emulator {
         return (parent, String(name))
     }
 
-    func withCallerCredentials<T>(_ body: () -> T) -> T {
-        let previousUID = sonde_setfsuid(status.fsuid), previousGID = sonde_setfsgid(status.fsgid)
-        let previousMask = umask(mode_t(status.umask & 0o777))
-        defer {
-            umask(previousMask)
-            sonde_setfsgid(UInt32(bitPattern: previousGID))
-            sonde_setfsuid(UInt32(bitPattern: previousUID))
-        }
-        return body()
-    }
+    func withCallerCredentials<T>(_ body: () -> T) -> T { credentials.act(as: status, body) }
 
     /// Opens the parent directory of `path` inside the caller's root; the fd is the caller's to close.
     func openParent(_ path: String, dirfd: Int32?) throws(Errno) -> (fd: Int32, name: String) {
@@ -186,5 +179,38 @@ public struct Emulator {
         } catch {
             return .failure(error)
         }
+    }
+}
+
+/// The fs credentials and umask of one session thread, switched to a caller's for one call.
+/// setfsuid/setfsgid act on the calling thread only, and the session thread unshared its fs_struct
+/// (CLONE_FS), so its umask is its own too: nothing here touches the rest of the agent.
+/// Calls that would not change anything are skipped (most callers are root with umask 022).
+public final class ThreadCredentials {
+    private let ownUID = UInt32(geteuid()), ownGID = UInt32(getegid())
+    private var mask: UInt32
+
+    public init() {
+        let current = umask(0o022)
+        mask = 0o022
+        umask(current)
+        mask = UInt32(current)
+    }
+
+    public func act<T>(as caller: TargetStatus, _ body: () -> T) -> T {
+        // The umask stays the last caller's: nothing else this thread does depends on it.
+        if caller.umask & 0o777 != mask {
+            mask = caller.umask & 0o777
+            umask(mode_t(mask))
+        }
+        let switchUID = caller.fsuid != ownUID, switchGID = caller.fsgid != ownGID
+        if switchGID { sonde_setfsgid(caller.fsgid) }
+        if switchUID { sonde_setfsuid(caller.fsuid) }
+        // Back to the agent's own ids before anything else: /proc/PID access is checked with them.
+        defer {
+            if switchUID { sonde_setfsuid(ownUID) }
+            if switchGID { sonde_setfsgid(ownGID) }
+        }
+        return body()
     }
 }

@@ -14,7 +14,7 @@ public enum SeccompProfile {
         ]
         if let metadata { section["listenerMetadata"] = metadata }
         let data = (try? JSONSerialization.data(withJSONObject: ["linux": ["seccomp": section]],
-                                                options: [.prettyPrinted, .sortedKeys])) ?? Data()
+                                                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -16,6 +16,8 @@ public final class Session: @unchecked Sendable {
     /// Mount helpers by (mount namespace, pid namespace) of their callers. Only the session thread
     /// touches it.
     private var helpers: [String: MountHelper] = [:]
+    /// The session thread's fs ids and umask; created on that thread.
+    private var credentials = ThreadCredentials()
 
     init(supervisor: Supervisor, notify: NotifyFD, identity: ContainerIdentity, container: Container, mountNamespaceID: UInt64) {
         self.supervisor = supervisor
@@ -32,6 +34,7 @@ public final class Session: @unchecked Sendable {
         if sonde_unshare(Int32(SONDE_CLONE_FS)) != 0 {
             supervisor.log("container \(identity.id): unshare(CLONE_FS) failed (\(Errno.current)); created nodes get the agent's umask")
         }
+        credentials = ThreadCredentials()
         _ = sonde_notif_set_sync_wakeup(notify.raw)
         var poller = pollfd(fd: notify.raw, events: Int16(POLLIN), revents: 0)
         loop: while true {
@@ -68,15 +71,13 @@ public final class Session: @unchecked Sendable {
         let arguments = [data.args.0, data.args.1, data.args.2, data.args.3, data.args.4, data.args.5]
         supervisor.count { $0.notifications += 1 }
 
-        // The caller's credentials, umask and name; confirmed below by NOTIF_ID_VALID.
-        guard let status = try? TargetStatus.read(pid: tid) else { finishGone(); return }
-
         let policy = supervisor.currentPolicy
         let entry = policy.entry(for: identity)
         var call: InterceptedCall?
         var decision: Decision
         var outcome: Emulator.Outcome
         var syscallName = "syscall \(data.nr)"
+        let wantsEvents = supervisor.onEvent != nil
 
         if data.arch == SupervisedSyscall.architecture, let syscall = SupervisedSyscall(rawValue: data.nr) {
             syscallName = "\(syscall)"
@@ -84,7 +85,8 @@ public final class Session: @unchecked Sendable {
                 call = try CallDecoder.decode(syscall, arguments: arguments, memory: ProcessMemory(pid: tid))
             } catch {
                 // Unreadable argument: the call fails the way the kernel would fail it (EFAULT...).
-                guard notify.isValid(id) else { finishGone(); return }
+                let status = wantsEvents ? try? TargetStatus.read(pid: tid) : TargetStatus()
+                guard let status, notify.isValid(id) else { finishGone(); return }
                 decision = Decision(verdict: .deny, rule: "argument unreadable", action: .errno(error), logOnly: false)
                 outcome = .failure(error)
                 reply(id, outcome)
@@ -92,8 +94,6 @@ public final class Session: @unchecked Sendable {
                 return
             }
         }
-        // What was read from /proc/PID and its memory counts only if PID is still the caller.
-        guard notify.isValid(id) else { finishGone(); return }
 
         if let call {
             decision = Decision.decide(call, policy: policy, entry: entry)
@@ -104,6 +104,22 @@ public final class Session: @unchecked Sendable {
             decision = Decision(verdict: .deny, rule: "\(syscallName) (arch 0x\(String(data.arch, radix: 16))) is not emulated",
                                 action: action, logOnly: false)
         }
+
+        // The caller's credentials, umask and name from /proc/PID/status - read only when the call is
+        // performed, killed or reported: a plain denial needs none of it.
+        var status = TargetStatus()
+        let kills: Bool
+        if case .kill? = decision.action { kills = true } else { kills = false }
+        if wantsEvents || kills || (decision.verdict == .allow && !decision.logOnly) {
+            guard let read = try? TargetStatus.read(pid: tid) else { finishGone(); return }
+            status = read
+        }
+        // What was read from /proc/PID and its memory counts only if PID is still the caller. The
+        // emulator and kill() check again after their own last read and before acting (a
+        // notification that is valid then was valid at every earlier moment); a plain denial needs
+        // the check only for the event to be true (an answer to a stale id is refused by the kernel).
+        let acts = decision.verdict == .allow && !decision.logOnly
+        if wantsEvents && !acts && !kills { guard notify.isValid(id) else { finishGone(); return } }
 
         if decision.logOnly {
             // Log-only: nothing is done in the caller's place; the kernel runs the call with the
@@ -130,7 +146,7 @@ public final class Session: @unchecked Sendable {
     }
 
     func perform(_ call: InterceptedCall, id: UInt64, tid: Int32, status: TargetStatus) -> Emulator.Outcome {
-        let emulator = Emulator(notify: notify, id: id, pid: tid, status: status)
+        let emulator = Emulator(notify: notify, id: id, pid: tid, status: status, credentials: credentials)
         switch call {
         case .mknod(let path, let dirfd, let mode, let device):
             return emulator.mknod(path: path, dirfd: dirfd, mode: mode, device: device)

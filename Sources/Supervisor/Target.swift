@@ -116,24 +116,55 @@ public struct TargetStatus: Sendable, Equatable {
     public var umask: UInt32 = 0o022
 
     /// Parses the text of /proc/PID/status (ids there are in the reader's user namespace: the host's).
-    public init(text: String) {
-        for line in text.split(separator: "\n") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon]
-            let value = line[line.index(after: colon)...].trimmingPrefix(while: { $0 == " " || $0 == "\t" })
-            let fields = value.split(whereSeparator: { $0 == "\t" || $0 == " " })
-            switch key {
-            case "Name": name = String(value)
-            case "Tgid": tgid = Int32(value) ?? 0
-            case "PPid": ppid = Int32(value) ?? 0
-            case "Umask": umask = UInt32(value, radix: 8) ?? 0o022
-            case "Uid" where fields.count == 4:
-                uid = UInt32(fields[0]) ?? 0; fsuid = UInt32(fields[3]) ?? 0
-            case "Gid" where fields.count == 4:
-                gid = UInt32(fields[0]) ?? 0; fsgid = UInt32(fields[3]) ?? 0
-            default: break
+    public init(text: String) { self.init(bytes: Array(text.utf8)) }
+
+    /// Parses the bytes of /proc/PID/status. Works on bytes, not String: this runs once per
+    /// notification, and String's character-level indexing cost more than the rest of a call.
+    public init(bytes: [UInt8]) {
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count && bytes[lineEnd] != 0x0a { lineEnd += 1 }
+            if let colon = bytes[lineStart..<lineEnd].firstIndex(of: 0x3a) {
+                var valueStart = colon + 1
+                while valueStart < lineEnd && (bytes[valueStart] == 0x09 || bytes[valueStart] == 0x20) { valueStart += 1 }
+                let key = bytes[lineStart..<colon], value = bytes[valueStart..<lineEnd]
+                switch key.count {
+                case 3 where key.elementsEqual("Uid".utf8):
+                    let ids = Self.numbers(value, radix: 10)
+                    if ids.count == 4 { uid = UInt32(truncatingIfNeeded: ids[0]); fsuid = UInt32(truncatingIfNeeded: ids[3]) }
+                case 3 where key.elementsEqual("Gid".utf8):
+                    let ids = Self.numbers(value, radix: 10)
+                    if ids.count == 4 { gid = UInt32(truncatingIfNeeded: ids[0]); fsgid = UInt32(truncatingIfNeeded: ids[3]) }
+                case 4 where key.elementsEqual("Name".utf8): name = String(decoding: value, as: UTF8.self)
+                case 4 where key.elementsEqual("Tgid".utf8): tgid = Int32(truncatingIfNeeded: Self.numbers(value, radix: 10).first ?? 0)
+                case 4 where key.elementsEqual("PPid".utf8): ppid = Int32(truncatingIfNeeded: Self.numbers(value, radix: 10).first ?? 0)
+                case 5 where key.elementsEqual("Umask".utf8): umask = UInt32(truncatingIfNeeded: Self.numbers(value, radix: 8).first ?? 0o022)
+                default: break
+                }
+                // The credentials come before the memory and signal lines; nothing after Gid is needed.
+                if key.elementsEqual("Gid".utf8) { return }
+            }
+            lineStart = lineEnd + 1
+        }
+    }
+
+    /// Whitespace-separated unsigned numbers.
+    static func numbers(_ bytes: ArraySlice<UInt8>, radix: UInt64) -> [UInt64] {
+        var out: [UInt64] = []
+        var current: UInt64 = 0, inNumber = false
+        for byte in bytes {
+            if byte >= 0x30 && byte < 0x30 + UInt8(radix) {
+                current = current &* radix &+ UInt64(byte - 0x30)
+                inNumber = true
+            } else {
+                if inNumber { out.append(current) }
+                current = 0
+                inNumber = false
             }
         }
+        if inNumber { out.append(current) }
+        return out
     }
 
     public init() {}
@@ -142,7 +173,8 @@ public struct TargetStatus: Sendable, Equatable {
         let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw Errno(rawValue: ESRCH) }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        // Name, Umask, Tgid, PPid, Uid and Gid are in the first lines.
+        var buffer = [UInt8](repeating: 0, count: 1024)
         var total = 0
         while total < buffer.count {
             let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
@@ -150,6 +182,7 @@ public struct TargetStatus: Sendable, Equatable {
             if got == 0 { break }
             total += got
         }
-        return TargetStatus(text: String(decoding: buffer[..<total], as: UTF8.self))
+        buffer.removeSubrange(total...)
+        return TargetStatus(bytes: buffer)
     }
 }
