@@ -18,6 +18,9 @@ public final class Session: @unchecked Sendable {
     private var helpers: [String: MountHelper] = [:]
     /// The session thread's fs ids and umask; created on that thread.
     private var credentials = ThreadCredentials()
+    /// When the current call's answer was sent: an event's latency ends there, not after the kernel
+    /// (with synchronous wake-up) has let the caller run on.
+    private var answering: Int64 = 0
 
     init(supervisor: Supervisor, notify: NotifyFD, identity: ContainerIdentity, container: Container, mountNamespaceID: UInt64) {
         self.supervisor = supervisor
@@ -126,6 +129,7 @@ public final class Session: @unchecked Sendable {
             // caller's own rights, exactly as without supervision. CONTINUE is safe here because the
             // supervisor grants nothing.
             outcome = .result(0)
+            answering = monotonicNanoseconds()
             if !notify.respond(id: id, continueCall: true) { finishGone(); return }
         } else if decision.verdict == .allow, let call {
             outcome = perform(call, id: id, tid: tid, status: status)
@@ -175,6 +179,7 @@ public final class Session: @unchecked Sendable {
         defer { close(pidfd) }
         guard notify.isValid(id) else { return .gone }
         _ = sonde_pidfd_send_signal(pidfd, SIGKILL)
+        answering = monotonicNanoseconds()
         // The answer is never seen (SIGKILL wins); it releases the notification at once.
         notify.respond(id: id, error: ENOSYS)
         return .failure(Errno(rawValue: ENOSYS))
@@ -182,6 +187,7 @@ public final class Session: @unchecked Sendable {
 
     @discardableResult
     func reply(_ id: UInt64, _ outcome: Emulator.Outcome) -> Bool {
+        answering = monotonicNanoseconds()
         switch outcome {
         case .result(let value): return notify.respond(id: id, value: value)
         case .failure(let error): return notify.respond(id: id, error: error.rawValue)
@@ -194,7 +200,7 @@ public final class Session: @unchecked Sendable {
     func emit(status: TargetStatus, tid: Int32, syscall: String, arguments: String, decision: Decision,
               outcome: Emulator.Outcome, started: Int64) {
         guard let onEvent = supervisor.onEvent else { return }
-        let latency = monotonicNanoseconds() - started
+        let latency = answering - started
         let verdict: String
         if decision.logOnly { verdict = decision.verdict == .allow ? "would-allow" : "would-deny" }
         else if decision.verdict == .allow { verdict = "allow" }

@@ -212,6 +212,26 @@ import Testing
         #expect(result.stdout.contains("null=0"), "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
     }
 
+    @Test func aNotifiedSyscallSondeDoesNotEmulateGetsTheDefaultErrno() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let c = try container(agent, "mkdir /root/x; echo mkdir=$?; mknod /root/null c 1 3; echo null=$?")
+        defer { c.remove() }
+        // A profile that sends more than the policy knows: mkdir must be answered, not left hanging.
+        try c.editConfig { config in
+            var linux = config["linux"] as! [String: Any]
+            var seccomp = agent.seccomp(metadata: "sonde-test")
+            seccomp["syscalls"] = [["names": ["mknod", "mknodat", "mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"]]
+            linux["seccomp"] = seccomp
+            config["linux"] = linux
+        }
+        let result = try c.runToCompletion()
+        #expect(result.stdout.contains("mkdir=1") && result.stdout.contains("null=0"), "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
+        #expect(!FileManager.default.fileExists(atPath: c.rootfs.appendingPathComponent("root/x").path))
+        let mkdir = events(agent) { ($0["rule"] as? String)?.contains("is not emulated") == true }
+        #expect(mkdir.first?["error"] as? String == "EPERM", "\(agent.events)")
+    }
+
     @Test func aContainerNoPolicyEntryMatchesGetsTheDefault() async throws {
         let agent = try SupervisorAgent(policy: Self.policy)
         defer { agent.stop() }
