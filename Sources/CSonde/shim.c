@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <linux/capability.h>
 #include <unistd.h>
 #include <sys/mount.h>
@@ -135,3 +136,5 @@ int sonde_raise_mknod_capability(void) {
 }
 
 int sonde_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+
+int sonde_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Containers
 import CSonde
+import Dispatch
 import Events
 import LinuxKit
 
@@ -22,7 +23,15 @@ public final class Session: @unchecked Sendable {
     /// (with synchronous wake-up) has let the caller run on.
     private var answering: Int64 = 0
 
-    init(supervisor: Supervisor, notify: NotifyFD, identity: ContainerIdentity, container: Container, mountNamespaceID: UInt64) {
+    /// Written to stop the session thread for a handover (see Takeover.swift).
+    let wake = sonde_eventfd()
+    /// Signalled once the thread has stopped between two calls, never to touch the fd again.
+    let paused = DispatchSemaphore(value: 0)
+    /// The pid the runtime named; kept for a successor agent.
+    let pid: Int32
+
+    init(supervisor: Supervisor, notify: NotifyFD, identity: ContainerIdentity, container: Container, mountNamespaceID: UInt64, pid: Int32) {
+        self.pid = pid
         self.supervisor = supervisor
         self.notify = notify
         self.identity = identity
@@ -39,14 +48,22 @@ public final class Session: @unchecked Sendable {
         }
         credentials = ThreadCredentials()
         _ = sonde_notif_set_sync_wakeup(notify.raw)
-        var poller = pollfd(fd: notify.raw, events: Int16(POLLIN), revents: 0)
+        var pollers = [pollfd(fd: notify.raw, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
         loop: while true {
-            poller.revents = 0
-            if poll(&poller, 1, -1) < 0 {
+            pollers[0].revents = 0
+            pollers[1].revents = 0
+            if poll(&pollers, 2, -1) < 0 {
                 if errno == EINTR { continue }
                 supervisor.log("container \(identity.id): poll failed: \(Errno.current)")
                 break
             }
+            if pollers[1].revents & Int16(POLLIN) != 0 {
+                // Handing over: the fd now belongs to the successor. Stop here, between two calls, so
+                // no notification is left received but unanswered; this process ends shortly.
+                paused.signal()
+                while true { pause() }
+            }
+            let poller = pollers[0]
             if poller.revents & Int16(POLLIN) != 0 {
                 do {
                     if let notification = try notify.receive() { handle(notification) }
@@ -63,6 +80,7 @@ public final class Session: @unchecked Sendable {
         for helper in helpers.values { helper.stop() }
         helpers.removeAll()
         close(notify.raw)
+        close(wake)
         supervisor.ended(self)
     }
 

@@ -34,6 +34,17 @@ public final class Supervisor: @unchecked Sendable {
     let log: @Sendable (String) -> Void
     let onEvent: (@Sendable (Event) -> Void)?
     private let cgroups = try? CgroupV2.find()
+    /// Handover state (Takeover.swift): the accept loop's wake-up, and runtime connections in flight.
+    let acceptWake = sonde_eventfd()
+    let acceptStopped = DispatchSemaphore(value: 0)
+    private var connectionsInFlight = 0
+    private var listenerFD: Int32 = -1
+    var currentListener: Int32 { lock.withLock { listenerFD } }
+
+    func connectionStarted() { lock.withLock { connectionsInFlight += 1 } }
+    func connectionEnded() { lock.withLock { connectionsInFlight -= 1 } }
+    var pendingConnections: Int { lock.withLock { connectionsInFlight } }
+    var allSessions: [Session] { lock.withLock { Array(sessions.values) } }
 
     public init(policy: Policy, policyPath: String? = nil, helperExecutable: String = Supervisor.defaultHelper,
                 log: @escaping @Sendable (String) -> Void, onEvent: (@Sendable (Event) -> Void)? = nil) {
@@ -74,42 +85,75 @@ public final class Supervisor: @unchecked Sendable {
 
     // MARK: - The OCI agent socket
 
-    /// Listens on `path` and serves runtimes until the process ends. A stale socket file is replaced.
-    public func serve(socketPath path: String, ready: (() -> Void)? = nil) throws(SondeError) {
-        let listener = try systemCall("socket(AF_UNIX)") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+    /// Listens on `path` and serves runtimes until the process ends (or hands over to a successor).
+    /// A stale socket file is replaced. `inherited` is a listening socket taken over from a previous agent.
+    public func serve(socketPath path: String, inherited: Int32? = nil, ready: (() -> Void)? = nil) throws(SondeError) {
+        let listener: Int32
+        if let inherited { listener = inherited } else { listener = try bindListener(path) }
         defer { close(listener) }
+        lock.withLock { listenerFD = listener }
+        // Non-blocking, polled with the handover wake-up: a predecessor that hands the listener over
+        // must stop accepting on it (the socket is shared), and accept() cannot be interrupted otherwise.
+        _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
+        ready?()
+        var pollers = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: acceptWake, events: Int16(POLLIN), revents: 0)]
+        while true {
+            if poll(&pollers, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                throw SondeError.system("poll on \(path)", Errno.current)
+            }
+            if pollers[1].revents & Int16(POLLIN) != 0 {
+                // Handing over: the successor accepts from now on; this thread only waits for the end.
+                acceptStopped.signal()
+                while true { pause() }
+            }
+            let connection = sonde_accept_cloexec(listener)
+            if connection < 0 {
+                if errno == EAGAIN || errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE { log("accept: \(Errno.current); retrying"); usleep(10_000); continue }
+                throw SondeError.system("accept on \(path)", Errno.current)
+            }
+            connectionStarted()
+            Thread.detachNewThread { [self] in
+                defer { connectionEnded() }
+                self.handleConnection(connection)
+            }
+        }
+    }
+
+    func bindListener(_ path: String) throws(SondeError) -> Int32 {
+        let listener = try systemCall("socket(AF_UNIX)") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(listener)
             throw SondeError(.invalidArgument, "socket path \(path) is longer than \(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         var info = stat()
         if lstat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFSOCK else {
+                close(listener)
                 throw SondeError(.invalidArgument, "\(path) exists and is not a socket", hint: "give a new path with --socket")
             }
             unlink(path)
         }
-        try systemCall("bind \(path)") {
-            withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        do throws(SondeError) {
+            try systemCall("bind \(path)") {
+                withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            }
+        } catch {
+            close(listener)
+            throw error
         }
         // Only root (the runtime) may hand us fds.
         chmod(path, 0o600)
-        try systemCall("listen \(path)") { listen(listener, 128) }
-        ready?()
-        while true {
-            let connection = sonde_accept_cloexec(listener)
-            if connection < 0 {
-                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE {
-                    if errno != EINTR { log("accept: \(Errno.current); retrying"); usleep(10_000) }
-                    continue
-                }
-                throw SondeError.system("accept on \(path)", Errno.current)
-            }
-            Thread.detachNewThread { [self] in self.handleConnection(connection) }
+        do throws(SondeError) { try systemCall("listen \(path)") { listen(listener, 128) } } catch {
+            close(listener)
+            throw error
         }
+        return listener
     }
 
     /// Reads one runtime message (JSON + fds), checks it, and adopts the notify fd. Anything wrong is
@@ -142,6 +186,9 @@ public final class Supervisor: @unchecked Sendable {
             // runc and crun close after one message; a client that keeps the connection open is served
             // as soon as what it sent parses.
             if let parsed = try? AgentMessage.parse(data, receivedFDs: fds.count) { message = parsed; break }
+            if fds.isEmpty, Takeover.isRequest(data) {
+                handOver(to: connection)   // does not return
+            }
         }
         if message == nil && failure == nil {
             if data.count >= limit { failure = SondeError(.malformedInput, "agent message larger than \(limit) bytes") }
@@ -166,7 +213,7 @@ public final class Supervisor: @unchecked Sendable {
     public func adopt(notifyFD: Int32, identity: ContainerIdentity, pid: Int32) -> Session {
         let container = describe(identity, pid: pid)
         let session = Session(supervisor: self, notify: NotifyFD(notifyFD), identity: identity, container: container,
-                              mountNamespaceID: (try? Namespaces.mountNamespaceID(pid: pid)) ?? 0)
+                              mountNamespaceID: (try? Namespaces.mountNamespaceID(pid: pid)) ?? 0, pid: pid)
         lock.withLock {
             sessions[ObjectIdentifier(session)] = session
             counters.containers += 1

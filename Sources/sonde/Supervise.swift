@@ -72,13 +72,17 @@ struct SuperviseServe: ParsableCommand {
     @OptionGroup var policy: PolicyOption
     @OptionGroup var events: SuperviseEventOptions
 
+    @Flag(help: "Take the socket and every container over from the agent running on --socket (a restart without losing containers).")
+    var takeover = false
+
     func run() throws {
         let supervisor = Supervisor(policy: try policy.load(), policyPath: policy.policy,
                                     log: { Output.notice($0) }, onEvent: events.sink())
         let signals = SupervisorSignals(supervisor: supervisor)
         defer { signals.cancel() }
         do {
-            try supervisor.serve(socketPath: socket) {
+            let inherited = takeover ? try supervisor.takeOver(socketPath: socket) : nil
+            try supervisor.serve(socketPath: socket, inherited: inherited) {
                 Output.notice("supervising on \(socket) with policy \(policy.policy)")
             }
         } catch {

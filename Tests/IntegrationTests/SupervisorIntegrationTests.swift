@@ -304,4 +304,39 @@ import Testing
         #expect(device(directory + "/null")?.isChar == true)
         #expect(result.stdout.contains(#""verdict":"deny""#) && result.stdout.contains(#""error":"EPERM""#), "\(result.stdout)")
     }
+
+    @Test func aSuccessorAgentTakesOverRunningContainersWithoutLosingACall() async throws {
+        let first = try SupervisorAgent(policy: Self.policy)
+        defer { first.stop() }
+        let step = { (n: Int) in "while [ ! -e /tmp/go\(n) ]; do usleep 20000; done; mknod /root/n\(n) c 1 3 2>/tmp/err\(n); echo $? > /tmp/rc\(n)" }
+        let c = try container(first, [step(1), step(2), "sleep 100"].joined(separator: "; "))
+        defer { c.remove() }
+        try c.start()
+        let tmp = c.rootfs.appendingPathComponent("tmp")
+        func go(_ n: Int) async throws -> String {
+            FileManager.default.createFile(atPath: tmp.appendingPathComponent("go\(n)").path, contents: nil)
+            let rc = tmp.appendingPathComponent("rc\(n)").path
+            guard try await eventually({ ((try? String(contentsOfFile: rc, encoding: .utf8)) ?? "").hasSuffix("\n") }) else {
+                throw TestFailure("step \(n) did not finish: \(first.log)")
+            }
+            return (try String(contentsOfFile: rc, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try await go(1) == "0")
+
+        let second = try SupervisorAgent(succeeding: first)
+        defer { second.stop() }
+        #expect(try await eventually { second.log.contains("took over 1 containers") }, "\(second.log)\n\(first.log)")
+        #expect(try await eventually { !first.process.isRunning }, "\(first.log)")
+        #expect(first.process.terminationStatus == 0 && first.log.contains("handed over 1 containers"), "\(first.log)")
+
+        // The running container's next call is answered by the successor.
+        #expect(try await go(2) == "0", "\(second.log)")
+        #expect(device(c.rootfs.appendingPathComponent("root/n2").path)?.isChar == true)
+        #expect(second.events.contains { ($0["args"] as? String)?.contains("/root/n2") == true }, "\(second.events)")
+        // And it serves new containers on the socket it inherited.
+        let fresh = try container(second, "mknod /root/null c 1 3; echo null=$?")
+        defer { fresh.remove() }
+        let result = try fresh.runToCompletion()
+        #expect(result.stdout.contains("null=0"), "\(result.stdout)\n\(result.stderr)\n\(second.log)")
+    }
 }

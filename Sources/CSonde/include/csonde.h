@@ -78,6 +78,9 @@ int sonde_mknodat(int dirfd, const char *name, uint32_t mode, uint32_t device);
 // helper spawned by another thread meanwhile.
 int sonde_accept_cloexec(int socket);
 
+// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): wakes a thread blocked in poll (<sys/eventfd.h> is not in Swift's Glibc).
+int sonde_eventfd(void);
+
 // Sends `length` bytes and `count` fds (SCM_RIGHTS) on a unix socket. Returns bytes sent or -1.
 ssize_t sonde_send_with_fds(int socket, const void *bytes, size_t length, const int *fds, int count);
 // Receives up to `capacity` bytes and up to `max_fds` fds. `*fd_count` gets how many fds came;

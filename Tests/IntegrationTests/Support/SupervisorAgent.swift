@@ -7,19 +7,38 @@ final class SupervisorAgent: @unchecked Sendable {
     let socket: String
     let policyPath: String
     let process = Process()
-    var eventsPath: String { directory.appendingPathComponent("events.jsonl").path }
-    var logPath: String { directory.appendingPathComponent("agent.log").path }
+    /// A successor shares its predecessor's directory; only the first agent removes it.
+    let ownsDirectory: Bool
+    let tag: String
+    var eventsPath: String { directory.appendingPathComponent("events\(tag).jsonl").path }
+    var logPath: String { directory.appendingPathComponent("agent\(tag).log").path }
 
     init(policy: String) throws {
         directory = URL(fileURLWithPath: "/tmp/sonde-sv-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        ownsDirectory = true
+        tag = ""
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socket = directory.appendingPathComponent("agent.sock").path
         policyPath = directory.appendingPathComponent("policy.json").path
         try policy.write(toFile: policyPath, atomically: true, encoding: .utf8)
+        try launch(["supervise", "--socket", socket, "--policy", policyPath, "--events", "-o", "json"])
+    }
+
+    /// A new agent that takes over `predecessor`'s socket and containers (`--takeover`).
+    init(succeeding predecessor: SupervisorAgent) throws {
+        directory = predecessor.directory
+        ownsDirectory = false
+        tag = "-successor"
+        socket = predecessor.socket
+        policyPath = predecessor.policyPath
+        try launch(["supervise", "--socket", socket, "--policy", policyPath, "--events", "-o", "json", "--takeover"])
+    }
+
+    private func launch(_ arguments: [String]) throws {
         FileManager.default.createFile(atPath: eventsPath, contents: nil)
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: sondeExecutable)
-        process.arguments = ["supervise", "--socket", socket, "--policy", policyPath, "--events", "-o", "json"]
+        process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: eventsPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardInput = FileHandle.nullDevice
@@ -50,7 +69,7 @@ final class SupervisorAgent: @unchecked Sendable {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
         }
-        try? FileManager.default.removeItem(at: directory)
+        if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
     deinit { stop() }
