@@ -9,10 +9,11 @@ struct Supervise: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Seccomp agent: perform mknod, mount and setxattr for containers under a policy.",
         discussion: """
-        The runtime sends each container's seccomp notify fd to --socket (config.json's
-        linux.seccomp.listenerPath; `sonde supervise profile` prints that section). Every notified
-        call is checked against the policy, performed in the caller's place when allowed, and
-        answered with its result or an errno. SIGHUP re-reads the policy without dropping containers.
+        The runtime sends each container's seccomp notify fd to --socket (config.json's \
+        linux.seccomp.listenerPath; `sonde supervise profile` prints that section). Every notified \
+        call is checked against the policy, performed in the caller's place when allowed, and \
+        answered with its result or an errno. SIGHUP re-reads the policy without dropping containers; \
+        --takeover restarts the agent without losing them.
         """,
         subcommands: [SuperviseServe.self, SuperviseRun.self, SuperviseProfile.self],
         defaultSubcommand: SuperviseServe.self)

@@ -339,4 +339,15 @@ import Testing
         let result = try fresh.runToCompletion()
         #expect(result.stdout.contains("null=0"), "\(result.stdout)\n\(result.stderr)\n\(second.log)")
     }
+
+    @Test func aPolicyWithErrorsStopsTheCommandWithTheKeyNamed() throws {
+        let path = "/tmp/sonde-sv-badpolicy-\(getpid()).json"
+        try #"{"containers": [{"mount": [{"fstype": "tmpfs", "flags": ["nosiud"]}]}]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let result = try run(sondeExecutable, ["supervise", "--socket", "/tmp/sonde-sv-never-\(getpid()).sock", "--policy", path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("policy \(path): containers[0].mount[0].flags[0]: unknown mount flag 'nosiud'"), "\(result.stderr)")
+        let profile = try run(sondeExecutable, ["supervise", "profile", "--policy", path + ".missing"])
+        #expect(profile.status != 0 && profile.stderr.contains("cannot read policy"), "\(profile.stderr)")
+    }
 }
