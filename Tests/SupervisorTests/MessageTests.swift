@@ -53,6 +53,13 @@ final class MessageTests: XCTestCase {
         rejected(#"{"fds":["seccompFd"],"pid":1,"metadata":5,"state":{"id":"x"}}"#, fds: 1, "\"metadata\" must be a string")
     }
 
+    func testTakeoverRequestIsNotARuntimeMessage() {
+        XCTAssertTrue(Takeover.isRequest(Takeover.request))
+        XCTAssertFalse(Takeover.isRequest(Data(runc.utf8)))
+        XCTAssertFalse(Takeover.isRequest(Data("garbage".utf8)))
+        XCTAssertThrowsError(try AgentMessage.parse(Takeover.request, receivedFDs: 0))
+    }
+
     func testHelperRequestRoundTrip() {
         let requests = [
             MountHelper.Request(bind: false, fstype: "tmpfs", source: "tmpfs", flags: 6, data: "size=1m,mode=755"),
