@@ -51,7 +51,6 @@ public enum SupervisedSyscall: Int32, Sendable, CaseIterable {
 
     /// AUDIT_ARCH_X86_64: notifications from other ABIs (i386 via int 0x80, x32) have other numbers.
     public static let architecture: UInt32 = 0xC000_003E
-    static let x32Bit: Int32 = 0x4000_0000
 }
 
 /// Reads the arguments of a notified call. Errors are the errno the call gets (EFAULT for a bad

@@ -18,6 +18,7 @@ extension Supervisor {
 
     public func runSupervised(command: [String], syscalls: [String], metadata: String) throws(SondeError) -> Supervised {
         guard !command.isEmpty else { throw SondeError(.invalidArgument, "no command to run") }
+        try NotifyFD.checkKernelSizes()
         var numbers: [String] = []
         for name in syscalls {
             let number = seccomp_syscall_resolve_name(name)

@@ -88,6 +88,7 @@ public final class Supervisor: @unchecked Sendable {
     /// Listens on `path` and serves runtimes until the process ends (or hands over to a successor).
     /// A stale socket file is replaced. `inherited` is a listening socket taken over from a previous agent.
     public func serve(socketPath path: String, inherited: Int32? = nil, ready: (() -> Void)? = nil) throws(SondeError) {
+        try NotifyFD.checkKernelSizes()
         let listener: Int32
         if let inherited { listener = inherited } else { listener = try bindListener(path) }
         defer { close(listener) }

@@ -110,6 +110,7 @@ extension Supervisor {
     /// The new agent's side: takes the listening socket and every container from the agent serving
     /// `path`. Returns the listener to serve on.
     public func takeOver(socketPath path: String) throws(SondeError) -> Int32 {
+        try NotifyFD.checkKernelSizes()
         let connection = try systemCall("socket(AF_UNIX)") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         defer { close(connection) }
         var address = sockaddr_un()

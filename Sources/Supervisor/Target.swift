@@ -10,6 +10,19 @@ public struct NotifyFD: Sendable {
     public let raw: Int32
     public init(_ raw: Int32) { self.raw = raw }
 
+    /// Refuses to run on a kernel whose notification structures are larger than the ones sonde was
+    /// built with: RECV copies the kernel's size into our buffer (seccomp_unotify(2) asks for this check).
+    public static func checkKernelSizes() throws(SondeError) {
+        var sizes = seccomp_notif_sizes()
+        if sonde_notif_sizes(&sizes) != 0 {
+            throw SondeError(.kernelFeatureMissing, "seccomp user notification is not available", errno: Errno.current)
+        }
+        if Int(sizes.seccomp_notif) > MemoryLayout<seccomp_notif>.size || Int(sizes.seccomp_notif_resp) > MemoryLayout<seccomp_notif_resp>.size {
+            throw SondeError(.kernelFeatureMissing, "the kernel's seccomp notification structures (\(sizes.seccomp_notif)/\(sizes.seccomp_notif_resp) bytes) are larger than sonde's",
+                             hint: "rebuild sonde against this kernel's headers")
+        }
+    }
+
     /// The next notification; nil when the call it was for is gone (ENOENT: the target was killed or
     /// interrupted between poll and receive - normal, not an error).
     public func receive() throws(SondeError) -> seccomp_notif? {
@@ -65,21 +78,6 @@ extension TargetMemory {
                 bytes += chunk[..<end]
                 return String(decoding: bytes, as: UTF8.self)
             }
-            bytes += chunk
-            cursor += UInt64(chunk.count)
-        }
-        throw tooLong
-    }
-
-    /// Raw bytes of the path argument, for paths that must keep every byte (not re-encoded as UTF-8).
-    public func cString(_ address: UInt64, limit: Int, tooLong: Errno) throws(Errno) -> [UInt8] {
-        if address == 0 { throw Errno(rawValue: EFAULT) }
-        var bytes: [UInt8] = []
-        var cursor = address
-        while bytes.count <= limit {
-            let pageRest = 4096 - Int(cursor % 4096)
-            let chunk = try read(cursor, count: min(pageRest, limit + 1 - bytes.count))
-            if let end = chunk.firstIndex(of: 0) { return bytes + chunk[..<end] }
             bytes += chunk
             cursor += UInt64(chunk.count)
         }
