@@ -26,7 +26,7 @@ import Testing
     }
 
     func container(_ agent: SupervisorAgent, _ script: String, prefix: String = "sonde-it-sv", metadata: String = "sonde-test") throws -> RuncContainer {
-        let probe = try supervisorProbe.get()
+        let probe = try agent.probe()
         let container = try RuncContainer(prefix: prefix, args: ["sh", "-c", script], extraBinaries: [probe])
         try container.supervise(by: agent, metadata: metadata)
         return container
@@ -107,13 +107,9 @@ import Testing
             mount -t ramfs ramfs /mnt/r; echo ramfs=$?
             mount -o bind /etc /mnt/b; echo bind=$?; ls /mnt/b
             mount -t proc proc /mnt/p; echo proc=$?; echo "pid1=$(cat /mnt/p/1/comm)"
-            /bin/probe-\(getpid()) xattr /etc trusted.overlay.opaque y; /bin/probe-\(getpid()) xattr /etc trusted.other y
+            /bin/probe xattr /etc trusted.overlay.opaque y; /bin/probe xattr /etc trusted.other y
             """)
         defer { c.remove() }
-        // The probe is copied as /bin/sonde-sv-probe-PID; give it a fixed name in the script.
-        let probeName = URL(fileURLWithPath: try supervisorProbe.get()).lastPathComponent
-        try FileManager.default.moveItem(atPath: c.rootfs.appendingPathComponent("bin/\(probeName)").path,
-                                         toPath: c.rootfs.appendingPathComponent("bin/probe-\(getpid())").path)
         let result = try c.runToCompletion()
         #expect(result.status == 0, "\(result.stderr)\n\(agent.log)")
         let out = result.stdout

@@ -119,12 +119,15 @@ extension RuncContainer {
     }
 }
 
-/// The probe program (bench/supervise-probe.c), built statically once per run.
-let supervisorProbe: Result<String, TestFailure> = {
-    let binary = "/tmp/sonde-sv-probe-\(getpid())"
-    let source = packageRoot.appendingPathComponent("bench/supervise-probe.c").path
-    guard let built = try? run("/usr/bin/gcc", ["-O2", "-static", "-o", binary, source]), built.status == 0 else {
-        return .failure(TestFailure("could not build probe.c"))
+extension SupervisorAgent {
+    /// The probe program (bench/supervise-probe.c), built statically into the agent's directory
+    /// (removed with it) the first time a test asks.
+    func probe() throws -> String {
+        let binary = directory.appendingPathComponent("probe").path
+        if FileManager.default.isExecutableFile(atPath: binary) { return binary }
+        let source = packageRoot.appendingPathComponent("bench/supervise-probe.c").path
+        let built = try run("/usr/bin/gcc", ["-O2", "-static", "-o", binary, source])
+        guard built.status == 0 else { throw TestFailure("could not build probe.c: \(built.stderr)") }
+        return binary
     }
-    return .success(binary)
-}()
+}
