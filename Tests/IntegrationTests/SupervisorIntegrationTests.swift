@@ -346,4 +346,31 @@ import Testing
         let profile = try run(sondeExecutable, ["supervise", "profile", "--policy", path + ".missing"])
         #expect(profile.status != 0 && profile.stderr.contains("cannot read policy"), "\(profile.stderr)")
     }
+
+    @Test func killAndLogOnlyEntries() async throws {
+        let policy = """
+        { "containers": [
+            { "name": "strict", "match": { "metadata": "strict" }, "mknod": [ { "type": "char", "major": 1, "minor": 3 } ], "default": "kill" },
+            { "name": "watch", "match": { "metadata": "watch" }, "mknod": [ { "type": "char", "major": 1, "minor": 3 } ], "logOnly": true } ] }
+        """
+        let agent = try SupervisorAgent(policy: policy)
+        defer { agent.stop() }
+        // Default "kill": the caller dies of SIGKILL instead of getting an errno.
+        let strict = try container(agent, "mknod /root/null c 1 3; echo null=$?; mknod /root/disk b 8 0; echo after=$?", metadata: "strict")
+        defer { strict.remove() }
+        let killed = try strict.runToCompletion()
+        // (busybox sh runs mknod as a child: the child is killed, the shell sees 128 + SIGKILL.)
+        #expect(killed.stdout.contains("null=0") && killed.stdout.contains("after=137"), "\(killed.stdout)\n\(killed.stderr)")
+        #expect(device(strict.rootfs.appendingPathComponent("root/disk").path) == nil)
+        #expect(agent.events.contains { $0["verdict"] as? String == "kill" }, "\(agent.events)")
+        // Log-only: decisions are recorded, nothing is done for the caller; the kernel runs the call
+        // with the container's own rights (no CAP_MKNOD: EPERM), as without sonde.
+        let watched = try container(agent, "mknod /root/null c 1 3; echo null=$?; mkfifo /root/fifo; echo fifo=$?", metadata: "watch")
+        defer { watched.remove() }
+        let result = try watched.runToCompletion()
+        #expect(result.stdout.contains("null=1") && result.stdout.contains("fifo=0"), "\(result.stdout)\n\(result.stderr)")
+        #expect(device(watched.rootfs.appendingPathComponent("root/null").path) == nil)
+        let verdicts = agent.events.filter { ($0["container"] as? [String: Any])?["id"] as? String == watched.name }.compactMap { $0["verdict"] as? String }
+        #expect(verdicts == ["would-allow", "would-deny"], "\(verdicts)")
+    }
 }
