@@ -19,6 +19,7 @@ public final class Session: @unchecked Sendable {
     private var helpers: [String: MountHelper] = [:]
     /// The session thread's fs ids and umask; created on that thread.
     private var credentials = ThreadCredentials()
+    private let statusFiles = StatusFiles()
     /// When the current call's answer was sent: an event's latency ends there, not after the kernel
     /// (with synchronous wake-up) has let the caller run on.
     private var answering: Int64 = 0
@@ -79,6 +80,7 @@ public final class Session: @unchecked Sendable {
         }
         for helper in helpers.values { helper.stop() }
         helpers.removeAll()
+        statusFiles.closeAll()
         close(notify.raw)
         close(wake)
         supervisor.ended(self)
@@ -106,7 +108,7 @@ public final class Session: @unchecked Sendable {
                 call = try CallDecoder.decode(syscall, arguments: arguments, memory: ProcessMemory(pid: tid))
             } catch {
                 // Unreadable argument: the call fails the way the kernel would fail it (EFAULT...).
-                let status = wantsEvents ? try? TargetStatus.read(pid: tid) : TargetStatus()
+                let status = wantsEvents ? try? statusFiles.read(tid: tid) : TargetStatus()
                 guard let status, notify.isValid(id) else { finishGone(); return }
                 decision = Decision(verdict: .deny, rule: "argument unreadable", action: .errno(error), logOnly: false)
                 outcome = .failure(error)
@@ -132,7 +134,7 @@ public final class Session: @unchecked Sendable {
         let kills: Bool
         if case .kill? = decision.action { kills = true } else { kills = false }
         if wantsEvents || kills || (decision.verdict == .allow && !decision.logOnly) {
-            guard let read = try? TargetStatus.read(pid: tid) else { finishGone(); return }
+            guard let read = try? statusFiles.read(tid: tid) else { finishGone(); return }
             status = read
         }
         // What was read from /proc/PID and its memory counts only if PID is still the caller. The

@@ -171,16 +171,43 @@ public struct TargetStatus: Sendable, Equatable {
         let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw Errno(rawValue: ESRCH) }
         defer { close(fd) }
+        return try read(fd: fd)
+    }
+
+    /// Reads an open /proc/PID/status from its start (seq_file regenerates it on each read at 0).
+    public static func read(fd: Int32) throws(Errno) -> TargetStatus {
         // Name, Umask, Tgid, PPid, Uid and Gid are in the first lines.
         var buffer = [UInt8](repeating: 0, count: 1024)
-        var total = 0
-        while total < buffer.count {
-            let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
-            if got < 0 { if errno == EINTR { continue }; throw Errno(rawValue: ESRCH) }
-            if got == 0 { break }
-            total += got
-        }
-        buffer.removeSubrange(total...)
+        let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        if got <= 0 { throw Errno(rawValue: ESRCH) }
+        buffer.removeSubrange(got...)
         return TargetStatus(bytes: buffer)
+    }
+}
+
+/// Open /proc/TID/status files of a container's recent callers, so a call costs one pread instead
+/// of open + read + close. Safe to keep: a proc fd stays bound to the task it was opened for (its
+/// struct pid), so once that task is gone reads fail with ESRCH - they never show a process that
+/// reused the number. Confined to one session thread.
+final class StatusFiles {
+    private var files: [Int32: Int32] = [:]
+    static let limit = 64
+
+    func read(tid: Int32) throws(Errno) -> TargetStatus {
+        if let fd = files[tid] {
+            if let status = try? TargetStatus.read(fd: fd) { return status }
+            close(fd)
+            files[tid] = nil
+        }
+        if files.count >= Self.limit { closeAll() }
+        let fd = open("/proc/\(tid)/status", O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw Errno(rawValue: ESRCH) }
+        files[tid] = fd
+        return try TargetStatus.read(fd: fd)
+    }
+
+    func closeAll() {
+        for fd in files.values { close(fd) }
+        files.removeAll()
     }
 }
