@@ -108,8 +108,8 @@ public final class Session: @unchecked Sendable {
                 call = try CallDecoder.decode(syscall, arguments: arguments, memory: ProcessMemory(pid: tid))
             } catch {
                 // Unreadable argument: the call fails the way the kernel would fail it (EFAULT...).
-                let status = wantsEvents ? try? statusFiles.read(tid: tid) : TargetStatus()
-                guard let status, notify.isValid(id) else { finishGone(); return }
+                let status = (wantsEvents ? try? statusFiles.read(tid: tid) : nil) ?? TargetStatus()
+                guard notify.isValid(id) else { finishGone(); return }
                 decision = Decision(verdict: .deny, rule: "argument unreadable", action: .errno(error), logOnly: false)
                 outcome = .failure(error)
                 reply(id, outcome)
@@ -134,8 +134,15 @@ public final class Session: @unchecked Sendable {
         let kills: Bool
         if case .kill? = decision.action { kills = true } else { kills = false }
         if wantsEvents || kills || (decision.verdict == .allow && !decision.logOnly) {
-            guard let read = try? statusFiles.read(tid: tid) else { finishGone(); return }
-            status = read
+            do { status = try statusFiles.read(tid: tid) } catch {
+                // Normally the caller is gone. If it still waits, it gets an errno, never a hang.
+                if notify.isValid(id) {
+                    supervisor.log("container \(identity.id): cannot read /proc/\(tid)/status (\(error)); the call fails with EPERM")
+                    reply(id, .failure(Errno(rawValue: EPERM)))
+                }
+                finishGone()
+                return
+            }
         }
         // What was read from /proc/PID and its memory counts only if PID is still the caller. The
         // emulator and kill() check again after their own last read and before acting (a
@@ -195,10 +202,12 @@ public final class Session: @unchecked Sendable {
 
     func kill(id: UInt64, tgid: Int32) -> Emulator.Outcome {
         let pidfd = sonde_pidfd_open(tgid)
-        if pidfd < 0 { return .gone }
-        defer { close(pidfd) }
+        defer { if pidfd >= 0 { close(pidfd) } }
         guard notify.isValid(id) else { return .gone }
-        _ = sonde_pidfd_send_signal(pidfd, SIGKILL)
+        // The pidfd was opened while the caller (a thread of tgid) was still blocked in its call.
+        if pidfd < 0 || sonde_pidfd_send_signal(pidfd, SIGKILL) != 0 {
+            supervisor.log("container \(identity.id): cannot kill \(tgid) (\(Errno.current)); its call fails with ENOSYS")
+        }
         answering = monotonicNanoseconds()
         // The answer is never seen (SIGKILL wins); it releases the notification at once.
         notify.respond(id: id, error: ENOSYS)
