@@ -91,7 +91,9 @@ public struct Emulator {
         return (parent, String(name))
     }
 
-    func withCallerCredentials<T>(_ body: () -> T) -> T { credentials.act(as: status, body) }
+    func withCallerCredentials<T>(granting granted: UInt64 = 0, _ body: () -> T) -> T {
+        credentials.act(as: status, granting: granted, body)
+    }
 
     /// Opens the parent directory of `path` inside the caller's root; the fd is the caller's to close.
     func openParent(_ path: String, dirfd: Int32?) throws(Errno) -> (fd: Int32, name: String) {
@@ -108,11 +110,10 @@ public struct Emulator {
         do { parent = try openParent(path, dirfd: dirfd) } catch { return notify.isValid(id) ? .failure(error) : .gone }
         defer { close(parent.fd) }
         guard notify.isValid(id) else { return .gone }
-        let result = withCallerCredentials { () -> Errno? in
-            // A non-zero fsuid drops CAP_MKNOD with the other filesystem capabilities; the parent
-            // directory's permissions are still checked against the caller's ids (no CAP_DAC_OVERRIDE).
-            if status.fsuid != 0 && sonde_raise_mknod_capability() != 0 { return Errno.current }
-            return sonde_mknodat(parent.fd, parent.name, mode, device) < 0 ? Errno.current : nil
+        // The policy allowed this node: CAP_MKNOD is granted for it; the parent directory's
+        // permissions are checked against the caller's ids and its own capabilities.
+        let result = withCallerCredentials(granting: ThreadCredentials.mknodCapability) { () -> Errno? in
+            sonde_mknodat(parent.fd, parent.name, mode, device) < 0 ? Errno.current : nil
         }
         return result.map { .failure($0) } ?? .result(0)
     }
@@ -182,22 +183,32 @@ public struct Emulator {
     }
 }
 
-/// The fs credentials and umask of one session thread, switched to a caller's for one call.
-/// setfsuid/setfsgid act on the calling thread only, and the session thread unshared its fs_struct
-/// (CLONE_FS), so its umask is its own too: nothing here touches the rest of the agent.
-/// Calls that would not change anything are skipped (most callers are root with umask 022).
+/// The fs credentials, filesystem capabilities and umask of one session thread, switched to a
+/// caller's for one call. setfsuid/setfsgid and capset act on the calling thread only, and the session
+/// thread unshared its fs_struct (CLONE_FS), so its umask is its own too: nothing here touches the
+/// rest of the agent. Calls that would not change anything are skipped.
 public final class ThreadCredentials {
     private let ownUID = UInt32(geteuid()), ownGID = UInt32(getegid())
     private var mask: UInt32
+    private var effective: UInt64 = 0, permitted: UInt64 = 0, inheritable: UInt64 = 0
+
+    /// CAP_FS_MASK: the capabilities the kernel drops when fsuid leaves 0 - CHOWN, DAC_OVERRIDE,
+    /// DAC_READ_SEARCH, FOWNER, FSETID, MKNOD, MAC_OVERRIDE.
+    static let filesystemCapabilities: UInt64 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 27 | 1 << 32
+    public static let mknodCapability: UInt64 = 1 << 27
 
     public init() {
         let current = umask(0o022)
-        mask = 0o022
         umask(current)
         mask = UInt32(current)
+        _ = sonde_get_capabilities(&effective, &permitted, &inheritable)
     }
 
-    public func act<T>(as caller: TargetStatus, _ body: () -> T) -> T {
+    /// Runs `body` with the caller's fsuid, fsgid and umask, and with only the filesystem
+    /// capabilities the caller has itself (a root caller without CAP_DAC_OVERRIDE is held to the
+    /// directory's permissions, as the kernel would hold it), plus `granted` - what the policy allows
+    /// on its behalf (CAP_MKNOD for an allowed device).
+    public func act<T>(as caller: TargetStatus, granting granted: UInt64 = 0, _ body: () -> T) -> T {
         // The umask stays the last caller's: nothing else this thread does depends on it.
         if caller.umask & 0o777 != mask {
             mask = caller.umask & 0o777
@@ -206,10 +217,20 @@ public final class ThreadCredentials {
         let switchUID = caller.fsuid != ownUID, switchGID = caller.fsgid != ownGID
         if switchGID { sonde_setfsgid(caller.fsgid) }
         if switchUID { sonde_setfsuid(caller.fsuid) }
-        // Back to the agent's own ids before anything else: /proc/PID access is checked with them.
+        // After a switch away from fsuid 0 the kernel has dropped every filesystem capability; the
+        // caller's own ones only count while it acts as root of our user namespace (fsuid unchanged).
+        let fs = Self.filesystemCapabilities
+        let now = switchUID && ownUID == 0 ? effective & ~fs : effective
+        let callerFS = switchUID ? 0 : caller.capEff & fs
+        let wanted = (effective & ~fs) | (effective & callerFS) | (granted & permitted)
+        let switchCaps = wanted != now
+        if switchCaps { _ = sonde_set_capabilities(wanted, permitted, inheritable) }
+        // Back to the agent's own ids and capabilities before anything else: /proc/PID access is
+        // checked with them.
         defer {
             if switchUID { sonde_setfsuid(ownUID) }
             if switchGID { sonde_setfsgid(ownGID) }
+            if switchCaps { _ = sonde_set_capabilities(effective, permitted, inheritable) }
         }
         return body()
     }

@@ -112,6 +112,8 @@ public struct TargetStatus: Sendable, Equatable {
     public var fsuid: UInt32 = 0
     public var fsgid: UInt32 = 0
     public var umask: UInt32 = 0o022
+    /// The effective capabilities (in the caller's own user namespace).
+    public var capEff: UInt64 = 0
 
     /// Parses the text of /proc/PID/status (ids there are in the reader's user namespace: the host's).
     public init(text: String) { self.init(bytes: Array(text.utf8)) }
@@ -138,10 +140,19 @@ public struct TargetStatus: Sendable, Equatable {
                 case 4 where key.elementsEqual("Tgid".utf8): tgid = Int32(truncatingIfNeeded: Self.numbers(value, radix: 10).first ?? 0)
                 case 4 where key.elementsEqual("PPid".utf8): ppid = Int32(truncatingIfNeeded: Self.numbers(value, radix: 10).first ?? 0)
                 case 5 where key.elementsEqual("Umask".utf8): umask = UInt32(truncatingIfNeeded: Self.numbers(value, radix: 8).first ?? 0o022)
+                case 6 where key.elementsEqual("CapEff".utf8):
+                    capEff = value.reduce(0) { acc, byte in
+                        let digit: UInt64
+                        switch byte {
+                        case 0x30...0x39: digit = UInt64(byte - 0x30)
+                        case 0x61...0x66: digit = UInt64(byte - 0x61 + 10)
+                        default: return acc
+                        }
+                        return acc << 4 | digit
+                    }
+                    return   // nothing after CapEff is needed
                 default: break
                 }
-                // The credentials come before the memory and signal lines; nothing after Gid is needed.
-                if key.elementsEqual("Gid".utf8) { return }
             }
             lineStart = lineEnd + 1
         }
@@ -176,8 +187,8 @@ public struct TargetStatus: Sendable, Equatable {
 
     /// Reads an open /proc/PID/status from its start (seq_file regenerates it on each read at 0).
     public static func read(fd: Int32) throws(Errno) -> TargetStatus {
-        // Name, Umask, Tgid, PPid, Uid and Gid are in the first lines.
-        var buffer = [UInt8](repeating: 0, count: 1024)
+        // Name, Umask, Tgid, PPid, Uid, Gid come first; CapEff at about byte 800 (after the signal masks).
+        var buffer = [UInt8](repeating: 0, count: 2048)
         let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         if got <= 0 { throw Errno(rawValue: ESRCH) }
         buffer.removeSubrange(got...)

@@ -67,6 +67,22 @@ import Testing
         #expect(allowed.allSatisfy { ($0["rule"] as? String)?.hasPrefix("devices: mknod char") == true })
     }
 
+    @Test func anAllowedDeviceStillNeedsTheCallersOwnDirectoryPermissions() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        // runc's default container root has no CAP_DAC_OVERRIDE: it may not create in a directory of
+        // another user, and sonde, acting for it, may not either.
+        let c = try container(agent, "mknod /home/other/null c 1 3; echo other=$?; mknod /home/null c 1 3; echo own=$?")
+        defer { c.remove() }
+        let other = c.rootfs.appendingPathComponent("home/other").path
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        #expect(chown(other, 1000, 1000) == 0 && chmod(other, 0o755) == 0)
+        let result = try c.runToCompletion()
+        #expect(result.stdout.contains("other=1") && result.stdout.contains("own=0"), "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
+        #expect(result.stderr.contains("Permission denied"), "\(result.stderr)")
+        #expect(device(other + "/null") == nil)
+    }
+
     @Test func aPathThroughASymlinkOutsideTheRootfsCreatesNothingOutside() async throws {
         let agent = try SupervisorAgent(policy: Self.policy)
         defer { agent.stop() }

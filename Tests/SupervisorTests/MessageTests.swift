@@ -152,7 +152,7 @@ final class DecodingTests: XCTestCase {
     }
 
     func testStatus() {
-        let status = TargetStatus(text: "Name:\tmknod\nUmask:\t0027\nState:\tS\nTgid:\t42\nPid:\t43\nPPid:\t1\nUid:\t100000\t100000\t100000\t100001\nGid:\t100000\t100000\t100000\t100002\n")
+        let status = TargetStatus(text: "Name:\tmknod\nUmask:\t0027\nState:\tS\nTgid:\t42\nPid:\t43\nPPid:\t1\nUid:\t100000\t100000\t100000\t100001\nGid:\t100000\t100000\t100000\t100002\nGroups:\t\nCapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\n")
         XCTAssertEqual(status.name, "mknod")
         XCTAssertEqual(status.umask, 0o027)
         XCTAssertEqual(status.tgid, 42)
@@ -160,5 +160,6 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(status.fsuid, 100001)
         XCTAssertEqual(status.fsgid, 100002)
         XCTAssertEqual(status.uid, 100000)
+        XCTAssertEqual(status.capEff, 0xa80425fb)
     }
 }

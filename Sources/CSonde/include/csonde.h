@@ -48,10 +48,11 @@ int sonde_setns(int fd, int nstype);
 int sonde_setfsuid(uint32_t uid);
 int sonde_setfsgid(uint32_t gid);
 
-// Sets CAP_MKNOD in the calling thread's effective set (capset(2) acts per thread). Needed after
-// setfsuid to a non-zero id, which drops the filesystem capabilities, CAP_MKNOD among them; going
-// back to fsuid 0 restores them. Returns 0 or -1 with errno.
-int sonde_raise_mknod_capability(void);
+// The calling thread's effective capability set as a 64-bit mask, read and set with capget/capset
+// (per thread; the permitted set is left alone, so the agent can always raise them back).
+// Return 0 or -1 with errno.
+int sonde_get_capabilities(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
+int sonde_set_capabilities(uint64_t effective, uint64_t permitted, uint64_t inheritable);
 
 // prctl(PR_SET_NO_NEW_PRIVS) (prctl is variadic).
 int sonde_set_no_new_privs(void);
