@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
 
         // The syscall supervisor: seccomp agent protocol, policy, emulation in the caller's place.
-        .target(name: "Supervisor", dependencies: ["CSonde", "Containers", "Events", "LinuxKit", "Syscalls"]),
+        .target(name: "Supervisor", dependencies: ["CSonde", "Containers", "Events", "LinuxKit"]),
         // Single-threaded helper (one per container) that joins a container's namespaces to mount for it.
         .executableTarget(name: "sonde-supervise-helper", dependencies: ["CSonde", "Supervisor"], path: "Sources/sonde-supervise-helper"),
         // Latency and throughput of the supervisor with real runc containers (bench/RESULTS-supervisor.md).
@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "GadgetsTests", dependencies: ["Gadgets", "BPFKit", "BPFObjects"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "BPFKit", "BPFObjects", "Containers", "LinuxKit", "Syscalls"]),
         // Real BPF, real runc containers and the sonde executable; run as root.
-        .testTarget(name: "IntegrationTests", dependencies: ["Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde"],
+        .testTarget(name: "IntegrationTests", dependencies: ["Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "sonde"],
                     exclude: ["Oracle"]), // oracle.c is compiled by the test itself
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
