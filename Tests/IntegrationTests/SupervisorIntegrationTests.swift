@@ -389,4 +389,23 @@ import Testing
         let verdicts = agent.events.filter { ($0["container"] as? [String: Any])?["id"] as? String == watched.name }.compactMap { $0["verdict"] as? String }
         #expect(verdicts == ["would-allow", "would-deny"], "\(verdicts)")
     }
+
+    @Test func manyContainersAtOnceAreEachAnsweredInFull() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let containers = try (0..<6).map { _ in
+            try container(agent, "while [ ! -e /tmp/go ]; do usleep 20000; done; /bin/probe mknod-loop 300 /dev c 1 3 > /tmp/result")
+        }
+        defer { for c in containers { c.remove() } }
+        for c in containers { try c.start() }
+        for c in containers { FileManager.default.createFile(atPath: c.rootfs.appendingPathComponent("tmp/go").path, contents: nil) }
+        for c in containers {
+            let path = c.rootfs.appendingPathComponent("tmp/result").path
+            let done = try await eventually(timeout: .seconds(60)) { ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").hasSuffix("\n") }
+            #expect(done, "\(c.name) did not finish: \(agent.log)")
+            let result = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            #expect(result.contains("calls=300 ok=300 "), "\(c.name): \(result)")
+        }
+        #expect(agent.events.filter { $0["verdict"] as? String == "allow" }.count == 1800)
+    }
 }
