@@ -83,6 +83,29 @@ public final class Supervisor: @unchecked Sendable {
         }
     }
 
+    /// Reloads the policy when its file changes (checked every `interval`; an editor's write-and-rename
+    /// counts as a change too, by inode). Polling keeps it simple and cannot miss a replaced file.
+    public func watchPolicyFile(interval: Double = 1) {
+        guard let policyPath else { return }
+        @Sendable func signature() -> [Int] {
+            var info = stat()
+            guard stat(policyPath, &info) == 0 else { return [] }
+            return [Int(info.st_ino), Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
+        }
+        let thread = Thread { [self] in
+            var last = signature()
+            while true {
+                Thread.sleep(forTimeInterval: interval)
+                let now = signature()
+                if now != last && !now.isEmpty {
+                    last = now
+                    reloadPolicy()
+                }
+            }
+        }
+        thread.start()
+    }
+
     // MARK: - The OCI agent socket
 
     /// Listens on `path` and serves runtimes until the process ends (or hands over to a successor).

@@ -12,7 +12,8 @@ struct Supervise: ParsableCommand {
         The runtime sends each container's seccomp notify fd to --socket (config.json's \
         linux.seccomp.listenerPath; `sonde supervise profile` prints that section). Every notified \
         call is checked against the policy, performed in the caller's place when allowed, and \
-        answered with its result or an errno. SIGHUP re-reads the policy without dropping containers; \
+        answered with its result or an errno. The policy is re-read when its file changes (or on SIGHUP) \
+        without dropping containers; \
         --takeover restarts the agent without losing them.
         """,
         subcommands: [SuperviseServe.self, SuperviseRun.self, SuperviseProfile.self],
@@ -81,6 +82,7 @@ struct SuperviseServe: ParsableCommand {
                                     log: { Output.notice($0) }, onEvent: events.sink())
         let signals = SupervisorSignals(supervisor: supervisor)
         defer { signals.cancel() }
+        supervisor.watchPolicyFile()
         do {
             let inherited = takeover ? try supervisor.takeOver(socketPath: socket) : nil
             try supervisor.serve(socketPath: socket, inherited: inherited) {

@@ -290,6 +290,19 @@ import Testing
         #expect(third.hasPrefix("1 ") && third.contains("Function not implemented"), "\(third)")
     }
 
+    @Test func anEditedPolicyFileIsReloadedWithoutASignal() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        try await Task.sleep(for: .milliseconds(1200))
+        try Self.policy.replacingOccurrences(of: #""default": "EPERM""#, with: #""default": "EACCES""#)
+            .write(toFile: agent.policyPath, atomically: true, encoding: .utf8)
+        #expect(try await eventually { agent.log.contains("policy reloaded") }, "\(agent.log)")
+        let c = try container(agent, "mknod /root/disk b 8 0; echo disk=$?")
+        defer { c.remove() }
+        let result = try c.runToCompletion()
+        #expect(result.stderr.contains("Permission denied"), "\(result.stdout)\n\(result.stderr)")
+    }
+
     @Test func aPolicyWithErrorsIsRejectedOnReloadAndTheOldOneStays() async throws {
         let agent = try SupervisorAgent(policy: Self.policy)
         defer { agent.stop() }
