@@ -49,6 +49,17 @@ public enum SupervisedSyscall: Int32, Sendable, CaseIterable {
     case lsetxattr = 189
     case mknodat = 259
 
+    /// Its name, without reflection (this runs once per call).
+    public var name: String {
+        switch self {
+        case .mknod: return "mknod"
+        case .mount: return "mount"
+        case .setxattr: return "setxattr"
+        case .lsetxattr: return "lsetxattr"
+        case .mknodat: return "mknodat"
+        }
+    }
+
     /// AUDIT_ARCH_X86_64: notifications from other ABIs (i386 via int 0x80, x32) have other numbers.
     public static let architecture: UInt32 = 0xC000_003E
 }
@@ -148,9 +159,9 @@ public struct Decision: Sendable, Equatable {
             guard let type = DeviceNumbers.type(mode) else { return deny("invalid file type in mode") }
             let major = DeviceNumbers.major(device), minor = DeviceNumbers.minor(device)
             let isDevice = type == .char || type == .block
-            for rule in entry.mknod where rule.type == type {
+            for (index, rule) in entry.mknod.enumerated() where rule.type == type {
                 if !isDevice || ((rule.major == nil || rule.major == major) && (rule.minor == nil || rule.minor == minor)) {
-                    return allow("\(entry.name): mknod \(rule)")
+                    return allow(entry.labels.mknod[index])
                 }
             }
             return deny(isDevice ? "\(type.rawValue) \(major):\(minor) not allowed" : "\(type.rawValue) not allowed")
@@ -163,18 +174,18 @@ public struct Decision: Sendable, Equatable {
                 return deny("only new mounts are emulated (flags \(flags.names.joined(separator: ",")))")
             }
             let kind = isBind ? "bind" : (fstype ?? "")
-            for rule in entry.mount where rule.fstype == kind {
+            for (index, rule) in entry.mount.enumerated() where rule.fstype == kind {
                 if let wanted = rule.source, wanted != source { continue }
                 let extra = flags.subtracting(isBind ? [.bind, .silent] : [.silent]).subtracting(rule.allowedFlags)
                 if !extra.isEmpty { continue }
                 if !flags.isSuperset(of: rule.requiredFlags) { continue }
-                return allow("\(entry.name): \(rule)")
+                return allow(entry.labels.mount[index])
             }
             return deny("mount \(kind) with flags [\(flags.names.joined(separator: ","))] not allowed")
 
         case .setxattr(_, let name, _, _, _):
-            for pattern in entry.setxattr where Policy.glob(pattern, name) {
-                return allow("\(entry.name): setxattr \(pattern)")
+            for (index, pattern) in entry.setxattr.enumerated() where Policy.glob(pattern, name) {
+                return allow(entry.labels.setxattr[index])
             }
             return deny("xattr \(name) not allowed")
         }

@@ -41,13 +41,17 @@ public struct Emulator {
     let pid: Int32
     let status: TargetStatus
     let credentials: ThreadCredentials
+    /// An open /proc/PID directory of the caller (bound to it), or nil to walk /proc/PID.
+    let procDirectory: Int32?
 
-    public init(notify: NotifyFD, id: UInt64, pid: Int32, status: TargetStatus, credentials: ThreadCredentials) {
+    public init(notify: NotifyFD, id: UInt64, pid: Int32, status: TargetStatus, credentials: ThreadCredentials,
+                procDirectory: Int32? = nil) {
         self.notify = notify
         self.id = id
         self.pid = pid
         self.status = status
         self.credentials = credentials
+        self.procDirectory = procDirectory
     }
 
     /// The directory a path starts from, and how to resolve within it. Absolute paths start at the
@@ -58,14 +62,15 @@ public struct Emulator {
         let source: String
         let resolve: UInt64
         if path.hasPrefix("/") {
-            (source, resolve) = ("/proc/\(pid)/root", Self.resolveInRoot)
+            (source, resolve) = ("root", Self.resolveInRoot)
         } else if let dirfd, dirfd != AT_FDCWD {
             if dirfd < 0 { throw Errno(rawValue: EBADF) }
-            (source, resolve) = ("/proc/\(pid)/fd/\(dirfd)", Self.resolveBeneath)
+            (source, resolve) = ("fd/\(dirfd)", Self.resolveBeneath)
         } else {
-            (source, resolve) = ("/proc/\(pid)/cwd", Self.resolveBeneath)
+            (source, resolve) = ("cwd", Self.resolveBeneath)
         }
-        let fd = open(source, O_PATH | O_CLOEXEC)
+        // The caller's magic link, followed by the agent: this is how its root/cwd is reached.
+        let fd = procDirectory.map { openat($0, source, O_PATH | O_CLOEXEC) } ?? open("/proc/\(pid)/" + source, O_PATH | O_CLOEXEC)
         if fd < 0 {
             let error = Errno.current
             throw error == .notFound && dirfd != nil ? Errno(rawValue: EBADF) : error

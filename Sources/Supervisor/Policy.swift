@@ -106,6 +106,12 @@ public struct Policy: Sendable, Equatable {
         public var setxattr: [String]
         public var defaultAction: Action?
         public var logOnly: Bool?
+        /// "entry: rule" for each rule, as events show it: made once when the policy is read, not per call.
+        public internal(set) var labels = Labels()
+    }
+
+    public struct Labels: Sendable, Equatable {
+        public var mknod: [String] = [], mount: [String] = [], setxattr: [String] = []
     }
 
     /// The entry for a container, if any.
@@ -290,6 +296,9 @@ extension Policy {
             }
             entry.setxattr.append(name)
         }
+        entry.labels = Labels(mknod: entry.mknod.map { "\(entry.name): mknod \($0)" },
+                              mount: entry.mount.map { "\(entry.name): \($0)" },
+                              setxattr: entry.setxattr.map { "\(entry.name): setxattr \($0)" })
         return entry
     }
 

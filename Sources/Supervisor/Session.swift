@@ -19,7 +19,7 @@ public final class Session: @unchecked Sendable {
     private var helpers: [String: MountHelper] = [:]
     /// The session thread's fs ids and umask; created on that thread.
     private var credentials = ThreadCredentials()
-    private let statusFiles = StatusFiles()
+    private let processFiles = ProcessFiles()
     /// When the current call's answer was sent: an event's latency ends there, not after the kernel
     /// (with synchronous wake-up) has let the caller run on.
     private var answering: Int64 = 0
@@ -80,7 +80,7 @@ public final class Session: @unchecked Sendable {
         }
         for helper in helpers.values { helper.stop() }
         helpers.removeAll()
-        statusFiles.closeAll()
+        processFiles.closeAll()
         close(notify.raw)
         close(wake)
         supervisor.ended(self)
@@ -99,16 +99,15 @@ public final class Session: @unchecked Sendable {
         var call: InterceptedCall?
         var decision: Decision
         var outcome: Emulator.Outcome
-        var syscallName = "syscall \(data.nr)"
+        var syscallName: String { SupervisedSyscall(rawValue: data.nr)?.name ?? "syscall \(data.nr)" }
         let wantsEvents = supervisor.onEvent != nil
 
         if data.arch == SupervisedSyscall.architecture, let syscall = SupervisedSyscall(rawValue: data.nr) {
-            syscallName = "\(syscall)"
             do {
                 call = try CallDecoder.decode(syscall, arguments: arguments, memory: ProcessMemory(pid: tid))
             } catch {
                 // Unreadable argument: the call fails the way the kernel would fail it (EFAULT...).
-                let status = (wantsEvents ? try? statusFiles.read(tid: tid) : nil) ?? TargetStatus()
+                let status = (wantsEvents ? try? processFiles.read(tid: tid) : nil) ?? TargetStatus()
                 guard notify.isValid(id) else { finishGone(); return }
                 decision = Decision(verdict: .deny, rule: "argument unreadable", action: .errno(error), logOnly: false)
                 outcome = .failure(error)
@@ -134,7 +133,7 @@ public final class Session: @unchecked Sendable {
         let kills: Bool
         if case .kill? = decision.action { kills = true } else { kills = false }
         if wantsEvents || kills || (decision.verdict == .allow && !decision.logOnly) {
-            do { status = try statusFiles.read(tid: tid) } catch {
+            do { status = try processFiles.read(tid: tid) } catch {
                 // Normally the caller is gone. If it still waits, it gets an errno, never a hang.
                 if notify.isValid(id) {
                     supervisor.log("container \(identity.id): cannot read /proc/\(tid)/status (\(error)); the call fails with EPERM")
@@ -177,7 +176,8 @@ public final class Session: @unchecked Sendable {
     }
 
     func perform(_ call: InterceptedCall, id: UInt64, tid: Int32, status: TargetStatus) -> Emulator.Outcome {
-        let emulator = Emulator(notify: notify, id: id, pid: tid, status: status, credentials: credentials)
+        let emulator = Emulator(notify: notify, id: id, pid: tid, status: status, credentials: credentials,
+                                procDirectory: processFiles.directory(tid: tid))
         switch call {
         case .mknod(let path, let dirfd, let mode, let device):
             return emulator.mknod(path: path, dirfd: dirfd, mode: mode, device: device)

@@ -61,6 +61,8 @@ public struct NotifyFD: Sendable {
 public protocol TargetMemory {
     /// Copies `count` bytes at `address` of the target.
     func read(_ address: UInt64, count: Int) throws(Errno) -> [UInt8]
+    /// A NUL-terminated string; see the default implementation.
+    func string(_ address: UInt64, limit: Int, tooLong: Errno) throws(Errno) -> String
 }
 
 extension TargetMemory {
@@ -90,6 +92,27 @@ public struct ProcessMemory: TargetMemory {
     public let pid: Int32
     public init(pid: Int32) { self.pid = pid }
 
+    /// The string read straight into one scratch buffer, page by page (a path is read once per call).
+    public func string(_ address: UInt64, limit: Int, tooLong: Errno) throws(Errno) -> String {
+        if address == 0 { throw Errno(rawValue: EFAULT) }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: limit + 1) { (buffer) throws(Errno) -> String in
+            var length = 0
+            var cursor = address
+            while length <= limit {
+                let want = min(4096 - Int(cursor % 4096), limit + 1 - length)
+                let got = sonde_process_vm_read(pid, buffer.baseAddress! + length, cursor, want)
+                if got <= 0 { throw Errno.current == .notFound ? Errno(rawValue: ESRCH) : Errno(rawValue: EFAULT) }
+                if let nul = UnsafeBufferPointer(rebasing: buffer[length..<length + got]).firstIndex(of: 0) {
+                    // (a rebased buffer counts from 0)
+                    return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<(length + nul)]), as: UTF8.self)
+                }
+                length += got
+                cursor += UInt64(got)
+            }
+            throw tooLong
+        }
+    }
+
     public func read(_ address: UInt64, count: Int) throws(Errno) -> [UInt8] {
         if count == 0 { return [] }
         var buffer = [UInt8](repeating: 0, count: count)
@@ -118,62 +141,66 @@ public struct TargetStatus: Sendable, Equatable {
     /// Parses the text of /proc/PID/status (ids there are in the reader's user namespace: the host's).
     public init(text: String) { self.init(bytes: Array(text.utf8)) }
 
-    /// Parses the bytes of /proc/PID/status. Works on bytes, not String: this runs once per
-    /// notification, and String's character-level indexing cost more than the rest of a call.
+    /// Parses the bytes of /proc/PID/status. Works on raw bytes, not String: this runs once per
+    /// notification, and String's character-level work cost more than the rest of a call.
     public init(bytes: [UInt8]) {
-        var lineStart = 0
-        while lineStart < bytes.count {
-            var lineEnd = lineStart
-            while lineEnd < bytes.count && bytes[lineEnd] != 0x0a { lineEnd += 1 }
-            if let colon = bytes[lineStart..<lineEnd].firstIndex(of: 0x3a) {
-                var valueStart = colon + 1
-                while valueStart < lineEnd && (bytes[valueStart] == 0x09 || bytes[valueStart] == 0x20) { valueStart += 1 }
-                let key = bytes[lineStart..<colon], value = bytes[valueStart..<lineEnd]
-                switch key.count {
-                case 3 where key.elementsEqual("Uid".utf8):
-                    let ids = Self.numbers(value, radix: 10)
-                    if ids.count == 4 { uid = UInt32(truncatingIfNeeded: ids[0]); fsuid = UInt32(truncatingIfNeeded: ids[3]) }
-                case 3 where key.elementsEqual("Gid".utf8):
-                    let ids = Self.numbers(value, radix: 10)
-                    if ids.count == 4 { gid = UInt32(truncatingIfNeeded: ids[0]); fsgid = UInt32(truncatingIfNeeded: ids[3]) }
-                case 4 where key.elementsEqual("Name".utf8): name = String(decoding: value, as: UTF8.self)
-                case 4 where key.elementsEqual("Tgid".utf8): tgid = Int32(truncatingIfNeeded: Self.numbers(value, radix: 10).first ?? 0)
-                case 4 where key.elementsEqual("PPid".utf8): ppid = Int32(truncatingIfNeeded: Self.numbers(value, radix: 10).first ?? 0)
-                case 5 where key.elementsEqual("Umask".utf8): umask = UInt32(truncatingIfNeeded: Self.numbers(value, radix: 8).first ?? 0o022)
-                case 6 where key.elementsEqual("CapEff".utf8):
-                    capEff = value.reduce(0) { acc, byte in
-                        let digit: UInt64
-                        switch byte {
-                        case 0x30...0x39: digit = UInt64(byte - 0x30)
-                        case 0x61...0x66: digit = UInt64(byte - 0x61 + 10)
-                        default: return acc
-                        }
-                        return acc << 4 | digit
-                    }
+        bytes.withUnsafeBufferPointer { b in
+            var i = 0
+            while i < b.count {
+                let lineStart = i
+                while i < b.count && b[i] != 0x0a { i += 1 }
+                let lineEnd = i
+                i += 1
+                var colon = lineStart
+                while colon < lineEnd && b[colon] != 0x3a { colon += 1 }
+                guard colon < lineEnd else { continue }
+                var value = colon + 1
+                while value < lineEnd && (b[value] == 0x09 || b[value] == 0x20) { value += 1 }
+                func key(_ name: StaticString) -> Bool {
+                    guard colon - lineStart == name.utf8CodeUnitCount else { return false }
+                    for k in 0..<name.utf8CodeUnitCount where b[lineStart + k] != name.utf8Start[k] { return false }
+                    return true
+                }
+                let field = UnsafeBufferPointer(rebasing: b[value..<lineEnd])
+                if key("Name") { name = String(decoding: field, as: UTF8.self) }
+                else if key("Umask") { umask = UInt32(truncatingIfNeeded: Self.number(field, radix: 8, index: 0) ?? 0o022) }
+                else if key("Tgid") { tgid = Int32(truncatingIfNeeded: Self.number(field, radix: 10, index: 0) ?? 0) }
+                else if key("PPid") { ppid = Int32(truncatingIfNeeded: Self.number(field, radix: 10, index: 0) ?? 0) }
+                else if key("Uid") {
+                    uid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 0) ?? 0)
+                    fsuid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 3) ?? 0)
+                } else if key("Gid") {
+                    gid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 0) ?? 0)
+                    fsgid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 3) ?? 0)
+                } else if key("CapEff") {
+                    capEff = Self.number(field, radix: 16, index: 0) ?? 0
                     return   // nothing after CapEff is needed
-                default: break
                 }
             }
-            lineStart = lineEnd + 1
         }
     }
 
-    /// Whitespace-separated unsigned numbers.
-    static func numbers(_ bytes: ArraySlice<UInt8>, radix: UInt64) -> [UInt64] {
-        var out: [UInt64] = []
-        var current: UInt64 = 0, inNumber = false
-        for byte in bytes {
-            if byte >= 0x30 && byte < 0x30 + UInt8(radix) {
-                current = current &* radix &+ UInt64(byte - 0x30)
+    /// The `index`th whitespace-separated number of a field (digits 0-9, a-f for radix 16).
+    static func number(_ field: UnsafeBufferPointer<UInt8>, radix: UInt64, index: Int) -> UInt64? {
+        var current: UInt64 = 0, inNumber = false, seen = 0
+        for byte in field {
+            let digit: UInt64
+            switch byte {
+            case 0x30...0x39: digit = UInt64(byte - 0x30)
+            case 0x61...0x66: digit = UInt64(byte - 0x61 + 10)
+            default: digit = radix
+            }
+            if digit < radix {
+                current = current &* radix &+ digit
                 inNumber = true
-            } else {
-                if inNumber { out.append(current) }
+            } else if inNumber {
+                if seen == index { return current }
+                seen += 1
                 current = 0
                 inNumber = false
             }
         }
-        if inNumber { out.append(current) }
-        return out
+        return inNumber && seen == index ? current : nil
     }
 
     public init() {}
@@ -196,29 +223,39 @@ public struct TargetStatus: Sendable, Equatable {
     }
 }
 
-/// Open /proc/TID/status files of a container's recent callers, so a call costs one pread instead
-/// of open + read + close. Safe to keep: a proc fd stays bound to the task it was opened for (its
-/// struct pid), so once that task is gone reads fail with ESRCH - they never show a process that
-/// reused the number. Confined to one session thread.
-final class StatusFiles {
-    private var files: [Int32: Int32] = [:]
+/// Open /proc/TID directories and status files of a container's recent callers, so a call costs a
+/// pread and a one-component openat instead of full /proc path walks. Safe to keep: a proc fd stays
+/// bound to the task it was opened for (its struct pid), so once that task is gone reads and lookups
+/// fail (ESRCH/ENOENT) - they never reach a process that reused the number. Confined to one session thread.
+final class ProcessFiles {
+    private var files: [Int32: (directory: Int32, status: Int32)] = [:]
     static let limit = 64
 
     func read(tid: Int32) throws(Errno) -> TargetStatus {
-        if let fd = files[tid] {
-            if let status = try? TargetStatus.read(fd: fd) { return status }
-            close(fd)
-            files[tid] = nil
+        if let cached = files[tid] {
+            if let status = try? TargetStatus.read(fd: cached.status) { return status }
+            forget(tid)
         }
         if files.count >= Self.limit { closeAll() }
-        let fd = open("/proc/\(tid)/status", O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw Errno(rawValue: ESRCH) }
-        files[tid] = fd
-        return try TargetStatus.read(fd: fd)
+        let directory = open("/proc/\(tid)", O_PATH | O_DIRECTORY | O_CLOEXEC)
+        if directory < 0 { throw Errno(rawValue: ESRCH) }
+        let status = openat(directory, "status", O_RDONLY | O_CLOEXEC)
+        if status < 0 { close(directory); throw Errno(rawValue: ESRCH) }
+        files[tid] = (directory, status)
+        return try TargetStatus.read(fd: status)
+    }
+
+    /// The /proc/TID directory fd of a caller whose status was read, if cached.
+    func directory(tid: Int32) -> Int32? { files[tid]?.directory }
+
+    func forget(_ tid: Int32) {
+        guard let cached = files.removeValue(forKey: tid) else { return }
+        close(cached.status)
+        close(cached.directory)
     }
 
     func closeAll() {
-        for fd in files.values { close(fd) }
+        for cached in files.values { close(cached.status); close(cached.directory) }
         files.removeAll()
     }
 }

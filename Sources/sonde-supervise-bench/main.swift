@@ -128,6 +128,8 @@ final class Bundle {
 }
 
 let options = Options.parse()
+/// The machine's load when the run started: other work on the CPUs shows up in every latency here.
+let loadAtStart = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "").split(separator: " ").prefix(3).joined(separator: " ")
 try? FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: work) }
 let built = shell("/usr/bin/gcc", ["-O2", "-static", "-o", work.appendingPathComponent("probe").path, root.appendingPathComponent("bench/supervise-probe.c").path])
@@ -216,7 +218,7 @@ if let path = options.write {
     # Supervisor benchmark
 
     Produced by `swift build -c release && .build/release/sonde-supervise-bench --calls \(options.calls) --rounds \(options.rounds) --parallel \(options.parallel) --write \(path)`
-    on \(machine), \(Date()).
+    on \(machine), \(Date()); load average at the start: \(loadAtStart).
 
     Real runc busybox containers run bench/supervise-probe.c, which times each of its own mknod calls;
     `sonde supervise` (release build, no --events) answers them under a policy allowing char 1:3.

@@ -127,6 +127,29 @@ final class DecodingTests: XCTestCase {
         }
     }
 
+    func testProcessMemoryReadsStringsAcrossPages() throws {
+        // This process's own memory, through process_vm_readv, as the agent reads a caller's.
+        var raw: UnsafeMutableRawPointer?
+        XCTAssertEqual(posix_memalign(&raw, 4096, 3 * 4096), 0)
+        defer { free(raw) }
+        let page = raw!.assumingMemoryBound(to: UInt8.self)
+        page.initialize(repeating: 0x61, count: 3 * 4096)
+        let start = page + 4096 - 3
+        for (i, byte) in Array("/dev/null".utf8).enumerated() { start[i] = byte }
+        start[9] = 0
+        let memory = ProcessMemory(pid: getpid())
+        let address = UInt64(UInt(bitPattern: start))
+        XCTAssertEqual(try memory.string(address, limit: 4095, tooLong: Errno(rawValue: ENAMETOOLONG)), "/dev/null")
+        page[3 * 4096 - 1] = 0
+        XCTAssertThrowsError(try memory.string(UInt64(UInt(bitPattern: page)), limit: 4095, tooLong: Errno(rawValue: ENAMETOOLONG))) {
+            XCTAssertEqual($0 as? Errno, Errno(rawValue: ENAMETOOLONG))
+        }
+        XCTAssertEqual(try memory.string(UInt64(UInt(bitPattern: page + 3 * 4096 - 5)), limit: 4095, tooLong: Errno(rawValue: ENAMETOOLONG)), "aaaa")
+        XCTAssertThrowsError(try memory.string(8, limit: 100, tooLong: Errno(rawValue: ENAMETOOLONG))) {
+            XCTAssertEqual($0 as? Errno, Errno(rawValue: EFAULT))
+        }
+    }
+
     func testMountAndXattrArguments() throws {
         let memory = FakeMemory(regions: [(0x1000, Array("tmpfs\0/mnt\0size=1m\0trusted.overlay.opaque\0y".utf8))])
         let mount = try CallDecoder.decode(.mount, arguments: [0x1000, 0x1006, 0x1000, 0x6, 0x100b, 0], memory: memory)
