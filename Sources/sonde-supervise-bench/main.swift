@@ -134,6 +134,10 @@ try? FileManager.default.createDirectory(at: work, withIntermediateDirectories: 
 defer { try? FileManager.default.removeItem(at: work) }
 let built = shell("/usr/bin/gcc", ["-O2", "-static", "-o", work.appendingPathComponent("probe").path, root.appendingPathComponent("bench/supervise-probe.c").path])
 if built.status != 0 { fail("gcc: \(built.err)") }
+let floorBinary = work.appendingPathComponent("floor").path
+let floorBuilt = shell("/usr/bin/gcc", ["-O2", "-o", floorBinary, root.appendingPathComponent("bench/supervise-floor.c").path, "-lseccomp"])
+if floorBuilt.status != 0 { fail("gcc: \(floorBuilt.err)") }
+let floorDir = "/dev/shm/sonde-supervise-floor-\(getpid())"
 
 // The agent, release build, without --events (events are for people; the hot path skips them).
 let socket = work.appendingPathComponent("agent.sock").path
@@ -158,7 +162,24 @@ struct Row { var name: String; var medians: [Int64] = []; var p99s: [Int64] = []
 var rows = [Row(name: "mknod c 1:3, unsupervised (CAP_MKNOD, no filter)"),
             Row(name: "mknod c 1:3, supervised: emulated"),
             Row(name: "mknod b 8:0, unsupervised (no CAP_MKNOD: kernel EPERM)"),
-            Row(name: "mknod b 8:0, supervised: denied EPERM")]
+            Row(name: "mknod b 8:0, supervised: denied EPERM"),
+            Row(name: "floor: the same emulation in plain C (bench/supervise-floor.c, host)"),
+            Row(name: "floor: RECV + read path + SEND EPERM in plain C (host)")]
+/// The C floor, on the host (a tmpfs directory like the containers' /dev).
+@MainActor func floor(_ row: Int, _ mode: String) {
+    try? FileManager.default.createDirectory(atPath: floorDir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: floorDir) }
+    let out = shell(floorBinary, [mode, floorDir]).out
+    var values: [String: Int64] = [:]
+    for pair in out.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+        let kv = pair.split(separator: "=")
+        if kv.count == 2, let v = Int64(kv[1]) { values[String(kv[0])] = v }
+    }
+    rows[row].medians.append(values["median_ns"] ?? 0)
+    rows[row].p99s.append(values["p99_ns"] ?? 0)
+    rows[row].ok = mode == "emulate" ? 20000 : 0
+    rows[row].errno = mode == "emulate" ? 0 : 1
+}
 var throughput: [Double] = []
 var counter = 0
 @MainActor func single(_ row: Int, device: String, supervised: Bool, capability: Bool) {
@@ -180,6 +201,8 @@ for round in 1...options.rounds {
     single(1, device: "c 1 3", supervised: true, capability: false)
     single(2, device: "b 8 0", supervised: false, capability: false)
     single(3, device: "b 8 0", supervised: true, capability: false)
+    floor(4, "emulate")
+    floor(5, "deny")
     // N containers at once, started, then released together.
     let many = (0..<options.parallel).map { i -> Bundle in
         counter += 1
@@ -202,7 +225,8 @@ var report = """
 
 """
 for row in rows {
-    let result = row.ok > 0 ? "created (\(row.ok)/\(options.calls))" : "errno \(row.errno) (\(row.errno == 1 ? "EPERM" : "?"))"
+    let result = row.name.hasPrefix("floor") ? (row.ok > 0 ? "created (20000 calls)" : "EPERM (20000 calls)")
+        : row.ok > 0 ? "created (\(row.ok)/\(options.calls))" : "errno \(row.errno) (\(row.errno == 1 ? "EPERM" : "?"))"
     report += "| \(row.name) | \(us(median(row.medians))) | \(us(median(row.p99s))) | \(result) |\n"
 }
 report += "\n\(options.parallel) supervised containers in parallel, each \(options.calls) emulated mknod: "
