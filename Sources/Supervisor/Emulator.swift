@@ -100,52 +100,60 @@ public struct Emulator {
         credentials.act(as: status, granting: granted, body)
     }
 
-    /// Opens the parent directory of `path` inside the caller's root; the fd is the caller's to close.
-    func openParent(_ path: String, dirfd: Int32?) throws(Errno) -> (fd: Int32, name: String) {
-        let (parent, name) = try Self.split(path)
+    /// Resolves `path` inside the caller's root (or below its cwd / dirfd) *as the caller*: the walk
+    /// is checked against the caller's ids and capabilities, so a directory it may not search stops
+    /// sonde too. Only the start (its root or cwd, a /proc magic link) is opened with the agent's rights.
+    func resolve(_ path: String, dirfd: Int32?, flags: Int32) throws(Errno) -> Int32 {
         let (start, resolve) = try base(for: path, dirfd: dirfd)
         defer { close(start) }
-        let fd = sonde_openat2(start, parent, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, resolve)
+        let fd = withCallerCredentials { sonde_openat2(start, path, UInt64(flags | O_PATH | O_CLOEXEC), 0, resolve) }
         if fd < 0 { throw Errno.current }
-        return (fd, name)
+        return fd
     }
 
     public func mknod(path: String, dirfd: Int32?, mode: UInt32, device: UInt32) -> Outcome {
-        let parent: (fd: Int32, name: String)
-        do { parent = try openParent(path, dirfd: dirfd) } catch { return notify.isValid(id) ? .failure(error) : .gone }
-        defer { close(parent.fd) }
-        guard notify.isValid(id) else { return .gone }
-        // The policy allowed this node: CAP_MKNOD is granted for it; the parent directory's
-        // permissions are checked against the caller's ids and its own capabilities.
-        let result = withCallerCredentials(granting: ThreadCredentials.mknodCapability) { () -> Errno? in
-            sonde_mknodat(parent.fd, parent.name, mode, device) < 0 ? Errno.current : nil
+        let parentPath: String, name: String
+        let start: (fd: Int32, resolve: UInt64)
+        do throws(Errno) {
+            (parentPath, name) = try Self.split(path)
+            start = try base(for: path, dirfd: dirfd)
+        } catch {
+            return notify.isValid(id) ? .failure(error) : .gone
         }
-        return result.map { .failure($0) } ?? .result(0)
+        defer { close(start.fd) }
+        // As the caller, with CAP_MKNOD granted because the policy allowed this node: the walk to the
+        // parent and the parent's permissions are checked against the caller's ids and capabilities.
+        return withCallerCredentials(granting: ThreadCredentials.mknodCapability) { () -> Outcome in
+            let parent = sonde_openat2(start.fd, parentPath, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, start.resolve)
+            if parent < 0 {
+                let error = Errno.current
+                return notify.isValid(id) ? .failure(error) : .gone
+            }
+            defer { close(parent) }
+            guard notify.isValid(id) else { return .gone }
+            return sonde_mknodat(parent, name, mode, device) < 0 ? .failure(Errno.current) : .result(0)
+        }
     }
 
     public func setxattr(path: String, name: String, value: [UInt8], flags: Int32, follow: Bool) -> Outcome {
         let target: Int32
-        do throws(Errno) {
-            let (start, resolve) = try base(for: path, dirfd: nil)
-            defer { close(start) }
-            target = sonde_openat2(start, path, UInt64(O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)), 0, resolve)
-            if target < 0 { throw Errno.current }
-        } catch {
+        do { target = try resolve(path, dirfd: nil, flags: follow ? 0 : O_NOFOLLOW) } catch {
             return notify.isValid(id) ? .failure(error) : .gone
         }
         defer { close(target) }
         var info = stat()
         if fstat(target, &info) != 0 { return .failure(Errno.current) }
         // fsetxattr needs a real open file; reopening an O_PATH fd of a device or fifo would run its
-        // open side effects, so only regular files and directories are reopened.
+        // open side effects, so only regular files and directories are reopened. The reopen is the
+        // agent's (setxattr(2) needs no read permission); the attribute is set as the caller.
         let type = info.st_mode & S_IFMT
         guard type == S_IFREG || type == S_IFDIR else { return .failure(Errno(rawValue: EPERM)) }
+        // Through our own fd's magic link, which must be followed (no O_NOFOLLOW).
+        let file = open("/proc/self/fd/\(target)", O_RDONLY | O_CLOEXEC | O_NONBLOCK | (type == S_IFDIR ? O_DIRECTORY : 0))
+        if file < 0 { return .failure(Errno.current) }
+        defer { close(file) }
         guard notify.isValid(id) else { return .gone }
         return withCallerCredentials {
-            // Through our own fd's magic link, which must be followed (no O_NOFOLLOW).
-            let file = open("/proc/self/fd/\(target)", O_RDONLY | O_CLOEXEC | O_NONBLOCK | (type == S_IFDIR ? O_DIRECTORY : 0))
-            if file < 0 { return .failure(Errno.current) }
-            defer { close(file) }
             let done = value.withUnsafeBytes { sonde_fsetxattr(file, name, $0.baseAddress, value.count, flags) }
             return done < 0 ? .failure(Errno.current) : .result(0)
         }

@@ -80,15 +80,24 @@ import Testing
         defer { agent.stop() }
         // runc's default container root has no CAP_DAC_OVERRIDE: it may not create in a directory of
         // another user, and sonde, acting for it, may not either.
-        let c = try container(agent, "mknod /home/other/null c 1 3; echo other=$?; mknod /home/null c 1 3; echo own=$?")
+        let c = try container(agent, """
+            mknod /home/other/null c 1 3; echo other=$?; mknod /home/locked/open/null c 1 3; echo locked=$?
+            mknod /home/null c 1 3; echo own=$?
+            """)
         defer { c.remove() }
         let other = c.rootfs.appendingPathComponent("home/other").path
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
         #expect(chown(other, 1000, 1000) == 0 && chmod(other, 0o755) == 0)
+        // A world-writable directory below one the caller may not search: the walk itself is the caller's.
+        let locked = c.rootfs.appendingPathComponent("home/locked").path
+        try FileManager.default.createDirectory(atPath: locked + "/open", withIntermediateDirectories: true)
+        #expect(chmod(locked + "/open", 0o777) == 0 && chown(locked, 1000, 1000) == 0 && chmod(locked, 0o700) == 0)
         let result = try c.runToCompletion()
-        #expect(result.stdout.contains("other=1") && result.stdout.contains("own=0"), "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
+        #expect(result.stdout.contains("other=1") && result.stdout.contains("locked=1") && result.stdout.contains("own=0"),
+                "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
         #expect(result.stderr.contains("Permission denied"), "\(result.stderr)")
         #expect(device(other + "/null") == nil)
+        #expect(device(locked + "/open/null") == nil)
     }
 
     @Test func aPathThroughASymlinkOutsideTheRootfsCreatesNothingOutside() async throws {
