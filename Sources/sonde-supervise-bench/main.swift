@@ -247,10 +247,12 @@ if let path = options.write {
     Real runc busybox containers run bench/supervise-probe.c, which times each of its own mknod calls;
     `sonde supervise` (release build, no --events) answers them under a policy allowing char 1:3.
     The loop makes and unlinks /dev/n (runc's tmpfs /dev) so that the file system's own cost stays small
-    and equal on both sides (on ext4, mknod after unlink in one directory costs ~10 us of inode scanning).
-    Emulated means: notification received, path read from the caller's memory, NOTIF_ID_VALID checked,
-    the caller's status read, parent directory opened with openat2(RESOLVE_IN_ROOT) under
-    /proc/PID/root, mknodat with the caller's fsuid/fsgid/umask, answer sent.
+    and equal on both sides (on an ext4 rootfs, a mknod right after an unlink in the same directory spends
+    several microseconds looking for recently deleted inodes, for both sides alike).
+    Emulated means: notification received, path read from the caller's memory, the caller's status read,
+    its root opened, the parent directory opened with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) as
+    the caller (its fsuid/fsgid, umask and filesystem capabilities, plus CAP_MKNOD), NOTIF_ID_VALID checked,
+    mknodat, answer sent.
 
     \(report)
     Target (issue 7): median at most 30 us for an emulated mknod - \(median(rows[1].medians) <= 30_000 ? "met" : "not met") here
@@ -260,6 +262,7 @@ if let path = options.write {
     difference between a floor row and its supervised row is sonde's own work: policy decision, Swift,
     and - for a runc container's root, which lacks CAP_DAC_OVERRIDE - switching the thread's capabilities
     to the caller's and back. LXD and seccompagent fork and exec a helper per call (about 1 ms).
+
     """
     try! text.write(toFile: path, atomically: true, encoding: .utf8)
 }
