@@ -167,19 +167,12 @@ public struct Emulator {
         defer { for fd in fds { close(fd) } }
         let mountFlags = MountFlags(syscallFlags: flags)
         do throws(Errno) {
-            let (start, resolve) = try base(for: target, dirfd: nil)
-            defer { close(start) }
-            // mount(2) follows symlinks in the target, inside the caller's root.
-            let targetFD = sonde_openat2(start, target, UInt64(O_PATH | O_CLOEXEC), 0, resolve)
-            if targetFD < 0 { throw Errno.current }
-            fds.append(targetFD)
+            // mount(2) follows symlinks in the target, inside the caller's root; both paths are walked
+            // as the caller, so it cannot mount over or from a place it could not reach.
+            fds.append(try resolve(target, dirfd: nil, flags: 0))
             if mountFlags.contains(.bind) {
                 guard let source else { throw Errno(rawValue: EFAULT) }
-                let (sourceStart, sourceResolve) = try base(for: source, dirfd: nil)
-                defer { close(sourceStart) }
-                let sourceFD = sonde_openat2(sourceStart, source, UInt64(O_PATH | O_CLOEXEC), 0, sourceResolve)
-                if sourceFD < 0 { throw Errno.current }
-                fds.append(sourceFD)
+                fds.append(try resolve(source, dirfd: nil, flags: 0))
             }
         } catch {
             return notify.isValid(id) ? .failure(error) : .gone
