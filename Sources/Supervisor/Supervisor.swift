@@ -259,7 +259,7 @@ public final class Supervisor: @unchecked Sendable {
     /// The Container that events carry, from what the runtime said and the process's cgroup.
     func describe(_ identity: ContainerIdentity, pid: Int32) -> Container {
         let cgroupPath = (try? CgroupV2.cgroupOfProcess(pid)) ?? ""
-        let cgroupID = cgroupPath.isEmpty ? 0 : ((try? cgroups?.id(of: cgroupPath)) ?? 0) ?? 0
+        let cgroupID = cgroupPath.isEmpty ? 0 : (try? cgroups?.id(of: cgroupPath)) ?? 0
         let runtime: RuntimeName = Files.exists("/run/runc/\(identity.id)") ? .runc : RuntimeName(rawValue: "oci")
         return Container(runtime: runtime, id: identity.id, name: identity.id, initPID: pid, cgroupPath: cgroupPath,
                          cgroupID: cgroupID, bundle: identity.bundle, annotations: identity.annotations)

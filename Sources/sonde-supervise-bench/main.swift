@@ -46,8 +46,8 @@ func shell(_ executable: String, _ arguments: [String]) -> (status: Int32, out: 
     try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -122,7 +122,7 @@ final class Bundle {
         fail("container \(name) gave no result")
     }
 
-    func go() { FileManager.default.createFile(atPath: rootfs.appendingPathComponent("tmp/go").path, contents: nil) }
+    func go() { _ = FileManager.default.createFile(atPath: rootfs.appendingPathComponent("tmp/go").path, contents: nil) }
 
     func remove() { shell("/usr/sbin/runc", ["delete", "--force", name]) }
 }

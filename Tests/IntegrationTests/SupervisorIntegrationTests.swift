@@ -283,7 +283,7 @@ import Testing
         try c.start()
         let tmp = c.rootfs.appendingPathComponent("tmp")
         func go(_ n: Int) async throws -> String {
-            FileManager.default.createFile(atPath: tmp.appendingPathComponent("go\(n)").path, contents: nil)
+            _ = FileManager.default.createFile(atPath: tmp.appendingPathComponent("go\(n)").path, contents: nil)
             let rc = tmp.appendingPathComponent("rc\(n)").path
             guard try await eventually({ ((try? String(contentsOfFile: rc, encoding: .utf8)) ?? "").hasSuffix("\n") }) else {
                 throw TestFailure("step \(n) did not finish: \(agent.log)")
@@ -358,7 +358,7 @@ import Testing
         try c.start()
         let tmp = c.rootfs.appendingPathComponent("tmp")
         func go(_ n: Int) async throws -> String {
-            FileManager.default.createFile(atPath: tmp.appendingPathComponent("go\(n)").path, contents: nil)
+            _ = FileManager.default.createFile(atPath: tmp.appendingPathComponent("go\(n)").path, contents: nil)
             let rc = tmp.appendingPathComponent("rc\(n)").path
             guard try await eventually({ ((try? String(contentsOfFile: rc, encoding: .utf8)) ?? "").hasSuffix("\n") }) else {
                 throw TestFailure("step \(n) did not finish: \(first.log)")
@@ -432,7 +432,7 @@ import Testing
         }
         defer { for c in containers { c.remove() } }
         for c in containers { try c.start() }
-        for c in containers { FileManager.default.createFile(atPath: c.rootfs.appendingPathComponent("tmp/go").path, contents: nil) }
+        for c in containers { _ = FileManager.default.createFile(atPath: c.rootfs.appendingPathComponent("tmp/go").path, contents: nil) }
         for c in containers {
             let path = c.rootfs.appendingPathComponent("tmp/result").path
             let done = try await eventually(timeout: .seconds(60)) { ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").hasSuffix("\n") }

@@ -35,8 +35,8 @@ final class SupervisorAgent: @unchecked Sendable {
     }
 
     private func launch(_ arguments: [String]) throws {
-        FileManager.default.createFile(atPath: eventsPath, contents: nil)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: eventsPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: sondeExecutable)
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: eventsPath))
