@@ -161,6 +161,18 @@ public final class Supervisor: @unchecked Sendable {
                 close(listener)
                 throw SondeError(.invalidArgument, "\(path) exists and is not a socket", hint: "give a new path with --socket")
             }
+            // A socket someone still listens on belongs to a running agent: replacing its path would
+            // leave two agents. Only a stale one (connection refused) is removed.
+            let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let live = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            } == 0
+            close(probe)
+            if live {
+                close(listener)
+                throw SondeError(.invalidArgument, "an agent is already serving \(path)",
+                                 hint: "stop it, or replace it without losing its containers with --takeover")
+            }
             unlink(path)
         }
         do throws(SondeError) {

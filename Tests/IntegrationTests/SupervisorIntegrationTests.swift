@@ -384,7 +384,7 @@ import Testing
         #expect(result.stdout.contains("null=0"), "\(result.stdout)\n\(result.stderr)\n\(second.log)")
     }
 
-    @Test func aPolicyWithErrorsStopsTheCommandWithTheKeyNamed() throws {
+    @Test func aPolicyWithErrorsStopsTheCommandWithTheKeyNamed() async throws {
         let path = "/tmp/sonde-sv-badpolicy-\(getpid()).json"
         try #"{"containers": [{"mount": [{"fstype": "tmpfs", "flags": ["nosiud"]}]}]}"#.write(toFile: path, atomically: true, encoding: .utf8)
         defer { unlink(path) }
@@ -392,6 +392,11 @@ import Testing
         #expect(result.status != 0)
         #expect(result.stderr.contains("policy \(path): containers[0].mount[0].flags[0]: unknown mount flag 'nosiud'"), "\(result.stderr)")
         let profile = try run(sondeExecutable, ["supervise", "profile", "--policy", path + ".missing"])
+        // A second agent on a live socket is refused (it would silently steal the path).
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let second = try run(sondeExecutable, ["supervise", "--socket", agent.socket, "--policy", agent.policyPath])
+        #expect(second.status != 0 && second.stderr.contains("an agent is already serving"), "\(second.stderr)")
         #expect(profile.status != 0 && profile.stderr.contains("cannot read policy"), "\(profile.stderr)")
     }
 
