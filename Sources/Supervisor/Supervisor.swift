@@ -112,6 +112,9 @@ public final class Supervisor: @unchecked Sendable {
     /// A stale socket file is replaced. `inherited` is a listening socket taken over from a previous agent.
     public func serve(socketPath path: String, inherited: Int32? = nil, ready: (() -> Void)? = nil) throws(SondeError) {
         try NotifyFD.checkKernelSizes()
+        if !FileManager.default.isExecutableFile(atPath: helperExecutable) {
+            log("warning: \(helperExecutable) is missing: allowed mounts will fail with ENOENT (install it beside sonde)")
+        }
         let listener: Int32
         if let inherited { listener = inherited } else { listener = try bindListener(path) }
         defer { close(listener) }
