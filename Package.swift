@@ -18,6 +18,8 @@ let package = Package(
         // Plumbing: typed errors, fds, mounts, cgroups; the Swift layer over libbpf.
         .target(name: "LinuxKit"),
         .target(name: "BPFKit", dependencies: ["CLibbpf", "LinuxKit"]),
+        // C shims for the seccomp supervisor (ioctl constants, pidfd, openat2, SCM_RIGHTS) and libseccomp.
+        .target(name: "CSonde", linkerSettings: [.linkedLibrary("seccomp")]),
 
         // The BPF programs in bpf/, compiled by clang during `swift build` and embedded as bytes.
         .plugin(name: "BPFCompiler", capability: .buildTool()),
@@ -30,10 +32,16 @@ let package = Package(
         .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
         .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
 
+        // The syscall supervisor: seccomp agent protocol, policy, emulation in the caller's place.
+        .target(name: "Supervisor", dependencies: ["CSonde", "Containers", "Events", "LinuxKit"]),
+        // Single-threaded helper (one per container) that joins a container's namespaces to mount for it.
+        .executableTarget(name: "sonde-supervise-helper", dependencies: ["CSonde", "Supervisor"], path: "Sources/sonde-supervise-helper"),
+        // Latency and throughput of the supervisor with real runc containers (bench/RESULTS-supervisor.md).
+        .executableTarget(name: "sonde-supervise-bench", path: "Sources/sonde-supervise-bench"),
         .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "Gadgets", "Containers", "LinuxKit", "Recorder", "Syscalls"], path: "Sources/sonde-bench"),
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
-            "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls",
+            "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde-supervise-helper",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -46,6 +54,7 @@ let package = Package(
         // Real BPF, real runc containers and the sonde executable; run as root.
         .testTarget(name: "IntegrationTests", dependencies: ["Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "sonde"],
                     exclude: ["Oracle"]), // oracle.c is compiled by the test itself
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -30,3 +30,6 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
         self.rawValue = number
     }
 }
+
+/// Thrown by code whose failure is exactly an errno to pass on (the supervisor answers calls with it).
+extension Errno: Error {}

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSonde
+import Foundation
+import LinuxKit
+
+/// The agent's side of a container's mount helper: a single-threaded process (the
+/// `sonde-supervise-helper` executable) that joined the container's user (when it has its own),
+/// mount and pid namespaces once, and performs mounts on fds the agent resolved. One per
+/// (mount namespace, pid namespace) of a session, spawned at its first mount, ended with the session.
+///
+/// Wire protocol over a SOCK_SEQPACKET socketpair (message boundaries kept, fds with SCM_RIGHTS):
+///  1. agent -> helper: "ns" with fds [user ns, mount ns, pid ns]; helper -> agent: Int32 errno (0: joined).
+///  2. per mount: agent -> helper: the encoded Request with fds [target] or [target, bind source];
+///     helper -> agent: Int32 errno of the mount (0: mounted).
+/// The helper exits when its socket closes.
+public final class MountHelper: @unchecked Sendable {
+    public struct Request: Equatable, Sendable {
+        public var bind: Bool
+        public var fstype: String?
+        public var source: String?
+        public var flags: UInt64
+        public var data: String?
+
+        public init(bind: Bool, fstype: String?, source: String?, flags: UInt64, data: String?) {
+            self.bind = bind
+            self.fstype = fstype
+            self.source = source
+            self.flags = flags
+            self.data = data
+        }
+
+        /// Fields separated by NUL; an absent string is a field holding one 0xFF byte (never valid UTF-8,
+        /// so distinct from every string a caller can pass).
+        public func encode() -> [UInt8] {
+            func field(_ s: String?) -> [UInt8] { s.map { Array($0.utf8) } ?? [0xFF] }
+            var out: [UInt8] = Array((bind ? "bind" : "mount").utf8)
+            for part in [field(fstype), field(source), Array(String(flags).utf8), field(data)] {
+                out.append(0)
+                out += part
+            }
+            return out
+        }
+
+        public static func decode(_ bytes: [UInt8]) -> Request? {
+            let parts = bytes.split(separator: 0, omittingEmptySubsequences: false)
+            guard parts.count == 5, let flags = UInt64(String(decoding: parts[3], as: UTF8.self)) else { return nil }
+            func field(_ part: ArraySlice<UInt8>) -> String? { part == [0xFF] ? nil : String(decoding: part, as: UTF8.self) }
+            let kind = String(decoding: parts[0], as: UTF8.self)
+            guard kind == "bind" || kind == "mount" else { return nil }
+            return Request(bind: kind == "bind", fstype: field(parts[1]), source: field(parts[2]), flags: flags,
+                           data: field(parts[4]))
+        }
+    }
+
+    public let pid: pid_t
+    private let socket: Int32
+
+    /// Spawns the helper and has it join the namespaces of `target` (a process of the container).
+    /// `validate` is called after the namespace fds are open: only if the notification is still valid
+    /// do they belong to the caller.
+    public init(executable: String, target: Int32, validate: () -> Bool) throws(Errno) {
+        var namespaceFDs: [Int32] = []
+        defer { for fd in namespaceFDs { close(fd) } }
+        for name in ["user", "mnt", "pid"] {
+            let fd = open("/proc/\(target)/ns/\(name)", O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw Errno.current }
+            namespaceFDs.append(fd)
+        }
+        guard validate() else { throw Errno(rawValue: ESRCH) }
+
+        var pair: [Int32] = [-1, -1]
+        if socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) != 0 { throw Errno.current }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
+        var child: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), nil]
+        defer { for arg in argv { free(arg) } }
+        let spawned = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        close(pair[1])
+        if spawned != 0 {
+            close(pair[0])
+            throw Errno(rawValue: spawned)
+        }
+        pid = child
+        socket = pair[0]
+        do throws(Errno) {
+            let joined = try exchange(Array("ns".utf8), fds: namespaceFDs)
+            if joined != 0 { throw Errno(rawValue: joined) }
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Asks the helper to mount; returns the mount's errno (0: success).
+    public func perform(_ request: Request, fds: [Int32]) throws(Errno) -> Int32 {
+        try exchange(request.encode(), fds: fds)
+    }
+
+    private func exchange(_ message: [UInt8], fds: [Int32]) throws(Errno) -> Int32 {
+        let sent = message.withUnsafeBytes { bytes in
+            fds.withUnsafeBufferPointer { sonde_send_with_fds(socket, bytes.baseAddress, bytes.count, $0.baseAddress, Int32(fds.count)) }
+        }
+        // A helper that died (its container's pid namespace ended) cannot mount: the call fails, the
+        // session spawns a new helper for the next mount.
+        if sent < 0 { throw Errno(rawValue: EIO) }
+        var reply: Int32 = 0
+        while true {
+            let got = recv(socket, &reply, 4, 0)
+            if got == 4 { return reply }
+            if got < 0 && errno == EINTR { continue }
+            throw Errno(rawValue: EIO)
+        }
+    }
+
+    /// Ends the helper: closing its socket makes it exit; it is reaped here so nothing is left over.
+    public func stop() {
+        close(socket)
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+}

@@ -1,0 +1,282 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Containers
+import CSonde
+import Events
+import Foundation
+import LinuxKit
+
+/// The seccomp agent: takes notify fds from OCI runtimes (or `supervise run`), answers every
+/// notified call under the policy, and reports each decision as an Event.
+///
+/// Threads: one accept loop; one short-lived thread per runtime connection (a slow or silent client
+/// cannot hold up the others); one thread per notify fd, so one container never waits for another
+/// (a mount in container A does not delay a mknod in container B).
+public final class Supervisor: @unchecked Sendable {
+    public struct Counters: Sendable, Equatable {
+        public var containers = 0
+        public var notifications = 0
+        public var allowed = 0
+        public var denied = 0
+        public var logged = 0
+        /// Calls whose target vanished (killed, interrupted) before the answer.
+        public var gone = 0
+        public var rejectedMessages = 0
+    }
+
+    private let lock = NSLock()
+    private var policy: Policy
+    private let policyPath: String?
+    private var sessions: [ObjectIdentifier: Session] = [:]
+    private var counters = Counters()
+    let helperExecutable: String
+    let log: @Sendable (String) -> Void
+    let onEvent: (@Sendable (Event) -> Void)?
+    private let cgroups = try? CgroupV2.find()
+    /// Handover state (Takeover.swift): the accept loop's wake-up, and runtime connections in flight.
+    let acceptWake = sonde_eventfd()
+    let acceptStopped = DispatchSemaphore(value: 0)
+    private var connectionsInFlight = 0
+    private var listenerFD: Int32 = -1
+    var currentListener: Int32 { lock.withLock { listenerFD } }
+
+    func connectionStarted() { lock.withLock { connectionsInFlight += 1 } }
+    func connectionEnded() { lock.withLock { connectionsInFlight -= 1 } }
+    var pendingConnections: Int { lock.withLock { connectionsInFlight } }
+    var allSessions: [Session] { lock.withLock { Array(sessions.values) } }
+
+    public init(policy: Policy, policyPath: String? = nil, helperExecutable: String = Supervisor.defaultHelper,
+                log: @escaping @Sendable (String) -> Void, onEvent: (@Sendable (Event) -> Void)? = nil) {
+        self.policy = policy
+        self.policyPath = policyPath
+        self.helperExecutable = helperExecutable
+        self.log = log
+        self.onEvent = onEvent
+    }
+
+    /// `sonde-supervise-helper` beside the running executable.
+    public static var defaultHelper: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("sonde-supervise-helper").path
+    }
+
+    public var currentPolicy: Policy { lock.withLock { policy } }
+    public var statistics: Counters { lock.withLock { counters } }
+    public var activeSessions: Int { lock.withLock { sessions.count } }
+
+    func count(_ body: (inout Counters) -> Void) { lock.withLock { body(&counters) } }
+
+    /// Re-reads the policy file. Running containers keep their fds and get the new rules from their
+    /// next call on; a file with errors is reported and the old policy stays.
+    @discardableResult
+    public func reloadPolicy() -> Bool {
+        guard let policyPath else { return false }
+        do {
+            let fresh = try Policy.load(path: policyPath)
+            lock.withLock { policy = fresh }
+            log("policy reloaded from \(policyPath) (\(fresh.entries.count) entries)")
+            return true
+        } catch {
+            log("policy reload failed, keeping the previous policy: \(error)")
+            return false
+        }
+    }
+
+    /// Reloads the policy when its file changes (checked every `interval`; an editor's write-and-rename
+    /// counts as a change too, by inode). Polling keeps it simple and cannot miss a replaced file.
+    public func watchPolicyFile(interval: Double = 1) {
+        guard let policyPath else { return }
+        @Sendable func signature() -> [Int] {
+            var info = stat()
+            guard stat(policyPath, &info) == 0 else { return [] }
+            return [Int(info.st_ino), Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
+        }
+        let thread = Thread { [self] in
+            var last = signature()
+            while true {
+                Thread.sleep(forTimeInterval: interval)
+                let now = signature()
+                if now != last && !now.isEmpty {
+                    last = now
+                    reloadPolicy()
+                }
+            }
+        }
+        thread.start()
+    }
+
+    // MARK: - The OCI agent socket
+
+    /// Listens on `path` and serves runtimes until the process ends (or hands over to a successor).
+    /// A stale socket file is replaced. `inherited` is a listening socket taken over from a previous agent.
+    public func serve(socketPath path: String, inherited: Int32? = nil, ready: (() -> Void)? = nil) throws(SondeError) {
+        try NotifyFD.checkKernelSizes()
+        if !FileManager.default.isExecutableFile(atPath: helperExecutable) {
+            log("warning: \(helperExecutable) is missing: allowed mounts will fail with ENOENT (install it beside sonde)")
+        }
+        let listener: Int32
+        if let inherited { listener = inherited } else { listener = try bindListener(path) }
+        defer { close(listener) }
+        lock.withLock { listenerFD = listener }
+        // Non-blocking, polled with the handover wake-up: a predecessor that hands the listener over
+        // must stop accepting on it (the socket is shared), and accept() cannot be interrupted otherwise.
+        _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
+        ready?()
+        var pollers = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: acceptWake, events: Int16(POLLIN), revents: 0)]
+        while true {
+            if poll(&pollers, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                throw SondeError.system("poll on \(path)", Errno.current)
+            }
+            if pollers[1].revents & Int16(POLLIN) != 0 {
+                // Handing over: the successor accepts from now on; this thread only waits for the end.
+                acceptStopped.signal()
+                while true { pause() }
+            }
+            let connection = sonde_accept_cloexec(listener)
+            if connection < 0 {
+                if errno == EAGAIN || errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE { log("accept: \(Errno.current); retrying"); usleep(10_000); continue }
+                throw SondeError.system("accept on \(path)", Errno.current)
+            }
+            connectionStarted()
+            Thread.detachNewThread { [self] in
+                defer { connectionEnded() }
+                self.handleConnection(connection)
+            }
+        }
+    }
+
+    func bindListener(_ path: String) throws(SondeError) -> Int32 {
+        let listener = try systemCall("socket(AF_UNIX)") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(listener)
+            throw SondeError(.invalidArgument, "socket path \(path) is longer than \(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFSOCK else {
+                close(listener)
+                throw SondeError(.invalidArgument, "\(path) exists and is not a socket", hint: "give a new path with --socket")
+            }
+            // A socket someone still listens on belongs to a running agent: replacing its path would
+            // leave two agents. Only a stale one (connection refused) is removed.
+            let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let live = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            } == 0
+            close(probe)
+            if live {
+                close(listener)
+                throw SondeError(.invalidArgument, "an agent is already serving \(path)",
+                                 hint: "stop it, or replace it without losing its containers with --takeover")
+            }
+            unlink(path)
+        }
+        do throws(SondeError) {
+            try systemCall("bind \(path)") {
+                withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            }
+        } catch {
+            close(listener)
+            throw error
+        }
+        // Only root (the runtime) may hand us fds.
+        chmod(path, 0o600)
+        do throws(SondeError) { try systemCall("listen \(path)") { listen(listener, 128) } } catch {
+            close(listener)
+            throw error
+        }
+        return listener
+    }
+
+    /// Reads one runtime message (JSON + fds), checks it, and adopts the notify fd. Anything wrong is
+    /// one log line; the fds that came are closed and the agent goes on serving.
+    func handleConnection(_ connection: Int32) {
+        defer { close(connection) }
+        // A client that connects and says nothing must not keep this thread forever.
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var data = Data()
+        var fds: [Int32] = []
+        var message: AgentMessage?
+        var failure: SondeError?
+        let limit = 1 << 20
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while data.count < limit {
+            var received = [Int32](repeating: -1, count: 16)
+            var count: Int32 = 0, truncated: Int32 = 0
+            let got = chunk.withUnsafeMutableBytes { bytes in
+                received.withUnsafeMutableBufferPointer { sonde_recv_with_fds(connection, bytes.baseAddress, bytes.count, $0.baseAddress, 16, &count, &truncated) }
+            }
+            fds += received[..<Int(count)]
+            if got < 0 {
+                if errno == EINTR { continue }
+                failure = SondeError.system("reading the runtime's message", Errno.current)
+                break
+            }
+            if got == 0 { break }
+            data.append(contentsOf: chunk[..<got])
+            // runc and crun close after one message; a client that keeps the connection open is served
+            // as soon as what it sent parses.
+            if let parsed = try? AgentMessage.parse(data, receivedFDs: fds.count) { message = parsed; break }
+            if fds.isEmpty, Takeover.isRequest(data) {
+                handOver(to: connection)   // does not return
+            }
+        }
+        if message == nil && failure == nil {
+            if data.count >= limit { failure = SondeError(.malformedInput, "agent message larger than \(limit) bytes") }
+            else {
+                do { message = try AgentMessage.parse(data, receivedFDs: fds.count) } catch { failure = error }
+            }
+        }
+        guard let message else {
+            for fd in fds { close(fd) }
+            count { $0.rejectedMessages += 1 }
+            log("rejected a runtime connection: \(failure.map { $0.description } ?? "empty message")")
+            return
+        }
+        for (index, fd) in fds.enumerated() where index != message.seccompFDIndex { close(fd) }
+        adopt(notifyFD: fds[message.seccompFDIndex], identity: message.identity, pid: message.pid)
+    }
+
+    // MARK: - Sessions
+
+    /// Starts supervising a notify fd (owned from now on: closed when no process uses the filter).
+    @discardableResult
+    public func adopt(notifyFD: Int32, identity: ContainerIdentity, pid: Int32) -> Session {
+        let container = describe(identity, pid: pid)
+        let session = Session(supervisor: self, notify: NotifyFD(notifyFD), identity: identity, container: container,
+                              mountNamespaceID: (try? Namespaces.mountNamespaceID(pid: pid)) ?? 0, pid: pid)
+        lock.withLock {
+            sessions[ObjectIdentifier(session)] = session
+            counters.containers += 1
+        }
+        let entry = currentPolicy.entry(for: identity)
+        log("supervising container \(identity.id) (pid \(pid), metadata \"\(identity.metadata)\"): "
+            + (entry.map { "policy entry \($0.name)" } ?? "no policy entry matches, every call gets the default"))
+        let thread = Thread { session.run() }
+        thread.name = "supervise \(identity.id)"
+        thread.start()
+        return session
+    }
+
+    func ended(_ session: Session) {
+        lock.withLock { _ = sessions.removeValue(forKey: ObjectIdentifier(session)) }
+        log("container \(session.identity.id): no process uses its filter any more; released")
+    }
+
+    /// The Container that events carry, from what the runtime said and the process's cgroup.
+    func describe(_ identity: ContainerIdentity, pid: Int32) -> Container {
+        let cgroupPath = (try? CgroupV2.cgroupOfProcess(pid)) ?? ""
+        let cgroupID = cgroupPath.isEmpty ? 0 : (try? cgroups?.id(of: cgroupPath)) ?? 0
+        let runtime: RuntimeName = Files.exists("/run/runc/\(identity.id)") ? .runc : RuntimeName(rawValue: "oci")
+        return Container(runtime: runtime, id: identity.id, name: identity.id, initPID: pid, cgroupPath: cgroupPath,
+                         cgroupID: cgroupID, bundle: identity.bundle, annotations: identity.annotations)
+    }
+}

@@ -1,0 +1,133 @@
+// sonde-supervise-helper: performs mounts inside one container's namespaces for `sonde supervise`.
+// Started by the agent (MountHelper) with its end of a SOCK_SEQPACKET socketpair as fd 3; see
+// MountHelper for the protocol. It must stay single-threaded: setns(Int32(SONDE_CLONE_NEWNS)) and
+// setns(Int32(SONDE_CLONE_NEWUSER)) are refused to multithreaded processes, which is why it is its own small
+// executable rather than a thread of the agent. Only plain top-level code here - no Dispatch, no tasks.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSonde
+import Supervisor
+
+let channel: Int32 = 3
+
+func reply(_ error: Int32) {
+    var value = error
+    _ = send(channel, &value, 4, Int32(MSG_NOSIGNAL))
+}
+
+/// The next message and its fds; nil once the agent closed the socket.
+func receive() -> (bytes: [UInt8], fds: [Int32])? {
+    var buffer = [UInt8](repeating: 0, count: 16384)
+    var fds = [Int32](repeating: -1, count: 4)
+    var count: Int32 = 0, truncated: Int32 = 0
+    while true {
+        let got = buffer.withUnsafeMutableBytes { bytes in
+            fds.withUnsafeMutableBufferPointer {
+                sonde_recv_with_fds(channel, bytes.baseAddress, bytes.count, $0.baseAddress, 4, &count, &truncated)
+            }
+        }
+        if got < 0 && errno == EINTR { continue }
+        if got <= 0 { return nil }
+        return (Array(buffer[..<got]), Array(fds[..<Int(count)]))
+    }
+}
+
+func sameNamespace(_ fd: Int32, _ path: String) -> Bool {
+    var theirs = stat(), mine = stat()
+    return fstat(fd, &theirs) == 0 && stat(path, &mine) == 0 && theirs.st_ino == mine.st_ino && theirs.st_dev == mine.st_dev
+}
+
+/// MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC have the same bits as their MS_ flags.
+let attributeFlags: UInt64 = 0x1 | 0x2 | 0x4 | 0x8
+
+func perform(_ request: MountHelper.Request, fds: [Int32]) -> Int32 {
+    if request.bind {
+        guard fds.count == 2 else { return EINVAL }
+        let recursive = request.flags & 0x4000 != 0   // MS_REC
+        let extra = request.flags & ~(0x1000 | 0x4000 | 0x8000 | attributeFlags)  // bind, rec, silent
+        if extra != 0 { return EINVAL }
+        // OPEN_TREE_CLONE | AT_EMPTY_PATH (| AT_RECURSIVE): a detached copy of the source mount.
+        let tree = sonde_open_tree(fds[1], "", UInt32(1 | O_CLOEXEC | 0x1000 | (recursive ? 0x8000 : 0)))
+        if tree < 0 { return errno }
+        defer { close(tree) }
+        let attributes = request.flags & attributeFlags
+        if attributes != 0 && sonde_mount_setattr_empty(tree, attributes, recursive ? 1 : 0) != 0 { return errno }
+        // MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH: attach the tree on the target fd.
+        if sonde_move_mount(tree, "", fds[0], "", 0x4 | 0x40) != 0 { return errno }
+        return 0
+    }
+    guard fds.count == 1 else { return EINVAL }
+    // mount(2) takes a path: the target fd becomes the cwd and the mount goes on ".".
+    if fchdir(fds[0]) != 0 { return errno }
+    defer { _ = chdir("/") }
+    let result: Int32
+    if let data = request.data {
+        result = sonde_mount(request.source, ".", request.fstype, UInt(request.flags), data)
+    } else {
+        result = sonde_mount(request.source, ".", request.fstype, UInt(request.flags), nil)
+    }
+    return result == 0 ? 0 : errno
+}
+
+/// `exec-filtered NUMBERS -- CMD...` (for `sonde supervise run`): load a filter that notifies the
+/// listed syscalls, send its notify fd to the agent, exec the command under it.
+func execFiltered(_ arguments: [String]) -> Never {
+    func fail(_ error: Int32) -> Never { reply(error); exit(127) }
+    guard arguments.count >= 4, arguments[2] == "--" else { fail(EINVAL) }
+    let numbers = arguments[1].split(separator: ",").compactMap { Int32($0) }
+    // no_new_privs lets an unprivileged process load a filter, and keeps setuid binaries from
+    // gaining privileges under it.
+    if sonde_set_no_new_privs() != 0 { fail(errno) }
+    guard let filter = seccomp_init(SCMP_ACT_ALLOW) else { fail(ENOMEM) }
+    for number in numbers {
+        let added = seccomp_rule_add_array(filter, SCMP_ACT_NOTIFY, number, 0, nil)
+        if added != 0 { fail(-added) }
+    }
+    let loaded = seccomp_load(filter)
+    if loaded != 0 { fail(-loaded) }
+    let notify = seccomp_notify_fd(filter)
+    if notify < 0 { fail(-notify) }
+    var ok: Int32 = 0
+    var fds = [notify]
+    _ = sonde_send_with_fds(channel, &ok, 4, &fds, 1)
+    close(notify)
+    close(channel)
+    let command = Array(arguments[3...])
+    let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+    execvp(command[0], argv)
+    let error = errno
+    let message = Array("sonde supervise run: cannot run \(command[0]): \(String(cString: strerror(error)))\n".utf8)
+    _ = write(2, message, message.count)
+    exit(127)
+}
+
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "exec-filtered" {
+    execFiltered(Array(CommandLine.arguments.dropFirst()))
+}
+
+guard let first = receive(), first.bytes == Array("ns".utf8), first.fds.count == 3 else {
+    reply(EINVAL)
+    exit(2)
+}
+// The user namespace first: it gives the capabilities the other two setns calls need inside it.
+if !sameNamespace(first.fds[0], "/proc/self/ns/user") && sonde_setns(first.fds[0], Int32(SONDE_CLONE_NEWUSER)) != 0 { reply(errno); exit(1) }
+if sonde_setns(first.fds[1], Int32(SONDE_CLONE_NEWNS)) != 0 { reply(errno); exit(1) }
+if sonde_setns(first.fds[2], Int32(SONDE_CLONE_NEWPID)) != 0 { reply(errno); exit(1) }
+for fd in first.fds { close(fd) }
+// setns(Int32(SONDE_CLONE_NEWPID)) only moves children: the server is a child, so proc mounts show the container's pids.
+let server = sonde_fork()
+if server < 0 { reply(errno); exit(1) }
+if server > 0 {
+    close(channel)
+    var status: Int32 = 0
+    while waitpid(server, &status, 0) < 0 && errno == EINTR {}
+    exit(0)
+}
+reply(0)
+while let message = receive() {
+    defer { for fd in message.fds { close(fd) } }
+    guard let request = MountHelper.Request.decode(message.bytes) else { reply(EINVAL); continue }
+    reply(perform(request, fds: message.fds))
+}
+exit(0)

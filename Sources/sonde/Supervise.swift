@@ -1,0 +1,184 @@
+import ArgumentParser
+@preconcurrency import Dispatch
+import Events
+import Foundation
+import LinuxKit
+import Supervisor
+
+struct Supervise: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Seccomp agent: perform mknod, mount and setxattr for containers under a policy.",
+        discussion: """
+        The runtime sends each container's seccomp notify fd to --socket (config.json's \
+        linux.seccomp.listenerPath; `sonde supervise profile` prints that section). Every notified \
+        call is checked against the policy, performed in the caller's place when allowed, and \
+        answered with its result or an errno. The policy is re-read when its file changes (or on SIGHUP) \
+        without dropping containers; \
+        --takeover restarts the agent without losing them.
+        """,
+        subcommands: [SuperviseServe.self, SuperviseRun.self, SuperviseProfile.self],
+        defaultSubcommand: SuperviseServe.self)
+}
+
+struct PolicyOption: ParsableArguments {
+    @Option(help: "The policy file (JSON; see the README's \"Syscall supervisor\" section).")
+    var policy: String
+
+    func load() throws -> Policy {
+        do { return try Policy.load(path: policy) } catch { throw Output.fail(error) }
+    }
+}
+
+struct SuperviseEventOptions: ParsableArguments {
+    @Flag(help: "Print every decision as an event.")
+    var events = false
+
+    @OptionGroup var output: OutputOptions
+
+    static let columns: [Column] = [
+        .time, .container, .pid, .comm,
+        .field("SYSCALL", "syscall", width: 9),
+        .field("VERDICT", "verdict", width: 11),
+        .field("RET", "ret", width: 7),
+        Column("LAT(us)", width: 7, alignment: .right) { $0.field("latency_us").map(FieldText.text) ?? "" },
+        Column("CALL", width: 0) { event in
+            let args = event.field("args").map(FieldText.text) ?? ""
+            let rule = event.field("rule").map(FieldText.text) ?? ""
+            return "\(args)  [\(rule)]"
+        },
+    ]
+
+    /// The event sink, or nil without --events (no event is even built then).
+    func sink() -> (@Sendable (Event) -> Void)? {
+        guard events else { return nil }
+        switch output.output {
+        case .columns:
+            let table = TableRenderer(columns: Self.columns)
+            Output.line(table.header())
+            return { Output.line(table.render($0)) }
+        case .json:
+            let json = JSONRenderer()
+            return { Output.line(json.render($0)) }
+        }
+    }
+}
+
+struct SuperviseServe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the OCI seccomp agent protocol on a unix socket (the default subcommand).")
+
+    @Option(help: "The unix socket runtimes connect to (listenerPath).")
+    var socket: String
+
+    @OptionGroup var policy: PolicyOption
+    @OptionGroup var events: SuperviseEventOptions
+
+    @Flag(help: "Take the socket and every container over from the agent running on --socket (a restart without losing containers).")
+    var takeover = false
+
+    func run() throws {
+        let supervisor = Supervisor(policy: try policy.load(), policyPath: policy.policy,
+                                    log: { Output.notice($0) }, onEvent: events.sink())
+        let signals = SupervisorSignals(supervisor: supervisor)
+        defer { signals.cancel() }
+        supervisor.watchPolicyFile()
+        do {
+            let inherited = takeover ? try supervisor.takeOver(socketPath: socket) : nil
+            try supervisor.serve(socketPath: socket, inherited: inherited) {
+                Output.notice("supervising on \(socket) with policy \(policy.policy)")
+            }
+        } catch {
+            throw Output.fail(error)
+        }
+    }
+}
+
+/// SIGHUP reloads the policy; SIGINT/SIGTERM print the totals and end the agent. The containers'
+/// notify fds close with the process: their later notified calls fail with ENOSYS (see README).
+final class SupervisorSignals: @unchecked Sendable {
+    private let sources: [any DispatchSourceSignal]
+
+    init(supervisor: Supervisor, onStop: (@Sendable () -> Void)? = nil) {
+        func source(_ number: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+        let stop: @Sendable () -> Void = {
+            let c = supervisor.statistics
+            Output.notice("stopping: \(c.containers) containers, \(c.notifications) notifications, \(c.allowed) allowed, "
+                          + "\(c.denied) denied, \(c.logged) logged only, \(c.gone) gone before the answer, "
+                          + "\(c.rejectedMessages) runtime messages rejected")
+            onStop?()
+            exit(0)
+        }
+        sources = [source(SIGHUP) { supervisor.reloadPolicy() }, source(SIGINT, stop), source(SIGTERM, stop)]
+    }
+
+    func cancel() { for source in sources { source.cancel() } }
+}
+
+struct SuperviseProfile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Print the OCI linux.seccomp section that sends the policy's syscalls to the agent.")
+
+    @OptionGroup var policy: PolicyOption
+
+    @Option(help: "The agent's socket (listenerPath).")
+    var socket = "/run/sonde/supervise.sock"
+
+    @Option(help: "listenerMetadata: the policy matches entries on it (match.metadata).")
+    var metadata: String?
+
+    func run() throws {
+        let loaded = try policy.load()
+        print(SeccompProfile.ociSection(policy: loaded, socket: socket, metadata: metadata))
+    }
+}
+
+struct SuperviseRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command under a seccomp filter (libseccomp) that sends the policy's syscalls to sonde.",
+        discussion: "Without a container runtime: the command runs in sonde's namespaces; its exit status is sonde's.")
+
+    @OptionGroup var policy: PolicyOption
+    @OptionGroup var events: SuperviseEventOptions
+
+    @Option(help: "The metadata the policy's entries match (match.metadata).")
+    var metadata = "run"
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
+    var command: [String] = []
+
+    func validate() throws {
+        if command.drop(while: { $0 == "--" }).isEmpty { throw ValidationError("give the command to run after --") }
+    }
+
+    func run() throws {
+        var command = self.command
+        if command.first == "--" { command.removeFirst() }
+        let loaded = try policy.load()
+        let supervisor = Supervisor(policy: loaded, policyPath: policy.policy, log: { Output.notice($0) },
+                                    onEvent: events.sink())
+        let signals = SupervisorSignals(supervisor: supervisor)
+        defer { signals.cancel() }
+        let supervised: Supervisor.Supervised
+        do {
+            supervised = try supervisor.runSupervised(command: command, syscalls: loaded.interceptedSyscalls.isEmpty
+                                                        ? ["mknod", "mknodat"] : loaded.interceptedSyscalls, metadata: metadata)
+        } catch {
+            throw Output.fail(error)
+        }
+        var status: Int32 = 0
+        while waitpid(supervised.pid, &status, 0) < 0 && errno == EINTR {}
+        // Descendants may still use the filter; the session ends when the last of them exits.
+        while supervisor.activeSessions > 0 { usleep(10_000) }
+        let exited = status & 0x7f == 0
+        throw ExitCode(exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+    }
+}
