@@ -5,7 +5,7 @@ struct Sonde: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sonde",
         abstract: "See and supervise what Linux containers do at the syscall level.",
-        subcommands: [Trace.self, Record.self, ListContainers.self])
+        subcommands: [Trace.self, Record.self, ListContainers.self, DaemonCommand.self])
 }
 
 struct Trace: AsyncParsableCommand {

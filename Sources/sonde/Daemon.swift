@@ -1,0 +1,84 @@
+import ArgumentParser
+import Containers
+import Daemon
+import DaemonAPI
+import Foundation
+import LinuxKit
+
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "The node daemon: always-on flight recorder and a gRPC API on a unix socket.",
+        discussion: """
+        `sonde daemon` (the same as `sonde daemon run`) records the containers its config selects, \
+        follows runc, podman and containerd and the containers OCI hooks register (sonde-hook), and \
+        serves the API of proto/sonde.proto. `sonde containers` and `sonde record dump` ask it when it runs.
+        """,
+        subcommands: [DaemonRun.self, DaemonStatus.self],
+        defaultSubcommand: DaemonRun.self)
+}
+
+struct DaemonRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the daemon in the foreground (systemd: deploy/sonde.service).")
+
+    @Option(help: "The API's unix socket (mode 0600). Default: the config's, else \(DaemonClient.defaultSocket).")
+    var socket: String?
+
+    @Option(help: "Configuration file (JSON; see README.md, Node daemon).")
+    var config: String?
+
+    @Option(help: ArgumentHelp("bpffs directory of the recorder's pinned maps and links.", visibility: .hidden))
+    var pinDirectory: String?
+
+    @Option(help: ArgumentHelp("Directory of the recorder's registry.", visibility: .hidden))
+    var stateDirectory: String?
+
+    @Option(help: ArgumentHelp("Directory where the daemon keeps hook registrations.", visibility: .hidden))
+    var daemonStateDirectory: String?
+
+    @Option(help: ArgumentHelp("Where crash dumps go.", visibility: .hidden))
+    var crashDir: String?
+
+    func run() async throws {
+        do {
+            var settings = try config.map(DaemonConfig.load(path:)) ?? DaemonConfig()
+            if let socket { settings.socket = socket }
+            if let pinDirectory { settings.recorder.pinDirectory = pinDirectory }
+            if let stateDirectory { settings.recorder.stateDirectory = stateDirectory }
+            if let daemonStateDirectory { settings.stateDirectory = daemonStateDirectory }
+            if let crashDir { settings.crashDirectory = crashDir }
+            let task = Task { [settings] in
+                try await NodeDaemon.run(config: settings, notice: { Output.notice($0) })
+            }
+            let signals = StopSignals { task.cancel() }
+            defer { signals.cancel() }
+            try await task.value
+            Output.notice("daemon stopped; recording goes on in the kernel (`sonde record stop` ends it)")
+        } catch let error as SondeError {
+            throw Output.fail(error)
+        }
+    }
+}
+
+struct DaemonStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Whether a daemon answers, and what it does.")
+
+    @Option(help: "The daemon's unix socket.")
+    var socket = DaemonClient.defaultSocket
+
+    func run() async throws {
+        do {
+            let status = try await DaemonClient.with(socket: socket) { client in
+                try await client.status(Sonde_V1_StatusRequest(), options: DaemonClient.options(timeout: .seconds(5)))
+            }
+            let started = Date(timeIntervalSince1970: Double(status.startedNs) / 1e9)
+            Output.line("sonde daemon \(status.version), pid \(status.pid), up \(Int(Date().timeIntervalSince(started))) s, socket \(socket)")
+            Output.line("containers: \(status.containers) known, \(status.recorded) recording (\(status.configSummary))")
+            if !status.pinDirectory.isEmpty { Output.line("recorder: pins \(status.pinDirectory), registry \(status.stateDirectory)") }
+            Output.line("gadgets: " + status.gadgets.joined(separator: ", "))
+            for watcher in status.watchers { Output.line("watching: " + watcher) }
+        } catch let error as SondeError {
+            throw Output.fail(error)
+        }
+    }
+}
