@@ -16,6 +16,9 @@ public final class HookRegistrations: ContainerSource, Sendable {
     public let runtime = RuntimeName(rawValue: "hook")
     let file: String
     private let entries: Mutex<[String: Container]>
+    /// Keys of registrations dropped because their cgroup went (runc removes the cgroup before it
+    /// runs the poststop hooks), so that poststop still finds what it registered. Bounded.
+    private let gone = Mutex<[String]>([])
 
     public init(stateDirectory: String) {
         file = stateDirectory + "/hook-containers.json"
@@ -26,12 +29,15 @@ public final class HookRegistrations: ContainerSource, Sendable {
     static func key(_ runtime: RuntimeName, _ id: String) -> String { runtime.rawValue + "/" + id }
 
     public func containers(cgroups: CgroupV2, problems: inout [String]) -> [Container] {
-        let (alive, changed) = entries.withLock { entries -> ([Container], Bool) in
-            let before = entries.count
-            entries = entries.filter { _, c in (try? cgroups.id(of: c.cgroupPath)) == c.cgroupID }
-            return (Array(entries.values), entries.count != before)
+        let (alive, dropped) = entries.withLock { entries -> ([Container], [String]) in
+            let dropped = entries.filter { _, c in (try? cgroups.id(of: c.cgroupPath)) != c.cgroupID }.map(\.key)
+            for key in dropped { entries[key] = nil }
+            return (Array(entries.values), dropped)
         }
-        if changed { save() }
+        if !dropped.isEmpty {
+            gone.withLock { $0 = Array(($0 + dropped).suffix(256)) }
+            save()
+        }
         return alive
     }
 
@@ -43,7 +49,8 @@ public final class HookRegistrations: ContainerSource, Sendable {
         return container
     }
 
-    /// Forgets a registration; true if it was known. Without a runtime, any runtime's entry of that id.
+    /// Forgets a registration; true if it was known (or dropped already because its cgroup went).
+    /// Without a runtime, any runtime's entry of that id.
     public func remove(id: String, runtime: String) -> Bool {
         let removed = entries.withLock { entries -> Bool in
             let keys = entries.filter { $0.value.id == id && (runtime.isEmpty || $0.value.runtime.rawValue == runtime) }.map(\.key)
@@ -51,7 +58,12 @@ public final class HookRegistrations: ContainerSource, Sendable {
             return !keys.isEmpty
         }
         if removed { save() }
-        return removed
+        let endedBefore = gone.withLock { gone -> Bool in
+            let matching = gone.filter { $0.hasSuffix("/" + id) && (runtime.isEmpty || $0 == runtime + "/" + id) }
+            gone.removeAll { matching.contains($0) }
+            return !matching.isEmpty
+        }
+        return removed || endedBefore
     }
 
     public func contains(_ container: Container) -> Bool {
