@@ -108,10 +108,31 @@ public final class HookRegistrations: ContainerSource, Sendable {
         if let name = annotations["io.kubernetes.cri.sandbox-name"], let namespace = annotations["io.kubernetes.cri.sandbox-namespace"] {
             pod = Pod(name: name, namespace: namespace, uid: annotations["io.kubernetes.cri.sandbox-uid"])
         }
-        return Container(runtime: runtime, id: state.id, name: annotations["io.kubernetes.cri.container-name"] ?? state.id,
+        let name = annotations["io.kubernetes.cri.container-name"]
+            ?? (runtime == .podman ? podmanName(id: state.id, bundle: state.bundle) : nil)
+            ?? state.id
+        return Container(runtime: runtime, id: state.id, name: name,
                          initPID: state.pid, cgroupPath: path, cgroupID: cgroupID,
                          mountNamespaceID: try? Namespaces.mountNamespaceID(pid: state.pid),
                          bundle: state.bundle.isEmpty ? nil : state.bundle, annotations: annotations, pod: pod)
+    }
+
+    /// podman's name for a container, at a moment when asking podman would wait for the lock podman
+    /// holds while it starts the container: containers-storage's own record of its containers
+    /// (`containers.json`, rewritten by rename, so never seen half-written) lies two levels above
+    /// the bundle (`.../overlay-containers/ID/userdata`).
+    static func podmanName(id: String, bundle: String) -> String? {
+        guard bundle.hasSuffix("/" + id + "/userdata") else { return nil }
+        let file = URL(fileURLWithPath: bundle).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("containers.json").path
+        struct Entry: Decodable {
+            var id: String
+            var names: [String]?
+        }
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int, size < 64 << 20,
+              let data = try? Files.readData(file),
+              let entries = try? JSONDecoder().decode([Entry].self, from: data) else { return nil }
+        return entries.first { $0.id == id }?.names?.first
     }
 
     private func save() {

@@ -24,6 +24,8 @@ public final class NodeState: Sendable {
     /// Nanoseconds since the Unix epoch.
     public let startedAt: Int64
     let watchers = Mutex<[String]>([])
+    /// RunGadget streams being served (each holds its own BPF object until it ends).
+    let gadgetSessions = Mutex(0)
     let notice: @Sendable (String) -> Void
 
     init(config: DaemonConfig, gadgets: GadgetRegistry, notice: @escaping @Sendable (String) -> Void) throws(SondeError) {

@@ -31,6 +31,7 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
                 $0.stateDirectory = node.recorder?.settings.stateDirectory ?? ""
                 $0.configSummary = node.config.recordEnabled ? "recording " + node.config.recordSelection.summary : "recording off"
                 $0.gadgets = node.gadgets.names
+                $0.gadgetSessions = UInt32(node.gadgetSessions.withLock { $0 })
             }
         }
     }
@@ -86,7 +87,8 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
             guard let recorder = node.recorder else {
                 throw SondeError(.notFound, "this daemon does not record", hint: "its config has record.enabled false")
             }
-            let recorded = try recorder.recorded().map(\.container)
+            // A name used again (a container re-created under the same name): the running one first.
+            let recorded = try recorder.recorded().sorted { !$0.ended && $1.ended }.map(\.container)
             let wanted: Container?
             if !request.container.isEmpty {
                 // An exact name or id wins over another container's id prefix.
@@ -149,7 +151,9 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
             // ring: replies queue here, bounded; what a slow client makes overflow is counted.
             let (stream, continuation) = AsyncStream.makeStream(of: Sonde_V1_RunGadgetReply.self, bufferingPolicy: .bufferingOldest(50_000))
             let overflow = Counter()
+            node.gadgetSessions.withLock { $0 += 1 }
             let run = Task {
+                defer { node.gadgetSessions.withLock { $0 -= 1 } }
                 let session = GadgetSession(gadget: gadget, collection: node.collection(extraCgroups: selection.selector.cgroupPaths),
                                             options: options, notice: { text in continuation.yield(.with { $0.notice = text }) })
                 defer { continuation.finish() }

@@ -150,6 +150,9 @@ public nonisolated struct Sonde_V1_StatusReply: Sendable {
 
   public var gadgets: [String] = []
 
+  /// RunGadget streams being served now.
+  public var gadgetSessions: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -939,7 +942,7 @@ nonisolated extension Sonde_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Sonde_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}pid\0\u{3}started_ns\0\u{1}containers\0\u{1}recorded\0\u{1}watchers\0\u{3}pin_directory\0\u{3}state_directory\0\u{3}config_summary\0\u{1}gadgets\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}pid\0\u{3}started_ns\0\u{1}containers\0\u{1}recorded\0\u{1}watchers\0\u{3}pin_directory\0\u{3}state_directory\0\u{3}config_summary\0\u{1}gadgets\0\u{3}gadget_sessions\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -957,6 +960,7 @@ nonisolated extension Sonde_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf
       case 8: try { try decoder.decodeSingularStringField(value: &self.stateDirectory) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.configSummary) }()
       case 10: try { try decoder.decodeRepeatedStringField(value: &self.gadgets) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.gadgetSessions) }()
       default: break
       }
     }
@@ -993,6 +997,9 @@ nonisolated extension Sonde_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf
     if !self.gadgets.isEmpty {
       try visitor.visitRepeatedStringField(value: self.gadgets, fieldNumber: 10)
     }
+    if self.gadgetSessions != 0 {
+      try visitor.visitSingularUInt32Field(value: self.gadgetSessions, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1007,6 +1014,7 @@ nonisolated extension Sonde_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.stateDirectory != rhs.stateDirectory {return false}
     if lhs.configSummary != rhs.configSummary {return false}
     if lhs.gadgets != rhs.gadgets {return false}
+    if lhs.gadgetSessions != rhs.gadgetSessions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -183,7 +183,8 @@ func runHook(_ arguments: HookArguments, log: HookLog) async throws(SondeError) 
         let reply = try await DaemonClient.with(socket: arguments.socket) { client in
             try await client.addContainer(request, options: options)
         }
-        log.write("\(arguments.kind.rawValue): registered \(reply.container.runtime) container \(state.id) (pid \(state.pid), cgroup \(reply.container.cgroupPath))\(reply.recording ? ", recording" : ", not selected for recording")", warning: false)
+        let named = reply.container.name == state.id ? "" : "\(reply.container.name), id "
+        log.write("\(arguments.kind.rawValue): registered \(reply.container.runtime) container \(named)\(state.id) (pid \(state.pid), cgroup \(reply.container.cgroupPath))\(reply.recording ? ", recording" : ", not selected for recording")", warning: false)
     } else {
         let request = Sonde_V1_RemoveContainerRequest.with {
             $0.id = state.id

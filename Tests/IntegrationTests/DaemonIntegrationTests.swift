@@ -161,6 +161,53 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertTrue(daemon.isRunning)
     }
 
+    /// The same with podman and the hooks.d recipe (deploy/hooks.d): podman names the container, and
+    /// the hook already knows that name (from containers-storage), so selection by name works at once.
+    func testHookRegisteredPodmanContainerIsRecordedFromItsFirstSyscall() async throws {
+        let setup = try IntegrationTests.run("/bin/bash", [packageRoot.appendingPathComponent("scripts/setup-podman.sh").path], timeout: 600)
+        XCTAssertEqual(setup.status, 0, setup.stderr)
+        let name = "sonde-dpod-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { _ = try? IntegrationTests.run("/usr/bin/podman", ["rm", "-f", "-t", "0", name], timeout: 60) }
+        let daemon = try DaemonProcess(recording: [name])
+        defer { daemon.remove() }
+        try await daemon.start()
+        // deploy/hooks.d's recipe, pointed at this test's daemon and binary.
+        let hooksDirectory = daemon.directory + "/hooks.d"
+        let hookLog = daemon.directory + "/hook.log"
+        try FileManager.default.createDirectory(atPath: hooksDirectory, withIntermediateDirectories: true)
+        for stage in ["prestart", "poststop"] {
+            let recipe = packageRoot.appendingPathComponent("deploy/hooks.d/sonde-\(stage).json")
+            var hook = try JSONSerialization.jsonObject(with: Data(contentsOf: recipe)) as! [String: Any]
+            var command = hook["hook"] as! [String: Any]
+            command["path"] = daemon.hookExecutable
+            command["args"] = (command["args"] as! [String]) + ["--socket", daemon.socket, "--log", hookLog]
+            hook["hook"] = command
+            try JSONSerialization.data(withJSONObject: hook).write(to: URL(fileURLWithPath: hooksDirectory + "/sonde-\(stage).json"))
+        }
+        let started = try IntegrationTests.run("/usr/bin/podman", ["--hooks-dir", hooksDirectory, "run", "-d", "--name", name, "--runtime", "runc",
+                                                                   "--network", "none", "localhost/sonde-busybox:latest",
+                                                                   "/bin/sh", "-c", "echo podman-start; sleep 2; echo podman-end"], timeout: 120)
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let hookText = (try? String(contentsOfFile: hookLog, encoding: .utf8)) ?? ""
+        XCTAssertTrue(hookText.contains("prestart: registered podman container \(name), id \(id)"), hookText)
+        XCTAssertTrue(hookText.contains(", recording"), hookText)
+
+        let done = try await eventually(timeout: .seconds(30)) {
+            ((try? daemon.dump(name).stdout) ?? "").contains("podman-end")
+        }
+        XCTAssertTrue(done, daemon.log)
+        let dump = try daemon.dump(name).stdout
+        XCTAssertTrue(dump.contains("execve(\"/bin/sh\", [\"/bin/sh\", \"-c\", \"echo podman-start;"), dump.suffix(3000).description)
+        XCTAssertTrue(dump.contains("write(1, \"podman-start\\n\", 13) = 13"))
+
+        _ = try IntegrationTests.run("/usr/bin/podman", ["rm", "-f", "-t", "0", name], timeout: 60)
+        let removed = try await eventually(timeout: .seconds(10)) {
+            ((try? String(contentsOfFile: hookLog, encoding: .utf8)) ?? "").contains("poststop: container \(id) removed")
+        }
+        XCTAssertTrue(removed, (try? String(contentsOfFile: hookLog, encoding: .utf8)) ?? "")
+    }
+
     /// The hook never holds a container back: no daemon, a stale socket, malformed state.
     func testHookIsBoundedAndClearWithoutADaemonOrWithBadState() async throws {
         let daemon = try DaemonProcess(recording: [])
@@ -242,6 +289,11 @@ final class DaemonIntegrationTests: XCTestCase {
         }
         XCTAssertEqual(event?.container.name, container.name)
         XCTAssertEqual(event?.source, "exec")
+        // The client went away: the daemon ends that gadget session (and detaches its programs).
+        let ended = try await eventuallyValue {
+            try await daemon.api { try await $0.status(Sonde_V1_StatusRequest()) }.gadgetSessions == 0 ? true : nil
+        }
+        XCTAssertEqual(ended, true)
 
         // A gadget that does not exist, and a container the recorder never saw.
         do {
