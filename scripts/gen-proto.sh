@@ -1,5 +1,6 @@
 #!/bin/sh
-# Generates the Swift of the daemon's API (proto/sonde.proto) into Sources/DaemonAPI, committed.
+# Generates the Swift of the daemon's API (proto/sonde.proto) and of the part of containerd's events
+# API the daemon subscribes to (proto/containerd/events.proto) into Sources/DaemonAPI, committed.
 #
 #   scripts/gen-proto.sh           regenerate (builds protoc-gen-swift and protoc-gen-grpc-swift-2 from
 #                                  the package's checkouts the first time: several minutes)
@@ -18,14 +19,31 @@ mode=${1:-generate}
 
 have_generators() { [ -x "$bin/protoc-gen-swift" ] && [ -x "$bin/protoc-gen-grpc-swift-2" ]; }
 
+protos="proto/sonde.proto proto/containerd/events.proto"
+generated="sonde.pb.swift sonde.grpc.swift containerd_events.pb.swift containerd_events.grpc.swift sonde.proto.sha256"
+
+proto_hash() { cat $protos | sha256sum | cut -d' ' -f1; }
+
 generate() { # $1: output directory
+    tmp_gen=$(mktemp -d)
+    # sonde's own API: server and client.
     protoc --proto_path=proto \
         --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
         --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
         --swift_opt=Visibility=Public --swift_out="$1" \
         --grpc-swift-2_opt=Visibility=Public,Server=true,Client=true --grpc-swift-2_out="$1" \
         sonde.proto
-    sha256sum proto/sonde.proto | cut -d' ' -f1 > "$1/sonde.proto.sha256"
+    # containerd's events (the runtime watcher subscribes): client only.
+    protoc --proto_path=proto \
+        --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
+        --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
+        --swift_opt=Visibility=Public --swift_out="$tmp_gen" \
+        --grpc-swift-2_opt=Visibility=Public,Server=false,Client=true --grpc-swift-2_out="$tmp_gen" \
+        containerd/events.proto
+    mv "$tmp_gen/containerd/events.pb.swift" "$1/containerd_events.pb.swift"
+    mv "$tmp_gen/containerd/events.grpc.swift" "$1/containerd_events.grpc.swift"
+    rm -rf "$tmp_gen"
+    proto_hash > "$1/sonde.proto.sha256"
 }
 
 case "$mode" in
@@ -44,20 +62,20 @@ generate)
         tmp=$(mktemp -d)
         trap 'rm -rf "$tmp"' EXIT
         generate "$tmp"
-        for f in sonde.pb.swift sonde.grpc.swift sonde.proto.sha256; do
+        for f in $generated; do
             if ! cmp -s "$tmp/$f" "$out/$f"; then
                 echo "gen-proto: $out/$f is not what proto/sonde.proto generates; run scripts/gen-proto.sh" >&2
                 diff -u "$out/$f" "$tmp/$f" | head -40 >&2 || true
                 exit 1
             fi
         done
-        echo "gen-proto: generated code matches proto/sonde.proto"
+        echo "gen-proto: generated code matches $protos"
     else
-        if [ "$(sha256sum proto/sonde.proto | cut -d' ' -f1)" != "$(cat "$stamp")" ]; then
-            echo "gen-proto: proto/sonde.proto changed since $out was generated; run scripts/gen-proto.sh" >&2
+        if [ "$(proto_hash)" != "$(cat "$stamp")" ]; then
+            echo "gen-proto: $protos changed since $out was generated; run scripts/gen-proto.sh" >&2
             exit 1
         fi
-        echo "gen-proto: proto/sonde.proto unchanged since generation (generators not built: hash check only)"
+        echo "gen-proto: $protos unchanged since generation (generators not built: hash check only)"
     fi
     ;;
 *)

@@ -104,7 +104,7 @@ public enum NodeDaemon {
         let watcher = RuntimeWatcher(directories: [config.runcRoot, config.containerdRuncRoot]) { node.runtimeChanged() }
         node.watchers.withLock {
             $0 = ["runc state \(config.runcRoot) (inotify)", "podman (runc state + podman ps)",
-                  "containerd shim state \(config.containerdRuncRoot) (inotify) + ctr",
+                  "containerd task events \(config.containerdAddress) + shim state \(config.containerdRuncRoot) (inotify)",
                   "new cgroups (BPF cgroup_mkdir)", "OCI hooks (AddContainer)", "every 2 s (reconcile)"]
         }
         defer {
@@ -124,6 +124,12 @@ public enum NodeDaemon {
                             node.collection.refresh()
                             try await Task.sleep(for: .seconds(2))
                         }
+                    }
+                }
+                group.addTask {
+                    await ContainerdEvents.follow(address: config.containerdAddress) { what in
+                        if what.hasPrefix("containerd /tasks/") || what.hasPrefix("subscribed") { notice(what) }
+                        node.runtimeChanged()
                     }
                 }
                 ready(node)

@@ -77,7 +77,7 @@ struct DaemonStatus: AsyncParsableCommand {
             if !status.pinDirectory.isEmpty { Output.line("recorder: pins \(status.pinDirectory), registry \(status.stateDirectory)") }
             Output.line("gadgets: " + status.gadgets.joined(separator: ", "))
             for watcher in status.watchers { Output.line("watching: " + watcher) }
-        } catch let error as SondeError {
+        } catch {
             throw Output.fail(error)
         }
     }
