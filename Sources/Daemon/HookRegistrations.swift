@@ -88,6 +88,12 @@ public final class HookRegistrations: ContainerSource, Sendable {
         } catch {
             throw SondeError(.notFound, "process \(state.pid) of container \(state.id) is gone or has no cgroup v2", hint: error.message)
         }
+        // The root cgroup holds every process of the host: recording it as "a container" would
+        // record the whole machine. A runtime always gives a container a cgroup of its own.
+        guard path != "/" else {
+            throw SondeError(.invalidArgument, "process \(state.pid) of container \(state.id) is in the root cgroup, not in a container's",
+                             hint: "register containers from an OCI hook, which runs once the container's cgroup exists")
+        }
         let cgroupID = try cgroups.id(of: path)
         let annotations = state.annotations
         let runtime: RuntimeName

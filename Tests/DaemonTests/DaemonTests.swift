@@ -131,6 +131,34 @@ final class DaemonAPIConversionTests: XCTestCase {
     }
 }
 
+/// A sleeping child in a cgroup of its own, as a container's init is; removed by `end()`.
+final class CgroupChild {
+    let cgroups: CgroupV2
+    let path = "/sonde-hooktest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let process = Process()
+
+    init() throws {
+        cgroups = try CgroupV2.find()
+        try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
+        process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        process.arguments = ["30"]
+        try process.run()
+        try "\(process.processIdentifier)".write(toFile: cgroups.directory(of: path) + "/cgroup.procs", atomically: false, encoding: .utf8)
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func end() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        rmdir(cgroups.directory(of: path))
+    }
+
+    deinit { end() }
+}
+
 final class HookRegistrationTests: XCTestCase {
     var directory = ""
 
@@ -144,19 +172,21 @@ final class HookRegistrationTests: XCTestCase {
 
     func testStateOfALiveProcessBecomesAContainerThatSurvivesARestart() throws {
         let cgroups = try CgroupV2.find()
+        let child = try CgroupChild()
+        defer { child.end() }
         let hooks = HookRegistrations(stateDirectory: directory)
         let state = Sonde_V1_OCIState.with {
             $0.id = "hooked-\(getpid())"
-            $0.pid = getpid()
+            $0.pid = child.pid
             $0.status = "creating"
             $0.bundle = "/tmp/bundle"
             $0.annotations = ["io.container.manager": "libpod"]
         }
         let container = try hooks.add(state, runtimeHint: "", cgroups: cgroups)
         XCTAssertEqual(container.runtime, .podman)
-        XCTAssertEqual(container.cgroupPath, try CgroupV2.cgroupOfProcess(getpid()))
-        XCTAssertEqual(container.cgroupID, try cgroups.id(of: container.cgroupPath))
-        XCTAssertEqual(container.initPID, getpid())
+        XCTAssertEqual(container.cgroupPath, child.path)
+        XCTAssertEqual(container.cgroupID, try cgroups.id(of: child.path))
+        XCTAssertEqual(container.initPID, child.pid)
 
         // A new instance (a restarted daemon) reads the registration back.
         var problems: [String] = []
@@ -181,39 +211,36 @@ final class HookRegistrationTests: XCTestCase {
         XCTAssertTrue(message(.with { $0.pid = getpid() }).contains("no container id"))
         XCTAssertTrue(message(.with { $0.id = "../x"; $0.pid = getpid() }).contains("not a valid id"))
         XCTAssertTrue(message(.with { $0.id = "x"; $0.status = "stopped" }).contains("has no pid"))
-        XCTAssertTrue(message(.with { $0.id = "x"; $0.pid = getpid() }, runtime: "docker").contains("unknown runtime"))
+        let child = try CgroupChild()
+        defer { child.end() }
+        XCTAssertTrue(message(.with { $0.id = "x"; $0.pid = child.pid }, runtime: "docker").contains("unknown runtime"))
+        // A process of the root cgroup is no container (that would record the whole host).
+        if try CgroupV2.cgroupOfProcess(1) == "/" {
+            XCTAssertTrue(message(.with { $0.id = "x"; $0.pid = 1 }).contains("root cgroup"))
+        }
         // A process that is gone (the container vanished between the hook and the call).
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/bin/true")
-        try child.run()
-        child.waitUntilExit()
-        XCTAssertTrue(message(.with { $0.id = "x"; $0.pid = child.processIdentifier }).contains("is gone"))
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        XCTAssertTrue(message(.with { $0.id = "x"; $0.pid = exited.processIdentifier }).contains("is gone"))
     }
 
     func testARegistrationWhoseCgroupWentIsDropped() throws {
         let cgroups = try CgroupV2.find()
-        let path = "/sonde-hooktest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
-        defer { rmdir(cgroups.directory(of: path)) }
-        // Move a child into it so that the hook path reads a real cgroup from /proc/PID/cgroup.
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        child.arguments = ["30"]
-        try child.run()
-        defer { child.terminate(); child.waitUntilExit() }
-        try "\(child.processIdentifier)".write(toFile: cgroups.directory(of: path) + "/cgroup.procs", atomically: false, encoding: .utf8)
-
+        let child = try CgroupChild()
+        defer { child.end() }
         let hooks = HookRegistrations(stateDirectory: directory)
-        let container = try hooks.add(.with { $0.id = "gone"; $0.pid = child.processIdentifier }, runtimeHint: "runc", cgroups: cgroups)
-        XCTAssertEqual(container.cgroupPath, path)
+        let container = try hooks.add(.with { $0.id = "gone"; $0.pid = child.pid }, runtimeHint: "runc", cgroups: cgroups)
+        XCTAssertEqual(container.cgroupPath, child.path)
         var problems: [String] = []
         XCTAssertEqual(hooks.containers(cgroups: cgroups, problems: &problems).map(\.id), ["gone"])
 
-        child.terminate()
-        child.waitUntilExit()
-        XCTAssertEqual(rmdir(cgroups.directory(of: path)), 0)
+        child.end() // the container exits and its runtime removes its cgroup
         XCTAssertEqual(hooks.containers(cgroups: cgroups, problems: &problems), [])
         XCTAssertEqual(HookRegistrations(stateDirectory: directory).containers(cgroups: cgroups, problems: &problems), [])
+        // poststop comes after the cgroup went: still answered as known.
+        XCTAssertTrue(hooks.remove(id: "gone", runtime: "runc"))
     }
 }
 
