@@ -70,6 +70,27 @@ public struct DaemonConfig: Sendable {
     public var containerdAddress = "/run/containerd/containerd.sock"
     public var containerdRuncRoot = "/run/containerd/runc"
 
+    /// Optional: the API on TCP too, with mutual TLS only (a node's unix socket needs no TLS; a
+    /// network port without client certificates would give anyone the node's syscalls).
+    public var tcp: TCPListener?
+
+    public struct TCPListener: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        /// PEM files: the daemon's certificate chain and key, and the CA whose clients it accepts.
+        public var certificate: String
+        public var key: String
+        public var clientCA: String
+
+        public init(host: String, port: Int, certificate: String, key: String, clientCA: String) {
+            self.host = host
+            self.port = port
+            self.certificate = certificate
+            self.key = key
+            self.clientCA = clientCA
+        }
+    }
+
     public init() {}
 
     public static func load(path: String) throws(SondeError) -> DaemonConfig {
@@ -85,7 +106,7 @@ public struct DaemonConfig: Sendable {
         }
         var config = DaemonConfig()
         let top = try Object(root, path: source)
-        try top.allow(["socket", "stateDirectory", "record", "runtimes"])
+        try top.allow(["socket", "stateDirectory", "record", "runtimes", "tcp"])
         config.socket = try top.string("socket") ?? config.socket
         config.stateDirectory = try top.string("stateDirectory") ?? config.stateDirectory
         if let record = try top.object("record") {
@@ -119,6 +140,21 @@ public struct DaemonConfig: Sendable {
             config.recorder.keyByMountNamespace = try record.bool("keyByMountNamespace") ?? false
             config.recorder.pinDirectory = try record.string("pinDirectory") ?? config.recorder.pinDirectory
             config.recorder.stateDirectory = try record.string("stateDirectory") ?? config.recorder.stateDirectory
+        }
+        if let tcp = try top.object("tcp") {
+            try tcp.allow(["address", "certificate", "key", "clientCA"])
+            func required(_ key: String) throws(SondeError) -> String {
+                guard let value = try tcp.string(key), !value.isEmpty else {
+                    throw SondeError(.invalidArgument, "\(tcp.path).\(key) is required: the TCP API takes mutual TLS only")
+                }
+                return value
+            }
+            let address = try required("address")
+            guard let (host, port) = DaemonEndpoint.parseAddress(address) else {
+                throw SondeError(.invalidArgument, "\(tcp.path).address: '\(address)' is not HOST:PORT")
+            }
+            config.tcp = TCPListener(host: host, port: port, certificate: try required("certificate"),
+                                     key: try required("key"), clientCA: try required("clientCA"))
         }
         if let runtimes = try top.object("runtimes") {
             try runtimes.allow(["runcRoot", "containerdAddress", "containerdRuncRoot"])

@@ -3,6 +3,7 @@ import DaemonAPI
 import Foundation
 import Gadgets
 import GRPCCore
+import GRPCNIOTransportCore
 import GRPCNIOTransportHTTP2Posix
 import LinuxKit
 import Recorder
@@ -101,6 +102,25 @@ public enum NodeDaemon {
         let server = GRPCServer(
             transport: HTTP2ServerTransport.Posix(listeningSocketDescriptor: Int(listener), transportSecurity: .plaintext),
             services: [SondeService(node: node)])
+        var servers = [server]
+        if let tcp = config.tcp {
+            for file in [tcp.certificate, tcp.key, tcp.clientCA] where !Files.exists(file) {
+                close(listener)
+                unlink(config.socket)
+                throw SondeError(.invalidArgument, "TLS file \(file) (config tcp) does not exist")
+            }
+            let address: GRPCNIOTransportCore.SocketAddress = tcp.host.contains(":")
+                ? .ipv6(host: tcp.host, port: tcp.port) : .ipv4(host: tcp.host, port: tcp.port)
+            // Clients must present a certificate signed by clientCA (verified; their host name is not).
+            let security = HTTP2ServerTransport.Posix.TransportSecurity.mTLS(
+                certificateChain: [.file(path: tcp.certificate, format: .pem)],
+                privateKey: .file(path: tcp.key, format: .pem)) { tls in
+                    tls.trustRoots = .certificates([.file(path: tcp.clientCA, format: .pem)])
+                    tls.clientCertificateVerification = .noHostnameVerification
+                }
+            servers.append(GRPCServer(transport: HTTP2ServerTransport.Posix(address: address, transportSecurity: security),
+                                      services: [SondeService(node: node)]))
+        }
         let watcher = RuntimeWatcher(directories: [config.runcRoot, config.containerdRuncRoot]) { node.runtimeChanged() }
         node.watchers.withLock {
             $0 = ["runc state \(config.runcRoot) (inotify)", "podman (runc state + podman ps)",
@@ -113,7 +133,9 @@ public enum NodeDaemon {
         }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await server.serve() }
+                for server in servers {
+                    group.addTask { try await server.serve() }
+                }
                 if let service = node.recorderService {
                     // First pass records every selected container already running: those that started
                     // while no daemon ran are found here (reconcile), then it follows changes.
@@ -133,9 +155,13 @@ public enum NodeDaemon {
                     }
                 }
                 ready(node)
-                notice("daemon listening on \(config.socket); " + (config.recordEnabled
+                var listening = config.socket
+                if servers.count > 1, let address = try await servers[1].listeningAddress {
+                    listening += " and \(address) (mTLS)"
+                }
+                notice("daemon listening on \(listening); " + (config.recordEnabled
                     ? "recording \(config.recordSelection.summary)" : "recording off"))
-                defer { server.beginGracefulShutdown() }
+                defer { for server in servers { server.beginGracefulShutdown() } }
                 // Ends when cancelled (SIGTERM) or when a part fails.
                 try await group.next()
                 group.cancelAll()

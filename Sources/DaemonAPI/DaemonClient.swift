@@ -10,7 +10,52 @@ extension SondeError.Code {
     public static let daemonUnavailable = SondeError.Code("daemon unavailable")
 }
 
-/// How the CLI and the OCI hook reach `sonde daemon`: gRPC over its unix socket.
+/// Where a client reaches a daemon: its unix socket on the node, or TCP with mutual TLS.
+public enum DaemonEndpoint: Sendable, CustomStringConvertible {
+    case unix(String)
+    case tcp(host: String, port: Int, tls: ClientTLS)
+
+    /// The client's side of mutual TLS: its certificate and key, and the CA that signed the
+    /// daemon's certificate (PEM files). The daemon's certificate must name the host dialled.
+    public struct ClientTLS: Sendable {
+        public var certificate: String
+        public var key: String
+        public var ca: String
+
+        public init(certificate: String, key: String, ca: String) {
+            self.certificate = certificate
+            self.key = key
+            self.ca = ca
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unix(let path): path
+        case .tcp(let host, let port, _): "\(host.contains(":") ? "[\(host)]" : host):\(port) (mTLS)"
+        }
+    }
+
+    /// An IP literal as an address target: TLS then checks the certificate's IP SAN and sends no
+    /// SNI (SNI cannot carry an IP address); a name as a DNS target, verified against the name.
+    static func target(host: String, port: Int) -> any ResolvableTarget {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return .ipv4(host: host, port: port) }
+        if inet_pton(AF_INET6, host, &v6) == 1 { return .ipv6(host: host, port: port) }
+        return .dns(host: host, port: port)
+    }
+
+    /// "HOST:PORT" or "[IPv6]:PORT".
+    public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+}
+
+/// How the CLI and the OCI hook reach `sonde daemon`: gRPC over its unix socket (or TCP with mTLS).
 public enum DaemonClient {
     public static let defaultSocket = "/run/sonde/sonde.sock"
 
@@ -28,11 +73,33 @@ public enum DaemonClient {
     public static func with<Result: Sendable>(
         socket: String, _ body: (SondeAPIClient) async throws -> Result
     ) async throws(SondeError) -> Result {
-        guard Files.exists(socket) else {
-            throw SondeError(.daemonUnavailable, "no sonde daemon listens at \(socket)", hint: "start one with `sonde daemon`")
-        }
+        try await with(endpoint: .unix(socket), body)
+    }
+
+    public static func with<Result: Sendable>(
+        endpoint: DaemonEndpoint, _ body: (SondeAPIClient) async throws -> Result
+    ) async throws(SondeError) -> Result {
+        let socket = endpoint.description
         do {
-            let transport = try HTTP2ClientTransport.Posix(target: .unixDomainSocket(path: socket), transportSecurity: .plaintext)
+            let transport: HTTP2ClientTransport.Posix
+            switch endpoint {
+            case .unix(let path):
+                guard Files.exists(path) else {
+                    throw SondeError(.daemonUnavailable, "no sonde daemon listens at \(path)", hint: "start one with `sonde daemon`")
+                }
+                transport = try HTTP2ClientTransport.Posix(target: .unixDomainSocket(path: path), transportSecurity: .plaintext)
+            case .tcp(let host, let port, let tls):
+                for file in [tls.certificate, tls.key, tls.ca] where !Files.exists(file) {
+                    throw SondeError(.invalidArgument, "TLS file \(file) does not exist")
+                }
+                transport = try HTTP2ClientTransport.Posix(
+                    target: DaemonEndpoint.target(host: host, port: port),
+                    transportSecurity: .mTLS(certificateChain: [.file(path: tls.certificate, format: .pem)],
+                                             privateKey: .file(path: tls.key, format: .pem)) { config in
+                        config.trustRoots = .certificates([.file(path: tls.ca, format: .pem)])
+                        config.serverCertificateVerification = .fullVerification
+                    })
+            }
             return try await withGRPCClient(transport: transport) { client in
                 try await body(Sonde_V1_Sonde.Client(wrapping: client))
             }
@@ -48,9 +115,13 @@ public enum DaemonClient {
     /// Whether a daemon answers at `socket` within `timeout` (the CLI's choice between asking the
     /// daemon and doing the work itself).
     public static func isAnswering(socket: String, timeout: Duration = .seconds(2)) async -> Bool {
-        guard Files.exists(socket) else { return false }
+        await isAnswering(endpoint: .unix(socket), timeout: timeout)
+    }
+
+    public static func isAnswering(endpoint: DaemonEndpoint, timeout: Duration = .seconds(2)) async -> Bool {
+        if case .unix(let socket) = endpoint, !Files.exists(socket) { return false }
         do {
-            _ = try await with(socket: socket) { client in
+            _ = try await with(endpoint: endpoint) { client in
                 try await client.status(Sonde_V1_StatusRequest(), options: options(timeout: timeout))
             }
             return true
@@ -66,14 +137,16 @@ extension SondeError {
     public init(rpc error: RPCError, socket: String) {
         switch error.code {
         case .unavailable, .deadlineExceeded:
-            self.init(.daemonUnavailable, "the sonde daemon at \(socket) did not answer: \(error.message)",
+            // The transport's cause says why (refused, TLS handshake failed...).
+            let cause = error.cause.map { " (\($0))" } ?? ""
+            self.init(.daemonUnavailable, "the sonde daemon at \(socket) did not answer: \(error.message)\(cause)",
                       hint: "is `sonde daemon` running? (`sonde daemon status`)")
         case .notFound:
             self.init(.notFound, error.message)
         case .invalidArgument:
             self.init(.invalidArgument, error.message)
         case .failedPrecondition:
-            self.init(.malformedInput, error.message)
+            self.init(.system, error.message)
         case .permissionDenied, .unauthenticated:
             self.init(.notPrivileged, error.message)
         case .unimplemented:

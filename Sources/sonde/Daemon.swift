@@ -66,13 +66,42 @@ struct DaemonStatus: AsyncParsableCommand {
     @Option(help: "The daemon's unix socket.")
     var socket = DaemonClient.defaultSocket
 
+    @Option(help: "A daemon's TCP address (HOST:PORT), reached with mutual TLS.")
+    var address: String?
+
+    @Option(help: "This client's certificate (PEM), for --address.")
+    var tlsCert: String?
+
+    @Option(help: "This client's private key (PEM), for --address.")
+    var tlsKey: String?
+
+    @Option(help: "The CA that signed the daemon's certificate (PEM), for --address.")
+    var tlsCa: String?
+
+    func validate() throws {
+        if let address {
+            guard DaemonEndpoint.parseAddress(address) != nil else { throw ValidationError("--address takes HOST:PORT") }
+            guard tlsCert != nil, tlsKey != nil, tlsCa != nil else {
+                throw ValidationError("--address needs --tls-cert, --tls-key and --tls-ca (the TCP API takes mutual TLS only)")
+            }
+        }
+    }
+
+    var endpoint: DaemonEndpoint {
+        guard let address, let (host, port) = DaemonEndpoint.parseAddress(address), let tlsCert, let tlsKey, let tlsCa else {
+            return .unix(socket)
+        }
+        return .tcp(host: host, port: port, tls: .init(certificate: tlsCert, key: tlsKey, ca: tlsCa))
+    }
+
     func run() async throws {
         do {
-            let status = try await DaemonClient.with(socket: socket) { client in
+            let endpoint = self.endpoint
+            let status = try await DaemonClient.with(endpoint: endpoint) { client in
                 try await client.status(Sonde_V1_StatusRequest(), options: DaemonClient.options(timeout: .seconds(5)))
             }
             let started = Date(timeIntervalSince1970: Double(status.startedNs) / 1e9)
-            Output.line("sonde daemon \(status.version), pid \(status.pid), up \(Int(Date().timeIntervalSince(started))) s, socket \(socket)")
+            Output.line("sonde daemon \(status.version), pid \(status.pid), up \(Int(Date().timeIntervalSince(started))) s, at \(endpoint)")
             Output.line("containers: \(status.containers) known, \(status.recorded) recording (\(status.configSummary))")
             if !status.pinDirectory.isEmpty { Output.line("recorder: pins \(status.pinDirectory), registry \(status.stateDirectory)") }
             Output.line("gadgets: " + status.gadgets.joined(separator: ", "))

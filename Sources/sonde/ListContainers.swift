@@ -17,10 +17,10 @@ struct ListContainers: AsyncParsableCommand {
     func run() async throws {
         do {
             let containers: [Container]
-            if let socket = await daemon.answeringSocket() {
+            if let endpoint = await daemon.answeringEndpoint() {
                 let cgroups = try CgroupV2.find()
                 let selector = Sonde_V1_Selector(try selection.selector(cgroups: cgroups))
-                let reply = try await DaemonClient.with(socket: socket) { client in
+                let reply = try await DaemonClient.with(endpoint: endpoint) { client in
                     try await client.listContainers(.with { $0.selector = selector }, options: DaemonClient.options(timeout: .seconds(30)))
                 }
                 for problem in reply.problems { Output.notice(problem) }

@@ -151,8 +151,8 @@ struct RecordDump: AsyncParsableCommand {
         do {
             // The daemon reads its own recorder; a recorder named by --pin-directory/--state-directory
             // is read here.
-            if location.isDefault, let socket = await daemon.answeringSocket() {
-                try await dumpThroughDaemon(socket: socket)
+            if location.isDefault, let endpoint = await daemon.answeringEndpoint() {
+                try await dumpThroughDaemon(endpoint)
                 return
             }
             let recorder = try FlightRecorder.attach(location.settings)
@@ -190,14 +190,14 @@ struct RecordDump: AsyncParsableCommand {
 }
 
 extension RecordDump {
-    func dumpThroughDaemon(socket: String) async throws(SondeError) {
+    func dumpThroughDaemon(_ endpoint: DaemonEndpoint) async throws(SondeError) {
         let request = Sonde_V1_DumpRecorderRequest.with {
             $0.container = container ?? ""
             $0.cgroupPath = cgroup ?? ""
             $0.last = UInt32(clamping: last ?? 0)
             $0.format = output.output == .json ? .json : .text
         }
-        let summary = try await DaemonClient.with(socket: socket) { client in
+        let summary = try await DaemonClient.with(endpoint: endpoint) { client in
             try await client.dumpRecorder(request, options: DaemonClient.options(timeout: .seconds(120))) { response in
                 var summary: Sonde_V1_DumpSummary?
                 for try await reply in response.messages {
