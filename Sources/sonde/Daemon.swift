@@ -2,6 +2,7 @@ import ArgumentParser
 import Containers
 import Daemon
 import DaemonAPI
+import Events
 import Foundation
 import LinuxKit
 
@@ -14,7 +15,7 @@ struct DaemonCommand: AsyncParsableCommand {
         follows runc, podman and containerd and the containers OCI hooks register (sonde-hook), and \
         serves the API of proto/sonde.proto. `sonde containers` and `sonde record dump` ask it when it runs.
         """,
-        subcommands: [DaemonRun.self, DaemonStatus.self],
+        subcommands: [DaemonRun.self, DaemonStatus.self, DaemonTrace.self],
         defaultSubcommand: DaemonRun.self)
 }
 
@@ -108,6 +109,85 @@ struct DaemonStatus: AsyncParsableCommand {
             for watcher in status.watchers { Output.line("watching: " + watcher) }
         } catch {
             throw Output.fail(error)
+        }
+    }
+}
+
+struct DaemonTrace: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Run a gadget in the daemon and stream its events (RunGadget): `sonde daemon trace exec -c NAME`.")
+
+    @Argument(help: "The gadget: \(GadgetRegistry.builtin.names.joined(separator: ", ")).")
+    var gadget: String
+
+    @Option(name: [.customShort("c"), .customLong("containername")], help: "Only this container (name or id; repeatable).")
+    var containerNames: [String] = []
+
+    @Option(help: "Only containers of this runtime (repeatable).")
+    var runtime: [String] = []
+
+    @Option(help: "A cgroup v2 path to trace like a container (repeatable).")
+    var cgroup: [String] = []
+
+    @Flag(help: "Every process of the host.")
+    var host = false
+
+    @Option(help: "Stop after this many seconds.")
+    var timeout: Double?
+
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() async throws {
+        let request = Sonde_V1_RunGadgetRequest.with {
+            $0.gadget = gadget
+            $0.selector.names = containerNames
+            $0.selector.runtimes = runtime
+            $0.selector.cgroupPaths = cgroup
+            $0.selector.host = host
+            $0.timeoutSeconds = timeout ?? 0
+        }
+        // Columns as the gadget defines them; a gadget this CLI does not know prints as JSON.
+        let known = GadgetRegistry.builtin.gadget(named: gadget)
+        let render: @Sendable (Event) -> String
+        if output.output == .columns, let known {
+            let table = TableRenderer(columns: known.columns)
+            Output.line(table.header())
+            render = { table.render($0) }
+        } else {
+            let json = JSONRenderer()
+            render = { json.render($0) }
+        }
+        let endpoint = daemon.endpoint
+        let task = Task { () throws -> String? in
+            try await DaemonClient.with(endpoint: endpoint) { client in
+                try await client.runGadget(request) { response in
+                    var summary: String?
+                    for try await reply in response.messages {
+                        switch reply.kind {
+                        case .event(let event): Output.line(render(event.event))
+                        case .notice(let text): Output.notice(text)
+                        case .stats(let stats): summary = stats.lossSummary.isEmpty ? nil : stats.lossSummary
+                        case .ready, nil: break
+                        }
+                    }
+                    return summary
+                }
+            }
+        }
+        // Ctrl-C cancels the call; the daemon then ends the gadget and detaches its programs.
+        let signals = StopSignals { task.cancel() }
+        defer { signals.cancel() }
+        do {
+            if let summary = try await task.value { Output.notice("warning: " + summary) }
+        } catch {
+            if task.isCancelled { return }
+            throw Output.fail(error as? SondeError ?? SondeError(.system, "\(error)"))
         }
     }
 }

@@ -295,6 +295,17 @@ final class DaemonIntegrationTests: XCTestCase {
         }
         XCTAssertEqual(ended, true)
 
+        // The same through the CLI (`sonde daemon trace`), as columns and as JSON.
+        let traced = try IntegrationTests.run(sondeExecutable, ["daemon", "trace", "exec", "-c", container.name, "--timeout", "2",
+                                                                "-o", "json", "--daemon-socket", daemon.socket], timeout: 30)
+        XCTAssertEqual(traced.status, 0, traced.stderr)
+        XCTAssertTrue(traced.stdout.contains("\"args\":[\"/bin/echo\",\"marker\"]"), traced.stdout)
+        XCTAssertTrue(traced.stdout.contains(container.name), traced.stdout)
+        let table = try IntegrationTests.run(sondeExecutable, ["daemon", "trace", "exec", "-c", container.name, "--timeout", "2",
+                                                               "--daemon-socket", daemon.socket], timeout: 30)
+        XCTAssertTrue(table.stdout.hasPrefix("CONTAINER"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("/bin/echo marker"), table.stdout)
+
         // A gadget that does not exist, and a container the recorder never saw.
         do {
             _ = try await daemon.api { client in
