@@ -3,7 +3,6 @@ import DaemonAPI
 import Foundation
 import Gadgets
 import GRPCCore
-import GRPCNIOTransportCore
 import GRPCNIOTransportHTTP2Posix
 import LinuxKit
 import Recorder
@@ -109,7 +108,7 @@ public enum NodeDaemon {
                 unlink(config.socket)
                 throw SondeError(.invalidArgument, "TLS file \(file) (config tcp) does not exist")
             }
-            let address: GRPCNIOTransportCore.SocketAddress = tcp.host.contains(":")
+            let address: SocketAddress = tcp.host.contains(":")
                 ? .ipv6(host: tcp.host, port: tcp.port) : .ipv4(host: tcp.host, port: tcp.port)
             // Clients must present a certificate signed by clientCA (verified; their host name is not).
             let security = HTTP2ServerTransport.Posix.TransportSecurity.mTLS(
