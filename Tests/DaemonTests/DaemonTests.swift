@@ -261,3 +261,45 @@ final class UnixListenerTests: XCTestCase {
         XCTAssertThrowsError(try UnixListener.listen(path: "/tmp/" + String(repeating: "x", count: 120)))
     }
 }
+
+final class WatcherTests: XCTestCase {
+    func testInotifyWatcherSeesContainerStateDirectoriesComeAndGoIncludingLaterNamespaces() throws {
+        let root = NSTemporaryDirectory() + "sonde-watch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let changes = Counter()
+        // The root does not exist yet (containerd not started): the rescan picks it up.
+        let watcher = RuntimeWatcher(directories: [root]) { changes.add(1) }
+        defer { watcher.stop() }
+        func waitForChange(after count: UInt64) -> Bool {
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                if changes.value > count { return true }
+                usleep(20_000)
+            }
+            return false
+        }
+        try FileManager.default.createDirectory(atPath: root + "/k8s.io", withIntermediateDirectories: true)
+        sleep(6) // the rescan period: root and its namespace directory are watched now
+        var seen = changes.value
+        try FileManager.default.createDirectory(atPath: root + "/k8s.io/container-1", withIntermediateDirectories: false)
+        XCTAssertTrue(waitForChange(after: seen), "a new container directory in a namespace directory")
+        seen = changes.value
+        try FileManager.default.removeItem(atPath: root + "/k8s.io/container-1")
+        XCTAssertTrue(waitForChange(after: seen), "a removed container directory")
+        seen = changes.value
+        try FileManager.default.createDirectory(atPath: root + "/direct", withIntermediateDirectories: false)
+        XCTAssertTrue(waitForChange(after: seen), "a container directory in the root (runc's layout)")
+    }
+
+    func testContainerdEnvelopeIsDescribedByTopicNamespaceAndContainer() throws {
+        var envelope = Containerd_Services_Events_V1_Envelope()
+        envelope.namespace = "k8s.io"
+        envelope.topic = "/tasks/start"
+        envelope.event.typeURL = "containerd.events.TaskStart"
+        // TaskStart{container_id: "abc", pid: 42}: field 1 string, field 2 varint.
+        envelope.event.value = Data([0x0a, 0x03, 0x61, 0x62, 0x63, 0x10, 0x2a])
+        XCTAssertEqual(ContainerdEvents.describe(envelope), "containerd /tasks/start k8s.io/abc")
+        envelope.event.value = Data([0xff]) // not a message
+        XCTAssertEqual(ContainerdEvents.describe(envelope), "containerd /tasks/start k8s.io/?")
+    }
+}
