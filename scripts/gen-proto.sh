@@ -64,7 +64,7 @@ generate)
         generate "$tmp"
         for f in $generated; do
             if ! cmp -s "$tmp/$f" "$out/$f"; then
-                echo "gen-proto: $out/$f is not what proto/sonde.proto generates; run scripts/gen-proto.sh" >&2
+                echo "gen-proto: $out/$f is not what $protos generate; run scripts/gen-proto.sh" >&2
                 diff -u "$out/$f" "$tmp/$f" | head -40 >&2 || true
                 exit 1
             fi
