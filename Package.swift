@@ -7,9 +7,15 @@ let package = Package(
     name: "sonde",
     products: [
         .executable(name: "sonde", targets: ["sonde"]),
+        .executable(name: "sonde-hook", targets: ["sonde-hook"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The node daemon's API (gRPC over a unix socket); generated code is committed (scripts/gen-proto.sh).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C: libbpf as a system library.
@@ -38,10 +44,27 @@ let package = Package(
         .executableTarget(name: "sonde-supervise-helper", dependencies: ["CSonde", "Supervisor"], path: "Sources/sonde-supervise-helper"),
         // Latency and throughput of the supervisor with real runc containers (bench/RESULTS-supervisor.md).
         .executableTarget(name: "sonde-supervise-bench", path: "Sources/sonde-supervise-bench"),
+        // The node daemon: its API (generated from proto/sonde.proto, committed; plus the client and
+        // the conversions both sides share), the daemon itself, and the OCI hook that calls it.
+        .target(name: "DaemonAPI", dependencies: [
+            "Containers", "Events", "LinuxKit",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["sonde.proto.sha256"]),
+        .target(name: "Daemon", dependencies: [
+            "DaemonAPI", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+        ]),
+        .executableTarget(name: "sonde-hook", dependencies: ["DaemonAPI", "LinuxKit"], path: "Sources/sonde-hook"),
+
         .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "Gadgets", "Containers", "LinuxKit", "Recorder", "Syscalls"], path: "Sources/sonde-bench"),
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
             "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde-supervise-helper",
+            "Daemon", "DaemonAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,9 +75,13 @@ let package = Package(
         .testTarget(name: "GadgetsTests", dependencies: ["Gadgets", "BPFKit", "BPFObjects"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "BPFKit", "BPFObjects", "Containers", "LinuxKit", "Syscalls"]),
         // Real BPF, real runc containers and the sonde executable; run as root.
-        .testTarget(name: "IntegrationTests", dependencies: ["Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "sonde"],
+        .testTarget(name: "IntegrationTests", dependencies: ["Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "sonde", "sonde-hook", "DaemonAPI",
+                                                              .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                              .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                                                              .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport")],
                     exclude: ["Oracle"]), // oracle.c is compiled by the test itself
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit"]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -4,6 +4,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
+# The daemon's generated API must match proto/sonde.proto (hash check unless the generators are built).
+sh scripts/gen-proto.sh --check
 bash scripts/setup-podman.sh
 # A private containerd for the tests; stopped again when they end, whatever the outcome.
 bash scripts/setup-containerd.sh

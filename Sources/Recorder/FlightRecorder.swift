@@ -132,6 +132,8 @@ public final class FlightRecorder: @unchecked Sendable {
     private let object: BPFObject?
     /// Opened on first use by takeNotices().
     var noticeReader: RingBufferReader?
+    /// Notices read but not yet handed out by takeNotices().
+    var heldNotices: [RecorderNotice] = []
 
     static let mapNames = ["rec_targets", "rec_filter", "rec_schema", "rec_config", "rec_free_slots", "rec_notices"]
         + (0..<RingLayout.sizeClasses).map { "rec_rings_c\($0)" }
@@ -287,7 +289,7 @@ public final class FlightRecorder: @unchecked Sendable {
     /// cgroup the kernel already gave a ring (it started while recording) keeps that ring.
     public func record(_ container: Container, cgroupIDs: [UInt64] = [], bytesPerCPU: Int? = nil) throws(SondeError) {
         let keys = settings.keyByMountNamespace ? try key(of: container) : Array(Set([container.cgroupID] + cgroupIDs))
-        try takeNotices() // rings the kernel already gave to this container's cgroups
+        try readNotices() // rings the kernel already gave to this container's cgroups
         try store.update { (registry: inout RecorderRegistry) throws(SondeError) in
             let containerKey = RecorderRegistry.key(container)
             registry.containers[containerKey] = container

@@ -49,11 +49,19 @@ extension FlightRecorder {
     /// Reads the notices waiting now and brings the registry up to date with them: rings the
     /// kernel gave to new cgroups, cgroups that went away. Returns them for the caller's own
     /// decisions (crash dumps, resolving pending cgroups to containers).
-    @discardableResult
     public func takeNotices() throws(SondeError) -> [RecorderNotice] {
+        try readNotices()
+        defer { heldNotices = [] }
+        return heldNotices
+    }
+
+    /// Reads the notices waiting now into the registry and holds them for the next takeNotices()
+    /// (record() needs the registry current, its caller still needs the crash notices).
+    func readNotices() throws(SondeError) {
         if noticeReader == nil { noticeReader = try RingBufferReader(map: notices) }
         let notices = try noticeReader!.available().compactMap(RecorderNotice.init)
-        guard !notices.isEmpty else { return [] }
+        guard !notices.isEmpty else { return }
+        heldNotices += notices
         try store.update { (registry: inout RecorderRegistry) throws(SondeError) in
             for notice in notices {
                 switch notice.kind {
@@ -69,7 +77,6 @@ extension FlightRecorder {
                 }
             }
         }
-        return notices
     }
 
     /// Rings given to new cgroups that no container claimed yet; `ended` when the cgroup is gone.

@@ -2,6 +2,7 @@ import Containers
 import Events
 import Foundation
 import LinuxKit
+import Synchronization
 
 /// The user-space half of recording, run by `sonde record start` (and later the daemon): it
 /// claims the rings the kernel gave to new cgroups for the containers the selection wants (or
@@ -21,6 +22,8 @@ public final class RecorderService: @unchecked Sendable {
         /// Ring bytes per CPU for the containers this service records; nil: the recorder's default.
         /// (Containers that start while recording first get a ring of the pool's size.)
         public var bytesPerCPU: Int?
+        /// A further condition beyond `selector` (the daemon's labels and pod namespaces).
+        public var filter: (@Sendable (Container) -> Bool)?
 
         public init(selector: ContainerSelector, crashDirectory: String? = nil) {
             self.selector = selector
@@ -36,6 +39,7 @@ public final class RecorderService: @unchecked Sendable {
     let render: @Sendable (RecorderDump, Container) -> String
     private var lastRefresh = ContinuousClock.now
     private var firstSeen: [UInt32: ContinuousClock.Instant] = [:]
+    private let refreshRequested = Mutex(false)
 
     public init(recorder: FlightRecorder, collection: ContainerCollection, options: Options,
                 notice: @escaping @Sendable (String) -> Void,
@@ -61,6 +65,7 @@ public final class RecorderService: @unchecked Sendable {
     /// One round of housekeeping; public for tests that drive it step by step.
     public func step() throws(SondeError) {
         var refresh = ContinuousClock.now - lastRefresh >= options.refreshInterval
+            || refreshRequested.withLock { requested in defer { requested = false }; return requested }
         var crashes: [RecorderNotice] = []
         for notice in try recorder.takeNotices() {
             switch notice.kind {
@@ -82,14 +87,28 @@ public final class RecorderService: @unchecked Sendable {
         try recorder.releaseEnded(olderThan: options.retention)
     }
 
+    /// Asks the next step to list the containers again (a runtime watcher saw a change, or a hook
+    /// registered a container); safe from any thread.
+    public func requestRefresh() {
+        refreshRequested.withLock { $0 = true }
+    }
+
+    func wants(_ container: Container) -> Bool {
+        options.selector.matches(container) && (options.filter?(container) ?? true)
+    }
+
     /// Gives every matching container (and every cgroup nested in it) a ring.
     func recordMatching() throws(SondeError) {
         let change = collection.refresh()
         for problem in change.problems { notice(problem) }
         lastRefresh = .now
-        let recorded = Set(try recorder.recorded().filter { !$0.ended }.map { RecorderRegistry.key($0.container) })
-        for container in collection.all where options.selector.matches(container) {
-            guard !recorded.contains(RecorderRegistry.key(container)) else { continue }
+        let recorded = Dictionary(try recorder.recorded().filter { !$0.ended }.map { (RecorderRegistry.key($0.container), $0.container) },
+                                  uniquingKeysWith: { first, _ in first })
+        for container in collection.all where wants(container) {
+            // Recorded already, under the same description: nothing to do. A description that
+            // changed (a hook registered it before its runtime could name it) is recorded again,
+            // which keeps its ring and updates the name dumps find it by.
+            guard recorded[RecorderRegistry.key(container)] != container else { continue }
             do {
                 try recorder.record(container, cgroupIDs: collection.cgroupIDs(of: [container]), bytesPerCPU: options.bytesPerCPU)
             } catch {
@@ -107,7 +126,7 @@ public final class RecorderService: @unchecked Sendable {
             let seen = firstSeen[ring.slot] ?? .now
             firstSeen[ring.slot] = seen
             let owner = collection.container(cgroupID: ring.cgroupID) ?? collection.adopt(cgroupID: ring.cgroupID, path: ring.path)
-            if let owner, options.selector.matches(owner) {
+            if let owner, wants(owner) {
                 try recorder.record(owner, cgroupIDs: [ring.cgroupID])
             } else if owner == nil, ring.ended, let orphan = orphan(path: ring.path, cgroupID: ring.cgroupID) {
                 // Gone before its runtime's state could be read (a container that exits at once):

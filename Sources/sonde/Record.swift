@@ -1,5 +1,6 @@
 import ArgumentParser
 import Containers
+import DaemonAPI
 import Events
 import Foundation
 import LinuxKit
@@ -24,6 +25,10 @@ struct RecorderLocation: ParsableArguments {
 
     @Option(help: ArgumentHelp("Directory of the recorder's registry.", visibility: .hidden))
     var stateDirectory = "/run/sonde/recorder"
+
+    var isDefault: Bool {
+        pinDirectory == RecorderSettings().pinDirectory && stateDirectory == RecorderSettings().stateDirectory
+    }
 
     var settings: RecorderSettings {
         var settings = RecorderSettings()
@@ -135,6 +140,8 @@ struct RecordDump: AsyncParsableCommand {
     @Option(help: "Only the last N calls.")
     var last: Int?
 
+    @OptionGroup var daemon: DaemonOptions
+
     func validate() throws {
         if (container == nil) == (cgroup == nil) { throw ValidationError("name a container with -c, or a cgroup with --cgroup") }
         if let last, last <= 0 { throw ValidationError("--last must be positive") }
@@ -142,6 +149,12 @@ struct RecordDump: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            // The daemon reads its own recorder; a recorder named by --pin-directory/--state-directory
+            // is read here.
+            if location.isDefault, let endpoint = await daemon.answeringEndpoint() {
+                try await dumpThroughDaemon(endpoint)
+                return
+            }
             let recorder = try FlightRecorder.attach(location.settings)
             let recorded = try recorder.recorded().map(\.container)
             let wanted: Container?
@@ -172,6 +185,30 @@ struct RecordDump: AsyncParsableCommand {
             }
         } catch let error as SondeError {
             throw Output.fail(error)
+        }
+    }
+}
+
+extension RecordDump {
+    func dumpThroughDaemon(_ endpoint: DaemonEndpoint) async throws(SondeError) {
+        let request = Sonde_V1_DumpRecorderRequest.with {
+            $0.container = container ?? ""
+            $0.cgroupPath = cgroup ?? ""
+            $0.last = UInt32(clamping: last ?? 0)
+            $0.format = output.output == .json ? .json : .text
+        }
+        let summary = try await DaemonClient.with(endpoint: endpoint) { client in
+            try await client.dumpRecorder(request, options: DaemonClient.options(timeout: .seconds(120))) { response in
+                var summary: Sonde_V1_DumpSummary?
+                for try await reply in response.messages {
+                    for line in reply.lines { Output.line(line) }
+                    if reply.hasSummary { summary = reply.summary }
+                }
+                return summary
+            }
+        }
+        if let summary, summary.overwritten + summary.dropped + summary.corrupt > 0 {
+            Output.notice("\(summary.overwritten) records overwritten, \(summary.dropped) too large, \(summary.corrupt) unreadable")
         }
     }
 }

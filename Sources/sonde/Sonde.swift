@@ -5,7 +5,7 @@ struct Sonde: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sonde",
         abstract: "See and supervise what Linux containers do at the syscall level.",
-        subcommands: [Trace.self, Top.self, Snapshot.self, Advise.self, Record.self, Supervise.self, ListContainers.self])
+        subcommands: [Trace.self, Top.self, Snapshot.self, Advise.self, Record.self, Supervise.self, ListContainers.self, DaemonCommand.self])
 
     /// The default entry point, plus a clear message for an unknown gadget.
     static func main() async {

@@ -186,7 +186,7 @@ import Testing
         defer { try? FlightRecorder.stop(settings) }
         let recorder = try FlightRecorder.start(settings, captures: Self.captures)
         let cgroup = try TestCgroup()
-        try recorder.takeNotices()
+        #expect(try recorder.takeNotices().contains { $0.kind == .cgroupCreated })
         let pending = try #require(try recorder.pendingRings().first { $0.cgroupID == (try cgroup.id) })
         try recorder.discardPending(slot: pending.slot)
         #expect(try recorder.pendingRings().allSatisfy { $0.slot != pending.slot })

@@ -1,0 +1,222 @@
+import Containers
+import DaemonAPI
+import Foundation
+import LinuxKit
+import Recorder
+
+/// Which containers: every non-empty list must match (names OR'ed within a list), as the CLI's
+/// selection flags, plus labels and pod namespaces.
+public struct DaemonSelection: Sendable, Equatable {
+    public var selector: ContainerSelector
+    /// Each pair must be among the container's labels or its pod's.
+    public var labels: [String: String]
+    public var podNamespaces: [String]
+
+    public init(selector: ContainerSelector = ContainerSelector(), labels: [String: String] = [:], podNamespaces: [String] = []) {
+        self.selector = selector
+        self.labels = labels
+        self.podNamespaces = podNamespaces
+    }
+
+    public init(_ message: Sonde_V1_Selector, cgroups: CgroupV2) throws(SondeError) {
+        for name in message.runtimes where !RuntimeName.allCases.map(\.rawValue).contains(name) {
+            throw SondeError(.invalidArgument, "unknown runtime '\(name)'",
+                             hint: "known: " + RuntimeName.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        var paths: [String] = []
+        for path in message.cgroupPaths { paths.append(try cgroups.normalize(path)) }
+        self.init(selector: ContainerSelector(names: message.names, runtimes: message.runtimes.map(RuntimeName.init(rawValue:)),
+                                              cgroupPaths: paths, host: message.host),
+                  labels: message.labels, podNamespaces: message.podNamespaces)
+    }
+
+    public func matches(_ container: Container) -> Bool {
+        guard selector.matches(container) else { return false }
+        if !podNamespaces.isEmpty && !podNamespaces.contains(container.pod?.namespace ?? "\0") { return false }
+        for (key, value) in labels where container.labels[key] != value && container.pod?.labels[key] != value {
+            return false
+        }
+        return true
+    }
+
+    public var summary: String {
+        var parts: [String] = []
+        if !selector.names.isEmpty { parts.append("names " + selector.names.joined(separator: ",")) }
+        if !selector.runtimes.isEmpty { parts.append("runtimes " + selector.runtimes.map(\.rawValue).joined(separator: ",")) }
+        if !selector.cgroupPaths.isEmpty { parts.append("cgroups " + selector.cgroupPaths.joined(separator: ",")) }
+        if !labels.isEmpty { parts.append("labels " + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")) }
+        if !podNamespaces.isEmpty { parts.append("pod namespaces " + podNamespaces.joined(separator: ",")) }
+        return parts.isEmpty ? "every container" : parts.joined(separator: "; ")
+    }
+}
+
+/// The daemon's configuration: a JSON file (`sonde daemon --config FILE`), every key optional.
+/// Unknown keys are errors, so that a typo does not silently record everything. See README.md,
+/// "Node daemon", for the format.
+public struct DaemonConfig: Sendable {
+    public var socket = DaemonClient.defaultSocket
+    /// Where the daemon keeps the containers hooks registered, so a restarted daemon knows them.
+    public var stateDirectory = "/run/sonde/daemon"
+
+    // The flight recorder.
+    public var recordEnabled = true
+    public var recordSelection = DaemonSelection()
+    public var crashDirectory: String? = "/var/lib/sonde/crash"
+    public var retentionSeconds = 3600
+    public var recorder = RecorderSettings()
+
+    // Where runtimes keep their state.
+    public var runcRoot = "/run/runc"
+    public var containerdAddress = "/run/containerd/containerd.sock"
+    public var containerdRuncRoot = "/run/containerd/runc"
+
+    /// Optional: the API on TCP too, with mutual TLS only (a node's unix socket needs no TLS; a
+    /// network port without client certificates would give anyone the node's syscalls).
+    public var tcp: TCPListener?
+
+    public struct TCPListener: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        /// PEM files: the daemon's certificate chain and key, and the CA whose clients it accepts.
+        public var certificate: String
+        public var key: String
+        public var clientCA: String
+
+        public init(host: String, port: Int, certificate: String, key: String, clientCA: String) {
+            self.host = host
+            self.port = port
+            self.certificate = certificate
+            self.key = key
+            self.clientCA = clientCA
+        }
+    }
+
+    public init() {}
+
+    public static func load(path: String) throws(SondeError) -> DaemonConfig {
+        try parse(try Files.readData(path), source: path)
+    }
+
+    public static func parse(_ data: Data, source: String = "config") throws(SondeError) -> DaemonConfig {
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw SondeError(.malformedInput, "\(source) is not JSON: \(error.localizedDescription)")
+        }
+        var config = DaemonConfig()
+        let top = try Object(root, path: source)
+        try top.allow(["socket", "stateDirectory", "record", "runtimes", "tcp"])
+        config.socket = try top.string("socket") ?? config.socket
+        config.stateDirectory = try top.string("stateDirectory") ?? config.stateDirectory
+        if let record = try top.object("record") {
+            try record.allow(["enabled", "select", "crashDirectory", "retentionSeconds", "bufferSize", "bufferCapture",
+                              "pool", "keyByMountNamespace", "pinDirectory", "stateDirectory"])
+            config.recordEnabled = try record.bool("enabled") ?? true
+            if let select = try record.object("select") {
+                try select.allow(["names", "runtimes", "cgroupPaths", "labels", "podNamespaces"])
+                let runtimes = try select.strings("runtimes") ?? []
+                for name in runtimes where !RuntimeName.allCases.map(\.rawValue).contains(name) {
+                    throw SondeError(.invalidArgument, "\(select.path).runtimes: unknown runtime '\(name)'",
+                                     hint: "known: " + RuntimeName.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                config.recordSelection = DaemonSelection(
+                    selector: ContainerSelector(names: try select.strings("names") ?? [],
+                                                runtimes: runtimes.map(RuntimeName.init(rawValue:)),
+                                                cgroupPaths: try select.strings("cgroupPaths") ?? []),
+                    labels: try select.stringMap("labels") ?? [:],
+                    podNamespaces: try select.strings("podNamespaces") ?? [])
+            }
+            if record.has("crashDirectory") { config.crashDirectory = try record.string("crashDirectory") }
+            config.retentionSeconds = try record.int("retentionSeconds", in: 1...(365 * 86400)) ?? config.retentionSeconds
+            if let size = try record.string("bufferSize") {
+                guard let bytes = parseSize(size), (64 << 10)...(16 << 20) ~= bytes else {
+                    throw SondeError(.invalidArgument, "\(record.path).bufferSize: '\(size)' is not a size from 64K to 16M")
+                }
+                config.recorder.bytesPerCPU = bytes
+            }
+            config.recorder.bufferCapture = UInt32(try record.int("bufferCapture", in: 0...1024) ?? Int(config.recorder.bufferCapture))
+            config.recorder.poolSize = try record.int("pool", in: 1...256) ?? config.recorder.poolSize
+            config.recorder.keyByMountNamespace = try record.bool("keyByMountNamespace") ?? false
+            config.recorder.pinDirectory = try record.string("pinDirectory") ?? config.recorder.pinDirectory
+            config.recorder.stateDirectory = try record.string("stateDirectory") ?? config.recorder.stateDirectory
+        }
+        if let tcp = try top.object("tcp") {
+            try tcp.allow(["address", "certificate", "key", "clientCA"])
+            func required(_ key: String) throws(SondeError) -> String {
+                guard let value = try tcp.string(key), !value.isEmpty else {
+                    throw SondeError(.invalidArgument, "\(tcp.path).\(key) is required: the TCP API takes mutual TLS only")
+                }
+                return value
+            }
+            let address = try required("address")
+            guard let (host, port) = DaemonEndpoint.parseAddress(address) else {
+                throw SondeError(.invalidArgument, "\(tcp.path).address: '\(address)' is not HOST:PORT")
+            }
+            config.tcp = TCPListener(host: host, port: port, certificate: try required("certificate"),
+                                     key: try required("key"), clientCA: try required("clientCA"))
+        }
+        if let runtimes = try top.object("runtimes") {
+            try runtimes.allow(["runcRoot", "containerdAddress", "containerdRuncRoot"])
+            config.runcRoot = try runtimes.string("runcRoot") ?? config.runcRoot
+            config.containerdAddress = try runtimes.string("containerdAddress") ?? config.containerdAddress
+            config.containerdRuncRoot = try runtimes.string("containerdRuncRoot") ?? config.containerdRuncRoot
+        }
+        return config
+    }
+
+    /// 4096, 64K, 1M, 16MiB.
+    static func parseSize(_ text: String) -> Int? {
+        let upper = text.uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
+        let units: [(String, Int)] = [("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
+        let (digits, scale) = units.first { upper.hasSuffix($0.0) }.map { (String(upper.dropLast()), $0.1) } ?? (upper, 1)
+        guard let value = Int(digits), value > 0 else { return nil }
+        return value * scale
+    }
+
+    /// A JSON object with its path in the file, for errors that say where.
+    struct Object {
+        let values: [String: Any]
+        let path: String
+
+        init(_ value: Any, path: String) throws(SondeError) {
+            guard let values = value as? [String: Any] else { throw SondeError(.malformedInput, "\(path): expected an object") }
+            self.values = values
+            self.path = path
+        }
+
+        func allow(_ keys: Set<String>) throws(SondeError) {
+            if let unknown = values.keys.sorted().first(where: { !keys.contains($0) }) {
+                throw SondeError(.invalidArgument, "\(path): unknown key '\(unknown)'", hint: "known: " + keys.sorted().joined(separator: ", "))
+            }
+        }
+
+        func has(_ key: String) -> Bool { values[key] != nil }
+
+        private func value<T>(_ key: String, _ what: String) throws(SondeError) -> T? {
+            guard let raw = values[key], !(raw is NSNull) else { return nil }
+            guard let typed = raw as? T else { throw SondeError(.malformedInput, "\(path).\(key): expected \(what)") }
+            return typed
+        }
+
+        func string(_ key: String) throws(SondeError) -> String? { try value(key, "a string") }
+
+        func bool(_ key: String) throws(SondeError) -> Bool? { try value(key, "true or false") }
+
+        func int(_ key: String, in range: ClosedRange<Int>) throws(SondeError) -> Int? {
+            guard let raw = values[key], !(raw is NSNull) else { return nil }
+            guard let number = raw as? NSNumber, let value = Int(exactly: number.doubleValue), range.contains(value) else {
+                throw SondeError(.invalidArgument, "\(path).\(key): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+
+        func strings(_ key: String) throws(SondeError) -> [String]? { try value(key, "a list of strings") }
+        func stringMap(_ key: String) throws(SondeError) -> [String: String]? { try value(key, "an object of strings") }
+
+        func object(_ key: String) throws(SondeError) -> Object? {
+            guard let raw = values[key], !(raw is NSNull) else { return nil }
+            return try Object(raw, path: "\(path).\(key)")
+        }
+    }
+}

@@ -1,0 +1,230 @@
+import Containers
+import DaemonAPI
+import Foundation
+import Gadgets
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import LinuxKit
+import Recorder
+import Synchronization
+import Syscalls
+
+/// What the daemon's parts share: the configuration, the container collection (runtimes' state
+/// plus hook registrations), the flight recorder and its service, the gadgets it can run.
+public final class NodeState: Sendable {
+    public static let version = "sonde.v1"
+
+    public let config: DaemonConfig
+    public let cgroups: CgroupV2
+    public let hooks: HookRegistrations
+    public let collection: ContainerCollection
+    public let recorder: FlightRecorder?
+    public let recorderService: RecorderService?
+    public let gadgets: GadgetRegistry
+    /// Nanoseconds since the Unix epoch.
+    public let startedAt: Int64
+    let watchers = Mutex<[String]>([])
+    /// RunGadget streams being served (each holds its own BPF object until it ends).
+    let gadgetSessions = Mutex(0)
+    let notice: @Sendable (String) -> Void
+
+    init(config: DaemonConfig, gadgets: GadgetRegistry, notice: @escaping @Sendable (String) -> Void) throws(SondeError) {
+        self.config = config
+        self.gadgets = gadgets
+        self.notice = notice
+        startedAt = Int64(Date().timeIntervalSince1970 * 1e9)
+        cgroups = try CgroupV2.find()
+        hooks = HookRegistrations(stateDirectory: config.stateDirectory)
+        collection = ContainerCollection(cgroups: cgroups, sources: Self.sources(config, hooks: hooks, extraCgroups: []))
+        guard config.recordEnabled else {
+            recorder = nil
+            recorderService = nil
+            return
+        }
+        // Joins the recorder a previous daemon left pinned (after a crash or `kill -9`): what it
+        // recorded stays, and so does the recording of running containers meanwhile.
+        let recorder = try FlightRecorder.start(config.recorder, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
+        var options = RecorderService.Options(selector: config.recordSelection.selector, crashDirectory: config.crashDirectory)
+        options.retention = .seconds(config.retentionSeconds)
+        let selection = config.recordSelection
+        if !selection.labels.isEmpty || !selection.podNamespaces.isEmpty { options.filter = { selection.matches($0) } }
+        let renderer = DumpRenderer.strace
+        self.recorder = recorder
+        recorderService = RecorderService(recorder: recorder, collection: collection, options: options, notice: notice,
+                                          render: { dump, _ in renderer.text(dump).joined(separator: "\n") + "\n" })
+    }
+
+    /// Hook registrations first: a runtime's own entry for the same container replaces it.
+    static func sources(_ config: DaemonConfig, hooks: HookRegistrations, extraCgroups: [String]) -> [any ContainerSource] {
+        [
+            hooks,
+            RuncSource(root: config.runcRoot),
+            PodmanSource(runcRoot: config.runcRoot),
+            ContainerdSource(runcRoot: config.containerdRuncRoot, address: config.containerdAddress),
+            CgroupSource(paths: config.recordSelection.selector.cgroupPaths + extraCgroups),
+        ]
+    }
+
+    /// The daemon's collection, or one that also lists the given plain cgroups (a client's selection).
+    func collection(extraCgroups: [String]) -> ContainerCollection {
+        let extra = extraCgroups.filter { !config.recordSelection.selector.cgroupPaths.contains($0) }
+        guard !extra.isEmpty else { return collection }
+        return ContainerCollection(cgroups: cgroups, sources: Self.sources(config, hooks: hooks, extraCgroups: extra))
+    }
+
+    /// Something changed in a runtime's state: look again now rather than at the next period.
+    func runtimeChanged() {
+        if let recorderService {
+            recorderService.requestRefresh()
+        } else {
+            collection.refresh()
+        }
+    }
+}
+
+/// `sonde daemon`: records the configured containers, follows the runtimes, and serves the API on
+/// a unix socket until cancelled. Recording itself lives in the kernel (pinned), so stopping or
+/// killing the daemon loses nothing already recorded; the next daemon joins it.
+public enum NodeDaemon {
+    public static func run(config: DaemonConfig, gadgets: GadgetRegistry = .builtin,
+                           notice: @escaping @Sendable (String) -> Void,
+                           ready: @Sendable (NodeState) -> Void = { _ in }) async throws(SondeError) {
+        let listener = try UnixListener.listen(path: config.socket)
+        let node: NodeState
+        do {
+            node = try NodeState(config: config, gadgets: gadgets, notice: notice)
+        } catch {
+            close(listener)
+            unlink(config.socket)
+            throw error
+        }
+        let server = GRPCServer(
+            transport: HTTP2ServerTransport.Posix(listeningSocketDescriptor: Int(listener), transportSecurity: .plaintext),
+            services: [SondeService(node: node)])
+        var servers = [server]
+        if let tcp = config.tcp {
+            for file in [tcp.certificate, tcp.key, tcp.clientCA] where !Files.exists(file) {
+                close(listener)
+                unlink(config.socket)
+                throw SondeError(.invalidArgument, "TLS file \(file) (config tcp) does not exist")
+            }
+            let address: SocketAddress = tcp.host.contains(":")
+                ? .ipv6(host: tcp.host, port: tcp.port) : .ipv4(host: tcp.host, port: tcp.port)
+            // Clients must present a certificate signed by clientCA (verified; their host name is not).
+            let security = HTTP2ServerTransport.Posix.TransportSecurity.mTLS(
+                certificateChain: [.file(path: tcp.certificate, format: .pem)],
+                privateKey: .file(path: tcp.key, format: .pem)) { tls in
+                    tls.trustRoots = .certificates([.file(path: tcp.clientCA, format: .pem)])
+                    tls.clientCertificateVerification = .noHostnameVerification
+                }
+            servers.append(GRPCServer(transport: HTTP2ServerTransport.Posix(address: address, transportSecurity: security),
+                                      services: [SondeService(node: node)]))
+        }
+        let watcher = RuntimeWatcher(directories: [config.runcRoot, config.containerdRuncRoot]) { node.runtimeChanged() }
+        node.watchers.withLock {
+            $0 = ["runc state \(config.runcRoot) (inotify)", "podman (runc state + podman ps)",
+                  "containerd task events \(config.containerdAddress) + shim state \(config.containerdRuncRoot) (inotify)",
+                  "new cgroups (BPF cgroup_mkdir)", "OCI hooks (AddContainer)", "every 2 s (reconcile)"]
+        }
+        defer {
+            watcher.stop()
+            unlink(config.socket)
+        }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for server in servers {
+                    group.addTask { try await server.serve() }
+                }
+                if let service = node.recorderService {
+                    // First pass records every selected container already running: those that started
+                    // while no daemon ran are found here (reconcile), then it follows changes.
+                    group.addTask { try await service.run() }
+                } else {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            node.collection.refresh()
+                            try await Task.sleep(for: .seconds(2))
+                        }
+                    }
+                }
+                group.addTask {
+                    await ContainerdEvents.follow(address: config.containerdAddress) { what in
+                        if what.hasPrefix("containerd /tasks/") || what.hasPrefix("subscribed") { notice(what) }
+                        node.runtimeChanged()
+                    }
+                }
+                ready(node)
+                var listening = config.socket
+                if servers.count > 1, let address = try await servers[1].listeningAddress {
+                    listening += " and \(address) (mTLS)"
+                }
+                notice("daemon listening on \(listening); " + (config.recordEnabled
+                    ? "recording \(config.recordSelection.summary)" : "recording off"))
+                defer { for server in servers { server.beginGracefulShutdown() } }
+                // Ends when cancelled (SIGTERM) or when a part fails.
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch is CancellationError {
+        } catch let error as SondeError {
+            throw error
+        } catch {
+            throw SondeError(.system, "sonde daemon stopped: \(error)")
+        }
+    }
+}
+
+/// The daemon's unix socket: root-only (0600), and safe to restart over: a socket file left by a
+/// killed daemon is replaced, a live daemon's is not.
+enum UnixListener {
+    static func listen(path: String) throws(SondeError) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity, !path.isEmpty else {
+            throw SondeError(.invalidArgument, "socket path \(path) is longer than \(capacity - 1) bytes")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        if Files.exists(path) {
+            if answers(&address) {
+                throw SondeError(.invalidArgument, "a sonde daemon already listens at \(path)",
+                                 hint: "`sonde daemon status` tells about it; stop it first or use another --socket")
+            }
+            unlink(path) // left by a daemon that was killed
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o755])
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SondeError.system("cannot make a unix socket", Errno.current) }
+        do {
+            try systemCall("bind \(path)") {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                }
+            }
+            // Before listen: no one can connect while the file still has the umask's mode.
+            try systemCall("chmod \(path)") { chmod(path, 0o600) }
+            try systemCall("listen on \(path)") { Glibc.listen(fd, 128) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// Whether something accepts connections at the address.
+    static func answers(_ address: inout sockaddr_un) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Containers
+import DaemonAPI
+import Events
+import Foundation
+import Gadgets
+import GRPCCore
+import LinuxKit
+import Recorder
+import Synchronization
+import Syscalls
+
+/// The gRPC API of `sonde daemon` (proto/sonde.proto): a plain struct over the daemon's shared
+/// state. Every handler turns errors into gRPC status codes (`answering`); none can take the
+/// daemon down.
+public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
+    let node: NodeState
+
+    public init(node: NodeState) { self.node = node }
+
+    public func status(request: Sonde_V1_StatusRequest, context: ServerContext) async throws -> Sonde_V1_StatusReply {
+        try await answering {
+            let recorded = try node.recorder?.recorded() ?? []
+            return .with {
+                $0.version = NodeState.version
+                $0.pid = getpid()
+                $0.startedNs = node.startedAt
+                $0.containers = UInt32(node.collection.all.count)
+                $0.recorded = UInt32(recorded.filter { !$0.ended }.count)
+                $0.watchers = node.watchers.withLock { $0 }
+                $0.pinDirectory = node.recorder?.settings.pinDirectory ?? ""
+                $0.stateDirectory = node.recorder?.settings.stateDirectory ?? ""
+                $0.configSummary = node.config.recordEnabled ? "recording " + node.config.recordSelection.summary : "recording off"
+                $0.gadgets = node.gadgets.names
+                $0.gadgetSessions = UInt32(node.gadgetSessions.withLock { $0 })
+            }
+        }
+    }
+
+    public func listContainers(request: Sonde_V1_ListContainersRequest, context: ServerContext) async throws -> Sonde_V1_ListContainersReply {
+        try await answering {
+            let selection = try DaemonSelection(request.selector, cgroups: node.cgroups)
+            let collection = node.collection(extraCgroups: selection.selector.cgroupPaths)
+            let change = collection.refresh()
+            let recording = Set(try node.recorder?.recorded().filter { !$0.ended }.map { RecorderRegistryKey.of($0.container) } ?? [])
+            return .with { reply in
+                reply.problems = change.problems
+                reply.containers = collection.all.filter(selection.matches).map { c in
+                    .with {
+                        $0.container = Sonde_V1_Container(c)
+                        $0.recording = recording.contains(RecorderRegistryKey.of(c))
+                        $0.fromHook = node.hooks.contains(c)
+                    }
+                }
+            }
+        }
+    }
+
+    public func addContainer(request: Sonde_V1_AddContainerRequest, context: ServerContext) async throws -> Sonde_V1_AddContainerReply {
+        try await answering {
+            guard request.hasState else { throw SondeError(.invalidArgument, "AddContainer needs the container's OCI state") }
+            let container = try node.hooks.add(request.state, runtimeHint: request.runtime, cgroups: node.cgroups)
+            // The kernel already writes the new cgroup's calls into a pool ring (cgroup_mkdir);
+            // the recorder's next step (within 200 ms) claims it for this container.
+            node.recorderService?.requestRefresh()
+            let recording = node.config.recordEnabled && node.config.recordSelection.matches(container)
+            node.notice("hook registered \(container.runtime) container \(container.name) (cgroup \(container.cgroupPath))\(recording ? ", recording" : "")")
+            return .with {
+                $0.container = Sonde_V1_Container(container)
+                $0.recording = recording
+            }
+        }
+    }
+
+    public func removeContainer(request: Sonde_V1_RemoveContainerRequest, context: ServerContext) async throws -> Sonde_V1_RemoveContainerReply {
+        try await answering {
+            guard !request.id.isEmpty else { throw SondeError(.invalidArgument, "RemoveContainer needs a container id") }
+            let known = node.hooks.remove(id: request.id, runtime: request.runtime)
+            node.recorderService?.requestRefresh()
+            if known { node.notice("hook removed container \(request.id)") }
+            return .with { $0.known = known }
+        }
+    }
+
+    public func dumpRecorder(request: Sonde_V1_DumpRecorderRequest, response: RPCWriter<Sonde_V1_DumpRecorderReply>,
+                             context: ServerContext) async throws {
+        try await answering {
+            guard let recorder = node.recorder else {
+                throw SondeError(.notFound, "this daemon does not record", hint: "its config has record.enabled false")
+            }
+            // A name used again (a container re-created under the same name): the running one first.
+            let recorded = try recorder.recorded().sorted { !$0.ended && $1.ended }.map(\.container)
+            let wanted: Container?
+            if !request.container.isEmpty {
+                // An exact name or id wins over another container's id prefix.
+                wanted = recorded.first { $0.name == request.container || $0.id == request.container }
+                    ?? recorded.first { ContainerSelector.name(request.container, matches: $0) }
+            } else if !request.cgroupPath.isEmpty {
+                let path = try node.cgroups.normalize(request.cgroupPath)
+                wanted = recorded.first { $0.cgroupPath == path }
+            } else {
+                throw SondeError(.invalidArgument, "name a container or a cgroup path")
+            }
+            guard let wanted else {
+                let names = recorded.map { "\($0.name) (\($0.runtime))" }.sorted()
+                throw SondeError(.notFound, "\(request.container.isEmpty ? request.cgroupPath : request.container) was not recorded",
+                                 hint: names.isEmpty ? "nothing is recorded" : "recorded: " + names.joined(separator: ", "))
+            }
+            var dump = try recorder.dump(wanted)
+            if request.last > 0 { dump = dump.last(Int(request.last)) }
+            let lines = request.format == .json ? DumpRenderer.strace.json(dump, container: wanted) : DumpRenderer.strace.text(dump)
+            // Chunks well under gRPC's 4 MiB message limit, even with long lines.
+            var start = 0
+            repeat {
+                let end = min(start + 256, lines.count)
+                var reply = Sonde_V1_DumpRecorderReply()
+                reply.lines = Array(lines[start..<end])
+                if end == lines.count {
+                    reply.summary = .with {
+                        $0.container = Sonde_V1_Container(wanted)
+                        $0.calls = UInt64(lines.count)
+                        $0.overwritten = dump.overwritten
+                        $0.dropped = dump.dropped
+                        $0.corrupt = dump.corrupt
+                    }
+                }
+                try await response.write(reply)
+                start = end
+            } while start < lines.count
+        }
+    }
+
+    public func runGadget(request: Sonde_V1_RunGadgetRequest, response: RPCWriter<Sonde_V1_RunGadgetReply>,
+                          context: ServerContext) async throws {
+        try await answering {
+            guard let gadget = node.gadgets.gadget(named: request.gadget) else {
+                throw SondeError(.notFound, "no gadget named '\(request.gadget)'", hint: "known: " + node.gadgets.names.joined(separator: ", "))
+            }
+            let selection = try DaemonSelection(request.selector, cgroups: node.cgroups)
+            if !selection.labels.isEmpty || !selection.podNamespaces.isEmpty {
+                // GadgetSession selects in the kernel by ContainerSelector; labels would need it to
+                // follow label changes of new containers, which it does not do yet.
+                throw SondeError(.invalidArgument, "gadgets select by name, runtime, cgroup or host; labels and pod namespaces are for the recorder")
+            }
+            guard request.timeoutSeconds >= 0, request.timeoutSeconds.isFinite else {
+                throw SondeError(.invalidArgument, "timeout must be a positive number of seconds")
+            }
+            var options = GadgetOptions(selector: selection.selector)
+            if request.timeoutSeconds > 0 { options.timeout = .milliseconds(Int64(request.timeoutSeconds * 1000)) }
+
+            // The session's sink is synchronous and must never block the reader of the kernel's
+            // ring: replies queue here, bounded; what a slow client makes overflow is counted.
+            let (stream, continuation) = AsyncStream.makeStream(of: Sonde_V1_RunGadgetReply.self, bufferingPolicy: .bufferingOldest(50_000))
+            let overflow = Counter()
+            node.gadgetSessions.withLock { $0 += 1 }
+            let run = Task {
+                defer { node.gadgetSessions.withLock { $0 -= 1 } }
+                let session = GadgetSession(gadget: gadget, collection: node.collection(extraCgroups: selection.selector.cgroupPaths),
+                                            options: options, notice: { text in continuation.yield(.with { $0.notice = text }) })
+                defer { continuation.finish() }
+                let stats = try await session.run(ready: { continuation.yield(.with { $0.ready = true }) }) { event in
+                    if case .dropped = continuation.yield(.with { $0.event = Sonde_V1_Event(event) }) { overflow.add(1) }
+                }
+                return stats
+            }
+            do {
+                for await reply in stream { try await response.write(reply) }
+            } catch {
+                run.cancel() // the client went away mid-stream: stop the gadget, detach its programs
+                _ = try? await run.value
+                throw error
+            }
+            let stats = try await withTaskCancellationHandler { try await run.value } onCancel: { run.cancel() }
+            let dropped = overflow.value
+            try await response.write(.with {
+                $0.stats = .with {
+                    $0.delivered = stats.delivered - dropped
+                    $0.lostRingBufferFull = stats.lostRingBufferFull
+                    $0.lostInFlight = stats.lostInFlight
+                    $0.corrupt = stats.corrupt
+                    $0.lostWhileResolving = stats.lostWhileResolving
+                    $0.unidentified = stats.unidentified
+                    var summary = stats.lossSummary ?? ""
+                    if dropped > 0 { summary += (summary.isEmpty ? "" : "; ") + "\(dropped) events not sent: the client read too slowly" }
+                    $0.lossSummary = summary
+                }
+            })
+        }
+    }
+}
+
+/// Keys as the recorder's registry keys containers (runtime/id).
+enum RecorderRegistryKey {
+    static func of(_ c: Container) -> String { c.runtime.rawValue + "/" + c.id }
+}
+
+final class Counter: Sendable {
+    private let count = Mutex<UInt64>(0)
+    func add(_ n: UInt64) { count.withLock { $0 += n } }
+    var value: UInt64 { count.withLock { $0 } }
+}

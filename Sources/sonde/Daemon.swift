@@ -1,0 +1,193 @@
+import ArgumentParser
+import Containers
+import Daemon
+import DaemonAPI
+import Events
+import Foundation
+import LinuxKit
+
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "The node daemon: always-on flight recorder and a gRPC API on a unix socket.",
+        discussion: """
+        `sonde daemon` (the same as `sonde daemon run`) records the containers its config selects, \
+        follows runc, podman and containerd and the containers OCI hooks register (sonde-hook), and \
+        serves the API of proto/sonde.proto. `sonde containers` and `sonde record dump` ask it when it runs.
+        """,
+        subcommands: [DaemonRun.self, DaemonStatus.self, DaemonTrace.self],
+        defaultSubcommand: DaemonRun.self)
+}
+
+struct DaemonRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the daemon in the foreground (systemd: deploy/sonde.service).")
+
+    @Option(help: "The API's unix socket (mode 0600). Default: the config's, else \(DaemonClient.defaultSocket).")
+    var socket: String?
+
+    @Option(help: "Configuration file (JSON; see README.md, Node daemon).")
+    var config: String?
+
+    @Option(help: ArgumentHelp("bpffs directory of the recorder's pinned maps and links.", visibility: .hidden))
+    var pinDirectory: String?
+
+    @Option(help: ArgumentHelp("Directory of the recorder's registry.", visibility: .hidden))
+    var stateDirectory: String?
+
+    @Option(help: ArgumentHelp("Directory where the daemon keeps hook registrations.", visibility: .hidden))
+    var daemonStateDirectory: String?
+
+    @Option(help: ArgumentHelp("Where crash dumps go.", visibility: .hidden))
+    var crashDir: String?
+
+    func run() async throws {
+        do {
+            var settings = try config.map(DaemonConfig.load(path:)) ?? DaemonConfig()
+            if let socket { settings.socket = socket }
+            if let pinDirectory { settings.recorder.pinDirectory = pinDirectory }
+            if let stateDirectory { settings.recorder.stateDirectory = stateDirectory }
+            if let daemonStateDirectory { settings.stateDirectory = daemonStateDirectory }
+            if let crashDir { settings.crashDirectory = crashDir }
+            let task = Task { [settings] in
+                try await NodeDaemon.run(config: settings, notice: { Output.notice($0) })
+            }
+            let signals = StopSignals { task.cancel() }
+            defer { signals.cancel() }
+            try await task.value
+            Output.notice("daemon stopped; recording goes on in the kernel (`sonde record stop` ends it)")
+        } catch let error as SondeError {
+            throw Output.fail(error)
+        }
+    }
+}
+
+struct DaemonStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Whether a daemon answers, and what it does.")
+
+    @Option(help: "The daemon's unix socket.")
+    var socket = DaemonClient.defaultSocket
+
+    @Option(help: "A daemon's TCP address (HOST:PORT), reached with mutual TLS.")
+    var address: String?
+
+    @Option(help: "This client's certificate (PEM), for --address.")
+    var tlsCert: String?
+
+    @Option(help: "This client's private key (PEM), for --address.")
+    var tlsKey: String?
+
+    @Option(help: "The CA that signed the daemon's certificate (PEM), for --address.")
+    var tlsCa: String?
+
+    func validate() throws {
+        if let address {
+            guard DaemonEndpoint.parseAddress(address) != nil else { throw ValidationError("--address takes HOST:PORT") }
+            guard tlsCert != nil, tlsKey != nil, tlsCa != nil else {
+                throw ValidationError("--address needs --tls-cert, --tls-key and --tls-ca (the TCP API takes mutual TLS only)")
+            }
+        }
+    }
+
+    var endpoint: DaemonEndpoint {
+        guard let address, let (host, port) = DaemonEndpoint.parseAddress(address), let tlsCert, let tlsKey, let tlsCa else {
+            return .unix(socket)
+        }
+        return .tcp(host: host, port: port, tls: .init(certificate: tlsCert, key: tlsKey, ca: tlsCa))
+    }
+
+    func run() async throws {
+        do {
+            let endpoint = self.endpoint
+            let status = try await DaemonClient.with(endpoint: endpoint) { client in
+                try await client.status(Sonde_V1_StatusRequest(), options: DaemonClient.options(timeout: .seconds(5)))
+            }
+            let started = Date(timeIntervalSince1970: Double(status.startedNs) / 1e9)
+            Output.line("sonde daemon \(status.version), pid \(status.pid), up \(Int(Date().timeIntervalSince(started))) s, at \(endpoint)")
+            Output.line("containers: \(status.containers) known, \(status.recorded) recording (\(status.configSummary))")
+            if !status.pinDirectory.isEmpty { Output.line("recorder: pins \(status.pinDirectory), registry \(status.stateDirectory)") }
+            Output.line("gadgets: " + status.gadgets.joined(separator: ", "))
+            for watcher in status.watchers { Output.line("watching: " + watcher) }
+        } catch {
+            throw Output.fail(error)
+        }
+    }
+}
+
+struct DaemonTrace: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Run a gadget in the daemon and stream its events (RunGadget): `sonde daemon trace exec -c NAME`.")
+
+    @Argument(help: "The gadget: \(GadgetRegistry.builtin.names.joined(separator: ", ")).")
+    var gadget: String
+
+    @Option(name: [.customShort("c"), .customLong("containername")], help: "Only this container (name or id; repeatable).")
+    var containerNames: [String] = []
+
+    @Option(help: "Only containers of this runtime (repeatable).")
+    var runtime: [String] = []
+
+    @Option(help: "A cgroup v2 path to trace like a container (repeatable).")
+    var cgroup: [String] = []
+
+    @Flag(help: "Every process of the host.")
+    var host = false
+
+    @Option(help: "Stop after this many seconds.")
+    var timeout: Double?
+
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() async throws {
+        let request = Sonde_V1_RunGadgetRequest.with {
+            $0.gadget = gadget
+            $0.selector.names = containerNames
+            $0.selector.runtimes = runtime
+            $0.selector.cgroupPaths = cgroup
+            $0.selector.host = host
+            $0.timeoutSeconds = timeout ?? 0
+        }
+        // Columns as the gadget defines them; a gadget this CLI does not know prints as JSON.
+        let known = GadgetRegistry.builtin.gadget(named: gadget)
+        let render: @Sendable (Event) -> String
+        if output.output == .columns, let known {
+            let table = TableRenderer(columns: try known.catalog.columns(nil))
+            Output.line(table.header())
+            render = { table.render($0) }
+        } else {
+            let json = JSONRenderer()
+            render = { json.render($0) }
+        }
+        let endpoint = daemon.endpoint
+        let task = Task { () throws -> String? in
+            try await DaemonClient.with(endpoint: endpoint) { client in
+                try await client.runGadget(request) { response in
+                    var summary: String?
+                    for try await reply in response.messages {
+                        switch reply.kind {
+                        case .event(let event): Output.line(render(event.event))
+                        case .notice(let text): Output.notice(text)
+                        case .stats(let stats): summary = stats.lossSummary.isEmpty ? nil : stats.lossSummary
+                        case .ready, nil: break
+                        }
+                    }
+                    return summary
+                }
+            }
+        }
+        // Ctrl-C cancels the call; the daemon then ends the gadget and detaches its programs.
+        let signals = StopSignals { task.cancel() }
+        defer { signals.cancel() }
+        do {
+            if let summary = try await task.value { Output.notice("warning: " + summary) }
+        } catch {
+            if task.isCancelled { return }
+            throw Output.fail(error as? SondeError ?? SondeError(.system, "\(error)"))
+        }
+    }
+}
