@@ -156,7 +156,10 @@ enum Report {
 
         Per-syscall cost of tracers on syscall-heavy loops, all configurations measured in one run
         of `\(commandLine)` (Sources/sonde-bench, workload bench/workload.c). Written by the harness;
-        do not edit by hand.
+        do not edit by hand. The other benchmarks write their own files: events per second of
+        `sonde trace open` beside bpftrace in [RESULTS-gadgets.md](RESULTS-gadgets.md)
+        (`sonde-bench events`), the supervisor's latency and throughput in
+        [RESULTS-supervisor.md](RESULTS-supervisor.md) (`sonde-supervise-bench`).
 
         ## Machine
 
