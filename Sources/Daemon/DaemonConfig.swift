@@ -171,7 +171,8 @@ public struct DaemonConfig: Sendable {
         let units: [(String, Int)] = [("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
         let (digits, scale) = units.first { upper.hasSuffix($0.0) }.map { (String(upper.dropLast()), $0.1) } ?? (upper, 1)
         guard let value = Int(digits), value > 0 else { return nil }
-        return value * scale
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : bytes
     }
 
     /// A JSON object with its path in the file, for errors that say where.

@@ -141,8 +141,9 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
                 // follow label changes of new containers, which it does not do yet.
                 throw SondeError(.invalidArgument, "gadgets select by name, runtime, cgroup or host; labels and pod namespaces are for the recorder")
             }
-            guard request.timeoutSeconds >= 0, request.timeoutSeconds.isFinite else {
-                throw SondeError(.invalidArgument, "timeout must be a positive number of seconds")
+            // At most a year: a larger value would trap when made a Duration.
+            guard request.timeoutSeconds >= 0, request.timeoutSeconds.isFinite, request.timeoutSeconds <= 366 * 86_400 else {
+                throw SondeError(.invalidArgument, "timeout must be from 0 (none) to 31622400 seconds")
             }
             var options = GadgetOptions(selector: selection.selector)
             if request.timeoutSeconds > 0 { options.timeout = .milliseconds(Int64(request.timeoutSeconds * 1000)) }

@@ -49,7 +49,7 @@ public enum FieldText {
         case .strings(let list, let truncated):
             let joined = list.map(printable).joined(separator: " ")
             return truncated ? joined + " ..." : joined
-        case .result(let r): return r >= 0 ? String(r) : Errno(rawValue: Int32(clamping: -r)).name
+        case .result(let r): return r >= 0 ? String(r) : Errno(negativeResult: r).name
         case .bool(let b): return b ? "true" : "false"
         }
     }

@@ -135,7 +135,7 @@ public final class JSONLine {
                     byte(0x2C)
                     if name == "ret" { raw("\"error\"") } else { quote(name + "_error") }
                     byte(0x3A)
-                    quote(Errno(rawValue: Int32(clamping: -r)).name)
+                    quote(Errno(negativeResult: r).name)
                 }
             }
         }

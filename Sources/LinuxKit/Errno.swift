@@ -8,6 +8,12 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
 
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
+    /// The errno of a failed syscall's result (-errno). Results come from the kernel, a record or
+    /// a peer: any Int64, Int64.min included, gives an Errno rather than a trap.
+    public init(negativeResult result: Int64) {
+        self.init(rawValue: Int32(clamping: result == .min ? Int64.max : -result))
+    }
+
     /// The calling thread's errno, read right after a failed call.
     public static var current: Errno { Errno(rawValue: errno) }
 

@@ -56,6 +56,11 @@ public final class MountHelper: @unchecked Sendable {
 
     public let pid: pid_t
     private let socket: Int32
+    /// The helper stopped answering (killed or stopped from inside its container): the session
+    /// replaces it rather than failing, or waiting on, every later mount.
+    public private(set) var broken = false
+    /// How long a mount may take before the helper is judged stuck.
+    static let answerTimeout = timeval(tv_sec: 10, tv_usec: 0)
 
     /// Spawns the helper and has it join the namespaces of `target` (a process of the container).
     /// `validate` is called after the namespace fds are open: only if the notification is still valid
@@ -87,6 +92,8 @@ public final class MountHelper: @unchecked Sendable {
         }
         pid = child
         socket = pair[0]
+        var timeout = Self.answerTimeout
+        _ = setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         do throws(Errno) {
             let joined = try exchange(Array("ns".utf8), fds: namespaceFDs)
             if joined != 0 { throw Errno(rawValue: joined) }
@@ -107,12 +114,16 @@ public final class MountHelper: @unchecked Sendable {
         }
         // A helper that died (its container's pid namespace ended) cannot mount: the call fails, the
         // session spawns a new helper for the next mount.
-        if sent < 0 { throw Errno(rawValue: EIO) }
+        if sent < 0 {
+            broken = true
+            throw Errno(rawValue: EIO)
+        }
         var reply: Int32 = 0
         while true {
             let got = recv(socket, &reply, 4, 0)
             if got == 4 { return reply }
             if got < 0 && errno == EINTR { continue }
+            broken = true // gone (EOF), or no answer within answerTimeout (EAGAIN)
             throw Errno(rawValue: EIO)
         }
     }

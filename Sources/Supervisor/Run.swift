@@ -43,7 +43,12 @@ extension Supervisor {
         }
         // The notify fd, or an errno from the filter setup; EOF if the helper died first.
         var poller = pollfd(fd: pair[0], events: Int16(POLLIN), revents: 0)
-        _ = poll(&poller, 1, 10_000)
+        guard poll(&poller, 1, 10_000) == 1 else {
+            var status: Int32 = 0
+            kill(child, SIGKILL)
+            waitpid(child, &status, 0)
+            throw SondeError(.system, "the helper that installs the seccomp filter for \(command[0]) did not answer within 10 s")
+        }
         var code: Int32 = 0
         var fds: [Int32] = [-1]
         var count: Int32 = 0, truncated: Int32 = 0

@@ -194,7 +194,11 @@ public final class Session: @unchecked Sendable {
     func helper(for tid: Int32, id: UInt64) throws(Errno) -> MountHelper {
         let key = (try? Files.inode("/proc/\(tid)/ns/mnt")).map(String.init) ?? "?"
         let pidKey = (try? Files.inode("/proc/\(tid)/ns/pid")).map(String.init) ?? "?"
-        if let helper = helpers[key + ":" + pidKey] { return helper }
+        if let helper = helpers[key + ":" + pidKey] {
+            if !helper.broken { return helper }
+            helper.stop() // killed or stopped from inside the container: a new one serves this call
+            helpers[key + ":" + pidKey] = nil
+        }
         let helper = try MountHelper(executable: supervisor.helperExecutable, target: tid) { notify.isValid(id) }
         helpers[key + ":" + pidKey] = helper
         return helper

@@ -78,12 +78,21 @@ extension TargetMemory {
             let chunk = try read(cursor, count: min(pageRest, limit + 1 - bytes.count))
             if let end = chunk.firstIndex(of: 0) {
                 bytes += chunk[..<end]
-                return String(decoding: bytes, as: UTF8.self)
+                return try Self.text(bytes)
             }
             bytes += chunk
             cursor += UInt64(chunk.count)
         }
         throw tooLong
+    }
+}
+
+extension TargetMemory {
+    /// A path or name as the caller gave it. Bytes that are not UTF-8 get EINVAL: a String would
+    /// replace them (U+FFFD), and sonde would create or change another file than the one asked for.
+    static func text<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(Errno) -> String {
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw Errno(rawValue: EINVAL) }
+        return text
     }
 }
 
@@ -104,7 +113,7 @@ public struct ProcessMemory: TargetMemory {
                 if got <= 0 { throw Errno.current == .notFound ? Errno(rawValue: ESRCH) : Errno(rawValue: EFAULT) }
                 if let nul = UnsafeBufferPointer(rebasing: buffer[length..<length + got]).firstIndex(of: 0) {
                     // (a rebased buffer counts from 0)
-                    return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<(length + nul)]), as: UTF8.self)
+                    return try Self.text(UnsafeBufferPointer(rebasing: buffer[..<(length + nul)]))
                 }
                 length += got
                 cursor += UInt64(got)
@@ -137,6 +146,8 @@ public struct TargetStatus: Sendable, Equatable {
     public var umask: UInt32 = 0o022
     /// The effective capabilities (in the caller's own user namespace).
     public var capEff: UInt64 = 0
+    /// The CapEff line was read whole (a status without it is not trusted).
+    public var sawCapabilities = false
 
     /// Parses the text of /proc/PID/status (ids there are in the reader's user namespace: the host's).
     public init(text: String) { self.init(bytes: Array(text.utf8)) }
@@ -150,6 +161,9 @@ public struct TargetStatus: Sendable, Equatable {
                 let lineStart = i
                 while i < b.count && b[i] != 0x0a { i += 1 }
                 let lineEnd = i
+                // A line cut by the end of what was read is not a value (a CapEff cut short would
+                // read as other capabilities).
+                guard lineEnd < b.count else { break }
                 i += 1
                 var colon = lineStart
                 while colon < lineEnd && b[colon] != 0x3a { colon += 1 }
@@ -174,6 +188,7 @@ public struct TargetStatus: Sendable, Equatable {
                     fsgid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 3) ?? 0)
                 } else if key("CapEff") {
                     capEff = Self.number(field, radix: 16, index: 0) ?? 0
+                    sawCapabilities = true
                     return   // nothing after CapEff is needed
                 }
             }
@@ -212,14 +227,24 @@ public struct TargetStatus: Sendable, Equatable {
         return try read(fd: fd)
     }
 
-    /// Reads an open /proc/PID/status from its start (seq_file regenerates it on each read at 0).
+    /// Reads an open /proc/PID/status from its start (seq_file regenerates it on each read at 0)
+    /// up to its CapEff line.
     public static func read(fd: Int32) throws(Errno) -> TargetStatus {
-        // Name, Umask, Tgid, PPid, Uid, Gid come first; CapEff at about byte 800 (after the signal masks).
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        if got <= 0 { throw Errno(rawValue: ESRCH) }
-        buffer.removeSubrange(got...)
-        return TargetStatus(bytes: buffer)
+        // Name, Umask, Tgid, PPid, Uid, Gid come first; CapEff at about byte 800, after the Groups
+        // line, which a process with many supplementary groups makes as long as it likes: read on
+        // until CapEff's line is whole.
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var total = 0
+        while true {
+            if total == buffer.count { buffer += [UInt8](repeating: 0, count: buffer.count) }
+            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + total, $0.count - total, off_t(total)) }
+            if got < 0 { throw Errno(rawValue: ESRCH) }
+            if got == 0 { break }
+            total += got
+            let status = TargetStatus(bytes: Array(buffer[..<total]))
+            if status.sawCapabilities { return status }
+        }
+        throw Errno(rawValue: ESRCH) // gone, or no CapEff: never guess its capabilities
     }
 }
 

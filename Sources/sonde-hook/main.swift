@@ -68,18 +68,16 @@ struct HookLog {
 
     func write(_ message: String, warning: Bool) {
         let line = "sonde-hook[\(getpid())]: \(message)"
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        writeBestEffort(STDERR_FILENO, line + "\n")
         syslog(line, severity: warning ? 4 : 6)
-        if let file, let handle = FileHandle(forWritingAtPath: file) ?? create(file) {
-            handle.seekToEndOfFile()
-            handle.write(Data((ISO8601DateFormatter().string(from: Date()) + " " + line + "\n").utf8))
-            try? handle.close()
+        // A log that cannot be written (full disk, a FIFO, a closed stderr) must not fail the hook,
+        // and so the container: plain write(2), errors ignored (FileHandle traps on them).
+        if let file {
+            let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            writeBestEffort(fd, ISO8601DateFormatter().string(from: Date()) + " " + line + "\n")
         }
-    }
-
-    private func create(_ path: String) -> FileHandle? {
-        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        return FileHandle(forWritingAtPath: path)
     }
 
     /// RFC 3164 datagram to /dev/log, facility daemon; silently nothing when no syslog listens.
@@ -197,11 +195,17 @@ func runHook(_ arguments: HookArguments, log: HookLog) async throws(SondeError) 
     }
 }
 
+/// Writes what it can of `text`; a hook never fails for its own logging.
+func writeBestEffort(_ fd: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { _ = try? writeAll(fd, UnsafeRawBufferPointer($0)) }
+}
+
 let arguments: HookArguments
 do {
     arguments = try HookArguments(Array(CommandLine.arguments.dropFirst()))
 } catch {
-    FileHandle.standardError.write(Data("sonde-hook: \(error)\n".utf8))
+    writeBestEffort(STDERR_FILENO, "sonde-hook: \(error)\n")
     exit(2)
 }
 let log = HookLog(file: arguments.logFile)

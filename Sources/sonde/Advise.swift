@@ -32,7 +32,7 @@ struct AdviseSeccompProfile: AsyncParsableCommand {
     var timeout: Double?
 
     func validate() throws {
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        try Seconds.check(timeout, "--timeout")
         if selection.host { throw ValidationError("--host records no container: select containers to profile") }
     }
 

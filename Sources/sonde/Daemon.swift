@@ -140,7 +140,7 @@ struct DaemonTrace: AsyncParsableCommand {
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        try Seconds.check(timeout, "--timeout")
     }
 
     func run() async throws {

@@ -57,6 +57,20 @@ struct SelectionOptions: ParsableArguments {
     }
 }
 
+/// Seconds given on the command line (--timeout, --interval): finite, above `minimum` and at most a
+/// year, so that they always fit a Duration (a huge value would trap when converted).
+enum Seconds {
+    static let most: Double = 366 * 86_400
+
+    static func check(_ value: Double?, _ flag: String, minimum: Double = 0) throws {
+        guard let value else { return }
+        guard value.isFinite, value > minimum || (minimum > 0 && value == minimum), value <= most else {
+            throw ValidationError(minimum > 0 ? "\(flag) must be from \(minimum) to \(Int(most)) seconds"
+                                              : "\(flag) must be a positive number of seconds, at most \(Int(most))")
+        }
+    }
+}
+
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case columns, json
 }

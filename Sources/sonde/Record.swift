@@ -84,6 +84,7 @@ struct RecordStart: AsyncParsableCommand {
         if selection.host { throw ValidationError("the recorder records containers and cgroups; --host is for gadgets") }
         if bufferCapture > 1024 { throw ValidationError("--buffer-capture is at most 1024") }
         if pool < 1 || pool > 256 { throw ValidationError("--pool must be between 1 and 256") }
+        try Seconds.check(timeout, "--timeout")
     }
 
     func run() async throws {

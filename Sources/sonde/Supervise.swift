@@ -4,6 +4,7 @@ import Events
 import Foundation
 import LinuxKit
 import Supervisor
+import Synchronization
 
 struct Supervise: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,14 +52,56 @@ struct SuperviseEventOptions: ParsableArguments {
     /// The event sink, or nil without --events (no event is even built then).
     func sink() -> (@Sendable (Event) -> Void)? {
         guard events else { return nil }
+        let out = DetachedLines()
         switch output.output {
         case .columns:
             let table = TableRenderer(columns: Self.columns)
-            Output.line(table.header())
-            return { Output.line(table.render($0)) }
+            out.line(table.header())
+            return { out.line(table.render($0)) }
         case .json:
             let json = JSONRenderer()
-            return { Output.line(json.render($0)) }
+            return { out.line(json.render($0)) }
+        }
+    }
+}
+
+/// Supervisor events reach stdout through a bounded queue and one writer: a session thread answers
+/// its container's call whatever the reader does. Written from the session thread, a paused pager
+/// would hold every container's calls in write(2), and a reader that went away would raise SIGPIPE
+/// and end the agent (every notified call then fails with ENOSYS). Lines that do not fit, or that
+/// come after the reader left, are counted and said once.
+final class DetachedLines: Sendable {
+    private struct State {
+        var pending = 0
+        var dropped: UInt64 = 0
+        var readerGone = false
+    }
+    private let writer = DispatchQueue(label: "sonde.supervise.events")
+    private let state = Mutex(State())
+    static let bound = 4096
+
+    init() {
+        signal(SIGPIPE, SIG_IGN) // EPIPE from write instead
+    }
+
+    func line(_ text: String) {
+        let (accepted, firstDrop) = state.withLock { state -> (Bool, Bool) in
+            guard !state.readerGone, state.pending < Self.bound else {
+                state.dropped += 1
+                return (false, state.dropped == 1)
+            }
+            state.pending += 1
+            return (true, false)
+        }
+        if firstDrop { Output.notice("warning: supervisor events are being dropped (stdout is too slow or gone); the agent goes on") }
+        guard accepted else { return }
+        writer.async { [self] in
+            var text = text + "\n"
+            let written = text.withUTF8 { bytes in (try? writeAll(STDOUT_FILENO, UnsafeRawBufferPointer(bytes))) != nil }
+            state.withLock { state in
+                state.pending -= 1
+                if !written { state.readerGone = true }
+            }
         }
     }
 }

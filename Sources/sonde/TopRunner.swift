@@ -34,8 +34,8 @@ struct TopOptions: ParsableArguments {
     var timeout: Double?
 
     func validate() throws {
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be positive") }
-        if !(interval >= 0.1) { throw ValidationError("--interval must be at least 0.1 seconds") }
+        try Seconds.check(timeout, "--timeout")
+        try Seconds.check(interval, "--interval", minimum: 0.1)
         if maxRows < 0 { throw ValidationError("--max-rows must not be negative") }
     }
 
@@ -74,6 +74,23 @@ enum TopRunner {
         // A reader that goes away (`| head`) ends the run like Ctrl-C.
         let screen = TopScreen(format: top.output, columns: columns, terminal: isatty(STDOUT_FILENO) == 1,
                                onClosed: { task.cancel() })
+        // One interval: drain the kernel's table, keep the selection, sort, cut, show.
+        let showInterval: @Sendable () throws -> Void = {
+            let now = ProcessSnapshot.wallClockNanoseconds()
+            var rows: [Event] = []
+            for var row in try gadget.collect(now: now) {
+                row.container = collection.container(cgroupID: row.cgroupID)
+                // The kernel also counts cgroups still being resolved; show only the selection.
+                if !selector.host {
+                    guard let container = row.container, selector.matches(container) else { continue }
+                }
+                if filters.matches(row) { rows.append(row) }
+            }
+            let total = rows.count
+            rows = order.sorted(rows)
+            if top.maxRows > 0 { rows = Array(rows.prefix(top.maxRows)) }
+            screen.show(rows, total: total, at: now)
+        }
         let ticker = Task {
             for await _ in started {}
             guard !Task.isCancelled else { return }
@@ -81,20 +98,7 @@ enum TopRunner {
             do {
                 while !Task.isCancelled {
                     try await Task.sleep(for: period)
-                    let now = ProcessSnapshot.wallClockNanoseconds()
-                    var rows: [Event] = []
-                    for var row in try gadget.collect(now: now) {
-                        row.container = collection.container(cgroupID: row.cgroupID)
-                        // The kernel also counts cgroups still being resolved; show only the selection.
-                        if !selector.host {
-                            guard let container = row.container, selector.matches(container) else { continue }
-                        }
-                        if filters.matches(row) { rows.append(row) }
-                    }
-                    let total = rows.count
-                    rows = order.sorted(rows)
-                    if top.maxRows > 0 { rows = Array(rows.prefix(top.maxRows)) }
-                    screen.show(rows, total: total, at: now)
+                    try showInterval()
                 }
             } catch {
                 // A table that cannot be read ends the run with its error (CancellationError: the end).
@@ -113,6 +117,9 @@ enum TopRunner {
         }
         ticker.cancel()
         if case .failure(let error as SondeError) = await ticker.result { throw error }
+        // What was counted since the last interval (a --timeout shorter than --interval, say):
+        // the gadget's maps outlive the session, so the last, partial interval is shown too.
+        try showInterval()
         if let summary = stats.lossSummary { Output.notice("warning: " + summary) }
     }
 }

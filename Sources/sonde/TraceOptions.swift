@@ -22,7 +22,7 @@ struct TraceOptions: ParsableArguments {
     var timeout: Double?
 
     func validate() throws {
-        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        try Seconds.check(timeout, "--timeout")
     }
 
     var fieldList: [String]? {

@@ -184,5 +184,29 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(status.fsgid, 100002)
         XCTAssertEqual(status.uid, 100000)
         XCTAssertEqual(status.capEff, 0xa80425fb)
+        XCTAssertTrue(status.sawCapabilities)
+    }
+
+    /// A CapEff line cut by the end of the text is not read as a shorter number.
+    func testStatusCutInsideCapEffIsNotTrusted() {
+        let status = TargetStatus(text: "Name:\tx\nUid:\t0\t0\t0\t0\nCapEff:\t000000000000004")
+        XCTAssertFalse(status.sawCapabilities)
+        XCTAssertEqual(status.capEff, 0)
+    }
+
+    /// Thousands of supplementary groups push CapEff far past the first read: it is still found.
+    func testStatusWithAHugeGroupsLineIsReadToItsCapabilities() throws {
+        let groups = (0..<2000).map { String(100_000 + $0) }.joined(separator: " ")
+        let text = "Name:\tx\nUmask:\t0022\nUid:\t0\t0\t0\t5\nGid:\t0\t0\t0\t6\nGroups:\t\(groups)\n"
+            + "CapInh:\t0000000000000000\nCapPrm:\t0000000000000040\nCapEff:\t0000000000000040\nCapBnd:\t0\n"
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-status-\(getpid())").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fd = open(path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let status = try TargetStatus.read(fd: fd)
+        XCTAssertEqual(status.capEff, 0x40)
+        XCTAssertEqual(status.fsuid, 5)
     }
 }

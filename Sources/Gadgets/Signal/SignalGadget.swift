@@ -69,7 +69,7 @@ public struct SignalGadget: Gadget {
               let result = record.load(UInt32.self, at: Layout.result) else { return nil }
         let outcome: String
         if result == Self.syscallFailed {
-            outcome = Errno(rawValue: Int32(clamping: -error)).name
+            outcome = Errno(negativeResult: Int64(error)).name
         } else if result < Self.results.count {
             outcome = Self.results[Int(result)]
         } else {
