@@ -245,7 +245,7 @@ extension SondeService {
                     try await response.write(.with { $0.event = Sonde_V1_Event(event) })
                     delivered += 1
                 case .tick:
-                    break
+                    subscription.tickTaken()
                 }
                 if subscription.lost > reported {
                     reported = subscription.lost

@@ -21,6 +21,7 @@ public final class SupervisorFeed: Sendable {
         public let items: AsyncStream<Item>
         let continuation: AsyncStream<Item>.Continuation
         private let dropped = Mutex<UInt64>(0)
+        private let tickPending = Mutex(false)
         private let feed: SupervisorFeed
         let id: Int
 
@@ -37,7 +38,15 @@ public final class SupervisorFeed: Sendable {
             if case .dropped = continuation.yield(.event(event)) { dropped.withLock { $0 += 1 } }
         }
 
-        public func tick() { continuation.yield(.tick) }
+        /// Wakes the reader; at most one tick waits in the buffer, so a stalled client's buffer
+        /// fills with decisions, not with ticks.
+        public func tick() {
+            guard !tickPending.withLock({ let was = $0; $0 = true; return was }) else { return }
+            continuation.yield(.tick)
+        }
+
+        /// The reader took a tick.
+        public func tickTaken() { tickPending.withLock { $0 = false } }
 
         /// Ends the stream (the client's loop ends after what is buffered).
         public func finish() { continuation.finish() }

@@ -66,7 +66,15 @@ final class SupervisorFeedTests: XCTestCase {
         let feed = SupervisorFeed(capacity: 1)
         let subscription = feed.subscribe()
         subscription.tick()
-        subscription.tick()
+        subscription.tick() // one tick waits at most: this one is not queued
+        XCTAssertEqual(subscription.lost, 0)
+        var reading = subscription.items.makeAsyncIterator()
+        guard case .tick? = await reading.next() else { return XCTFail("expected the tick") }
+        subscription.tickTaken()
+        // The buffer (1) is free for a decision.
+        feed.publish(decision(7))
+        guard case .event(let event)? = await reading.next() else { return XCTFail("expected the decision") }
+        XCTAssertEqual(event.timestamp, 7)
         XCTAssertEqual(subscription.lost, 0)
         subscription.cancel()
     }
