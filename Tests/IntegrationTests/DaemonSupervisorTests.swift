@@ -138,6 +138,58 @@ final class DaemonSupervisorTests: XCTestCase {
         XCTAssertTrue(daemon.isRunning)
     }
 
+    /// A client that subscribes and then reads nothing, while the container makes more decisions than
+    /// an HTTP/2 stream's initial window holds: the agent answers every call and the reading client
+    /// gets every decision all the same.
+    func testAClientThatStopsReadingDelaysNeitherTheAgentNorTheOthers() async throws {
+        let (daemon, agentSocket) = try supervisingDaemon()
+        defer { daemon.remove() }
+        try await daemon.start()
+        let calls = 600 // about 200 KB of events: more than a stream's initial HTTP/2 window (64 KB)
+        let container = try RuncContainer(prefix: "sonde-dsvs", args: ["sh", "-c", """
+            i=0; while [ $i -lt \(calls) ]; do mknod /root/n c 1 3 || exit 1; rm /root/n; i=$((i+1)); done; echo made=$i
+            """])
+        defer { container.remove() }
+        try container.supervise(socket: agentSocket, metadata: "sonde-test")
+
+        let stalledReady = Locked(false)
+        let stalled = Task {
+            try await daemon.api { client in
+                try await client.watchSupervisor(.init()) { response in
+                    var messages = response.messages.makeAsyncIterator()
+                    if case .ready? = try await messages.next()?.kind { stalledReady.set(true) }
+                    // Reads nothing more until cancelled.
+                    try await Task.sleep(for: .seconds(300))
+                }
+            }
+        }
+        defer { stalled.cancel() }
+        let received = Locked(0)
+        let readerReady = Locked(false)
+        let reader = Task {
+            try await daemon.api { client in
+                try await client.watchSupervisor(.init()) { response in
+                    for try await reply in response.messages {
+                        if case .ready = reply.kind { readerReady.set(true) }
+                        if case .event = reply.kind { received.update { $0 += 1 } }
+                    }
+                }
+            }
+        }
+        defer { reader.cancel() }
+        let subscribed = try await eventually { stalledReady.get() && readerReady.get() }
+        XCTAssertTrue(subscribed, daemon.log)
+
+        let started = ContinuousClock.now
+        let result = try await runToCompletion(container)
+        let elapsed = ContinuousClock.now - started
+        XCTAssertTrue(result.stdout.contains("made=\(calls)"), "\(result.stdout)\n\(result.stderr)\n\(daemon.log)")
+        let all = try await eventually(timeout: .seconds(20)) { received.get() >= calls }
+        XCTAssertTrue(all, "the reading client got \(received.get()) of \(calls)")
+        print("DaemonSupervisorTests: \(calls) supervised mknod+rm in \(elapsed) with one stalled and one reading client")
+        XCTAssertTrue(daemon.isRunning)
+    }
+
     /// A timeout ends the stream with the stats message: what this client got and what the agent did.
     func testATimedWatchEndsWithStats() async throws {
         let (daemon, agentSocket) = try supervisingDaemon()
