@@ -54,7 +54,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["sonde.proto.sha256"]),
         .target(name: "Daemon", dependencies: [
-            "DaemonAPI", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls",
+            "DaemonAPI", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         ]),

@@ -74,6 +74,22 @@ public struct DaemonConfig: Sendable {
     /// network port without client certificates would give anyone the node's syscalls).
     public var tcp: TCPListener?
 
+    /// Optional: the daemon also runs the seccomp agent (`sonde supervise`) on this socket with this
+    /// policy, and streams its decisions (WatchSupervisor).
+    public var supervise: SuperviseSettings?
+
+    public struct SuperviseSettings: Sendable, Equatable {
+        /// The agent's unix socket: the containers' config.json `linux.seccomp.listenerPath`.
+        public var socket: String
+        /// The policy file (README, "Syscall supervisor"); re-read when it changes.
+        public var policy: String
+
+        public init(socket: String, policy: String) {
+            self.socket = socket
+            self.policy = policy
+        }
+    }
+
     public struct TCPListener: Sendable, Equatable {
         public var host: String
         public var port: Int
@@ -106,7 +122,7 @@ public struct DaemonConfig: Sendable {
         }
         var config = DaemonConfig()
         let top = try Object(root, path: source)
-        try top.allow(["socket", "stateDirectory", "record", "runtimes", "tcp"])
+        try top.allow(["socket", "stateDirectory", "record", "runtimes", "tcp", "supervise"])
         config.socket = try top.string("socket") ?? config.socket
         config.stateDirectory = try top.string("stateDirectory") ?? config.stateDirectory
         if let record = try top.object("record") {
@@ -155,6 +171,17 @@ public struct DaemonConfig: Sendable {
             }
             config.tcp = TCPListener(host: host, port: port, certificate: try required("certificate"),
                                      key: try required("key"), clientCA: try required("clientCA"))
+        }
+        if let supervise = try top.object("supervise") {
+            try supervise.allow(["socket", "policy"])
+            guard let socket = try supervise.string("socket"), !socket.isEmpty,
+                  let policy = try supervise.string("policy"), !policy.isEmpty else {
+                throw SondeError(.invalidArgument, "\(supervise.path) needs both socket (the containers' listenerPath) and policy")
+            }
+            guard socket != config.socket else {
+                throw SondeError(.invalidArgument, "\(supervise.path).socket must differ from the API's socket \(config.socket)")
+            }
+            config.supervise = SuperviseSettings(socket: socket, policy: policy)
         }
         if let runtimes = try top.object("runtimes") {
             try runtimes.allow(["runcRoot", "containerdAddress", "containerdRuncRoot"])

@@ -21,6 +21,8 @@ public final class NodeState: Sendable {
     public let recorder: FlightRecorder?
     public let recorderService: RecorderService?
     public let gadgets: GadgetRegistry
+    /// The seccomp agent (config key "supervise"), nil when the config has none.
+    public let supervise: DaemonSupervisor?
     /// Nanoseconds since the Unix epoch.
     public let startedAt: Int64
     let watchers = Mutex<[String]>([])
@@ -35,6 +37,8 @@ public final class NodeState: Sendable {
         startedAt = Int64(Date().timeIntervalSince1970 * 1e9)
         cgroups = try CgroupV2.find()
         hooks = HookRegistrations(stateDirectory: config.stateDirectory)
+        // The policy is read here, so a bad one stops the daemon at start with the file's error.
+        supervise = try config.supervise.map { settings throws(SondeError) in try DaemonSupervisor(settings: settings, notice: notice) }
         collection = ContainerCollection(cgroups: cgroups, sources: Self.sources(config, hooks: hooks, extraCgroups: []))
         guard config.recordEnabled else {
             recorder = nil
@@ -120,9 +124,18 @@ public enum NodeDaemon {
             servers.append(GRPCServer(transport: HTTP2ServerTransport.Posix(address: address, transportSecurity: security),
                                       services: [SondeService(node: node)]))
         }
+        if let supervise = node.supervise {
+            do throws(SondeError) {
+                try await supervise.start()
+            } catch {
+                close(listener)
+                unlink(config.socket)
+                throw error
+            }
+        }
         let watcher = RuntimeWatcher(directories: [config.runcRoot, config.containerdRuncRoot]) { node.runtimeChanged() }
         node.watchers.withLock {
-            $0 = ["runc state \(config.runcRoot) (inotify)", "podman (runc state + podman ps)",
+            $0 = (node.supervise.map { ["seccomp agent on \($0.settings.socket) (policy \($0.settings.policy); WatchSupervisor)"] } ?? []) + ["runc state \(config.runcRoot) (inotify)", "podman (runc state + podman ps)",
                   "containerd task events \(config.containerdAddress) + shim state \(config.containerdRuncRoot) (inotify)",
                   "new cgroups (BPF cgroup_mkdir)", "OCI hooks (AddContainer)", "every 2 s (reconcile)"]
         }
@@ -159,7 +172,8 @@ public enum NodeDaemon {
                     listening += " and \(address) (mTLS)"
                 }
                 notice("daemon listening on \(listening); " + (config.recordEnabled
-                    ? "recording \(config.recordSelection.summary)" : "recording off"))
+                    ? "recording \(config.recordSelection.summary)" : "recording off")
+                    + (config.supervise.map { "; supervising on \($0.socket) with policy \($0.policy)" } ?? ""))
                 defer { for server in servers { server.beginGracefulShutdown() } }
                 // Ends when cancelled (SIGTERM) or when a part fails.
                 try await group.next()

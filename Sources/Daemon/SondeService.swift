@@ -189,6 +189,76 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
     }
 }
 
+extension SondeService {
+    public func watchSupervisor(request: Sonde_V1_WatchSupervisorRequest, response: RPCWriter<Sonde_V1_WatchSupervisorReply>,
+                                context: ServerContext) async throws {
+        try await answering {
+            guard let supervise = node.supervise else {
+                throw SondeError(.notFound, "this daemon runs no seccomp agent",
+                                 hint: "add \"supervise\": {\"socket\": ..., \"policy\": ...} to its config")
+            }
+            guard request.timeoutSeconds >= 0, request.timeoutSeconds.isFinite else {
+                throw SondeError(.invalidArgument, "timeout must be a positive number of seconds")
+            }
+            // Subscribed before `ready`: every decision after it is either sent or counted.
+            let subscription = supervise.feed.subscribe()
+            defer { subscription.cancel() }
+            try await response.write(.with { $0.ready = true })
+            // Once a second the loop wakes to report new losses promptly; the timeout ends the stream.
+            let timeout = request.timeoutSeconds
+            let clock = Task {
+                let started = ContinuousClock.now
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    if timeout > 0, ContinuousClock.now - started >= .milliseconds(Int64(timeout * 1000)) {
+                        subscription.finish()
+                        return
+                    }
+                    subscription.tick()
+                }
+            }
+            defer { clock.cancel() }
+            var delivered: UInt64 = 0
+            var reported: UInt64 = 0
+            func stats() -> Sonde_V1_WatchSupervisorReply {
+                let lost = subscription.lost
+                let counters = supervise.supervisor.statistics
+                return .with {
+                    $0.stats = .with {
+                        $0.delivered = delivered
+                        $0.lostSlowClient = lost
+                        $0.lossSummary = lost == 0 ? "" : "\(lost) decisions not sent: the client read too slowly (the calls were answered)"
+                        $0.containers = UInt64(counters.containers)
+                        $0.notifications = UInt64(counters.notifications)
+                        $0.allowed = UInt64(counters.allowed)
+                        $0.denied = UInt64(counters.denied)
+                        $0.logged = UInt64(counters.logged)
+                        $0.gone = UInt64(counters.gone)
+                        $0.rejectedMessages = UInt64(counters.rejectedMessages)
+                    }
+                }
+            }
+            // A client that goes away makes write throw (or cancels this task, which ends the
+            // stream): the subscription is cancelled by the defer, and the agent never noticed.
+            for await item in subscription.items {
+                switch item {
+                case .event(let event):
+                    try await response.write(.with { $0.event = Sonde_V1_Event(event) })
+                    delivered += 1
+                case .tick:
+                    subscription.tickTaken()
+                }
+                if subscription.lost > reported {
+                    reported = subscription.lost
+                    try await response.write(stats())
+                }
+            }
+            try Task.checkCancellation()
+            try await response.write(stats())
+        }
+    }
+}
+
 /// Keys as the recorder's registry keys containers (runtime/id).
 enum RecorderRegistryKey {
     static func of(_ c: Container) -> String { c.runtime.rawValue + "/" + c.id }
@@ -197,5 +267,7 @@ enum RecorderRegistryKey {
 final class Counter: Sendable {
     private let count = Mutex<UInt64>(0)
     func add(_ n: UInt64) { count.withLock { $0 += n } }
+    /// Adds one and returns the new count.
+    func increment() -> UInt64 { count.withLock { $0 += 1; return $0 } }
     var value: UInt64 { count.withLock { $0 } }
 }

@@ -102,6 +102,19 @@ public enum Sonde_V1_Sonde: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "WatchSupervisor" metadata.
+        public enum WatchSupervisor: Sendable {
+            /// Request type for "WatchSupervisor".
+            public typealias Input = Sonde_V1_WatchSupervisorRequest
+            /// Response type for "WatchSupervisor".
+            public typealias Output = Sonde_V1_WatchSupervisorReply
+            /// Descriptor for "WatchSupervisor".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sonde.v1.Sonde"),
+                method: "WatchSupervisor",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "sonde.v1.Sonde" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Status.descriptor,
@@ -109,7 +122,8 @@ public enum Sonde_V1_Sonde: Sendable {
             AddContainer.descriptor,
             RemoveContainer.descriptor,
             DumpRecorder.descriptor,
-            RunGadget.descriptor
+            RunGadget.descriptor,
+            WatchSupervisor.descriptor
         ]
     }
 }
@@ -244,6 +258,26 @@ extension Sonde_V1_Sonde {
             request: GRPCCore.StreamingServerRequest<Sonde_V1_RunGadgetRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sonde_V1_RunGadgetReply>
+
+        /// Handle the "WatchSupervisor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams every decision of the daemon's seccomp agent (config key "supervise") as Events with
+        /// > source "supervise", until the client cancels or the timeout ends. NOT_FOUND (naming the config
+        /// > key) when the daemon runs no agent, as DumpRecorder when it does not record.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sonde_V1_WatchSupervisorRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sonde_V1_WatchSupervisorReply` messages.
+        func watchSupervisor(
+            request: GRPCCore.StreamingServerRequest<Sonde_V1_WatchSupervisorRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sonde_V1_WatchSupervisorReply>
     }
 
     /// Service protocol for the "sonde.v1.Sonde" service.
@@ -362,6 +396,26 @@ extension Sonde_V1_Sonde {
             request: GRPCCore.ServerRequest<Sonde_V1_RunGadgetRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sonde_V1_RunGadgetReply>
+
+        /// Handle the "WatchSupervisor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams every decision of the daemon's seccomp agent (config key "supervise") as Events with
+        /// > source "supervise", until the client cancels or the timeout ends. NOT_FOUND (naming the config
+        /// > key) when the daemon runs no agent, as DumpRecorder when it does not record.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sonde_V1_WatchSupervisorRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sonde_V1_WatchSupervisorReply` messages.
+        func watchSupervisor(
+            request: GRPCCore.ServerRequest<Sonde_V1_WatchSupervisorRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sonde_V1_WatchSupervisorReply>
     }
 
     /// Simple service protocol for the "sonde.v1.Sonde" service.
@@ -480,6 +534,27 @@ extension Sonde_V1_Sonde {
             response: GRPCCore.RPCWriter<Sonde_V1_RunGadgetReply>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "WatchSupervisor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams every decision of the daemon's seccomp agent (config key "supervise") as Events with
+        /// > source "supervise", until the client cancels or the timeout ends. NOT_FOUND (naming the config
+        /// > key) when the daemon runs no agent, as DumpRecorder when it does not record.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sonde_V1_WatchSupervisorRequest` message.
+        ///   - response: A response stream of `Sonde_V1_WatchSupervisorReply` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchSupervisor(
+            request: Sonde_V1_WatchSupervisorRequest,
+            response: GRPCCore.RPCWriter<Sonde_V1_WatchSupervisorReply>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -553,6 +628,17 @@ extension Sonde_V1_Sonde.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Sonde_V1_Sonde.Method.WatchSupervisor.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sonde_V1_WatchSupervisorRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sonde_V1_WatchSupervisorReply>(),
+            handler: { request, context in
+                try await self.watchSupervisor(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -619,6 +705,17 @@ extension Sonde_V1_Sonde.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sonde_V1_RunGadgetReply> {
         let response = try await self.runGadget(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func watchSupervisor(
+        request: GRPCCore.StreamingServerRequest<Sonde_V1_WatchSupervisorRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sonde_V1_WatchSupervisorReply> {
+        let response = try await self.watchSupervisor(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -706,6 +803,23 @@ extension Sonde_V1_Sonde.SimpleServiceProtocol {
             metadata: [:],
             producer: { writer in
                 try await self.runGadget(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func watchSupervisor(
+        request: GRPCCore.ServerRequest<Sonde_V1_WatchSupervisorRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sonde_V1_WatchSupervisorReply> {
+        return GRPCCore.StreamingServerResponse<Sonde_V1_WatchSupervisorReply>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchSupervisor(
                     request: request.message,
                     response: writer,
                     context: context
@@ -862,6 +976,31 @@ extension Sonde_V1_Sonde {
             deserializer: some GRPCCore.MessageDeserializer<Sonde_V1_RunGadgetReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sonde_V1_RunGadgetReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchSupervisor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams every decision of the daemon's seccomp agent (config key "supervise") as Events with
+        /// > source "supervise", until the client cancels or the timeout ends. NOT_FOUND (naming the config
+        /// > key) when the daemon runs no agent, as DumpRecorder when it does not record.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sonde_V1_WatchSupervisorRequest` message.
+        ///   - serializer: A serializer for `Sonde_V1_WatchSupervisorRequest` messages.
+        ///   - deserializer: A deserializer for `Sonde_V1_WatchSupervisorReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchSupervisor<Result>(
+            request: GRPCCore.ClientRequest<Sonde_V1_WatchSupervisorRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sonde_V1_WatchSupervisorRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sonde_V1_WatchSupervisorReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sonde_V1_WatchSupervisorReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1081,6 +1220,40 @@ extension Sonde_V1_Sonde {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "WatchSupervisor" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams every decision of the daemon's seccomp agent (config key "supervise") as Events with
+        /// > source "supervise", until the client cancels or the timeout ends. NOT_FOUND (naming the config
+        /// > key) when the daemon runs no agent, as DumpRecorder when it does not record.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sonde_V1_WatchSupervisorRequest` message.
+        ///   - serializer: A serializer for `Sonde_V1_WatchSupervisorRequest` messages.
+        ///   - deserializer: A deserializer for `Sonde_V1_WatchSupervisorReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchSupervisor<Result>(
+            request: GRPCCore.ClientRequest<Sonde_V1_WatchSupervisorRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sonde_V1_WatchSupervisorRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sonde_V1_WatchSupervisorReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sonde_V1_WatchSupervisorReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Sonde_V1_Sonde.Method.WatchSupervisor.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1253,6 +1426,35 @@ extension Sonde_V1_Sonde.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sonde_V1_RunGadgetRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sonde_V1_RunGadgetReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchSupervisor" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams every decision of the daemon's seccomp agent (config key "supervise") as Events with
+    /// > source "supervise", until the client cancels or the timeout ends. NOT_FOUND (naming the config
+    /// > key) when the daemon runs no agent, as DumpRecorder when it does not record.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sonde_V1_WatchSupervisorRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchSupervisor<Result>(
+        request: GRPCCore.ClientRequest<Sonde_V1_WatchSupervisorRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sonde_V1_WatchSupervisorReply>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchSupervisor(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sonde_V1_WatchSupervisorRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sonde_V1_WatchSupervisorReply>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1451,6 +1653,39 @@ extension Sonde_V1_Sonde.ClientProtocol {
             metadata: metadata
         )
         return try await self.runGadget(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchSupervisor" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams every decision of the daemon's seccomp agent (config key "supervise") as Events with
+    /// > source "supervise", until the client cancels or the timeout ends. NOT_FOUND (naming the config
+    /// > key) when the daemon runs no agent, as DumpRecorder when it does not record.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchSupervisor<Result>(
+        _ message: Sonde_V1_WatchSupervisorRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sonde_V1_WatchSupervisorReply>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sonde_V1_WatchSupervisorRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchSupervisor(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -723,6 +723,102 @@ public nonisolated struct Sonde_V1_RunGadgetReply: Sendable {
   public init() {}
 }
 
+public nonisolated struct Sonde_V1_WatchSupervisorRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0: until the client cancels.
+  public var timeoutSeconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// What this client lost and what the agent did since it started.
+public nonisolated struct Sonde_V1_SupervisorStats: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Events sent to this client.
+  public var delivered: UInt64 = 0
+
+  /// Decisions not sent because this client read too slowly (its buffer was full). The agent
+  /// answered those calls all the same.
+  public var lostSlowClient: UInt64 = 0
+
+  /// The human summary ("12 decisions not sent: ..."), empty when nothing was lost.
+  public var lossSummary: String = String()
+
+  /// The agent's totals since the daemon started.
+  public var containers: UInt64 = 0
+
+  public var notifications: UInt64 = 0
+
+  public var allowed: UInt64 = 0
+
+  public var denied: UInt64 = 0
+
+  public var logged: UInt64 = 0
+
+  public var gone: UInt64 = 0
+
+  public var rejectedMessages: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Sonde_V1_WatchSupervisorReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Sonde_V1_WatchSupervisorReply.OneOf_Kind? = nil
+
+  public var event: Sonde_V1_Event {
+    get {
+      if case .event(let v)? = kind {return v}
+      return Sonde_V1_Event()
+    }
+    set {kind = .event(newValue)}
+  }
+
+  /// Sent when this client's losses grew, and as the last message when the timeout ends.
+  public var stats: Sonde_V1_SupervisorStats {
+    get {
+      if case .stats(let v)? = kind {return v}
+      return Sonde_V1_SupervisorStats()
+    }
+    set {kind = .stats(newValue)}
+  }
+
+  /// Sent once this client is subscribed: every decision from then on is either sent or counted.
+  public var ready: Bool {
+    get {
+      if case .ready(let v)? = kind {return v}
+      return false
+    }
+    set {kind = .ready(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case event(Sonde_V1_Event)
+    /// Sent when this client's losses grew, and as the last message when the timeout ends.
+    case stats(Sonde_V1_SupervisorStats)
+    /// Sent once this client is subscribed: every decision from then on is either sent or counted.
+    case ready(Bool)
+
+  }
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "sonde.v1"
@@ -2101,6 +2197,190 @@ nonisolated extension Sonde_V1_RunGadgetReply: SwiftProtobuf.Message, SwiftProto
   }
 
   public static func ==(lhs: Sonde_V1_RunGadgetReply, rhs: Sonde_V1_RunGadgetReply) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sonde_V1_WatchSupervisorRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchSupervisorRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}timeout_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.timeoutSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.timeoutSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.timeoutSeconds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sonde_V1_WatchSupervisorRequest, rhs: Sonde_V1_WatchSupervisorRequest) -> Bool {
+    if lhs.timeoutSeconds != rhs.timeoutSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sonde_V1_SupervisorStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SupervisorStats"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}delivered\0\u{3}lost_slow_client\0\u{3}loss_summary\0\u{1}containers\0\u{1}notifications\0\u{1}allowed\0\u{1}denied\0\u{1}logged\0\u{1}gone\0\u{3}rejected_messages\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.delivered) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.lostSlowClient) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.lossSummary) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.containers) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.notifications) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.allowed) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.denied) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.logged) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.gone) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.rejectedMessages) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.delivered != 0 {
+      try visitor.visitSingularUInt64Field(value: self.delivered, fieldNumber: 1)
+    }
+    if self.lostSlowClient != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lostSlowClient, fieldNumber: 2)
+    }
+    if !self.lossSummary.isEmpty {
+      try visitor.visitSingularStringField(value: self.lossSummary, fieldNumber: 3)
+    }
+    if self.containers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.containers, fieldNumber: 4)
+    }
+    if self.notifications != 0 {
+      try visitor.visitSingularUInt64Field(value: self.notifications, fieldNumber: 5)
+    }
+    if self.allowed != 0 {
+      try visitor.visitSingularUInt64Field(value: self.allowed, fieldNumber: 6)
+    }
+    if self.denied != 0 {
+      try visitor.visitSingularUInt64Field(value: self.denied, fieldNumber: 7)
+    }
+    if self.logged != 0 {
+      try visitor.visitSingularUInt64Field(value: self.logged, fieldNumber: 8)
+    }
+    if self.gone != 0 {
+      try visitor.visitSingularUInt64Field(value: self.gone, fieldNumber: 9)
+    }
+    if self.rejectedMessages != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rejectedMessages, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sonde_V1_SupervisorStats, rhs: Sonde_V1_SupervisorStats) -> Bool {
+    if lhs.delivered != rhs.delivered {return false}
+    if lhs.lostSlowClient != rhs.lostSlowClient {return false}
+    if lhs.lossSummary != rhs.lossSummary {return false}
+    if lhs.containers != rhs.containers {return false}
+    if lhs.notifications != rhs.notifications {return false}
+    if lhs.allowed != rhs.allowed {return false}
+    if lhs.denied != rhs.denied {return false}
+    if lhs.logged != rhs.logged {return false}
+    if lhs.gone != rhs.gone {return false}
+    if lhs.rejectedMessages != rhs.rejectedMessages {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sonde_V1_WatchSupervisorReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchSupervisorReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{1}stats\0\u{1}ready\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Sonde_V1_Event?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .event(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .event(v)
+        }
+      }()
+      case 2: try {
+        var v: Sonde_V1_SupervisorStats?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .stats(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .stats(v)
+        }
+      }()
+      case 3: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .ready(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.kind {
+    case .event?: try {
+      guard case .event(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .stats?: try {
+      guard case .stats(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .ready?: try {
+      guard case .ready(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sonde_V1_WatchSupervisorReply, rhs: Sonde_V1_WatchSupervisorReply) -> Bool {
     if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

@@ -33,6 +33,9 @@ public final class Supervisor: @unchecked Sendable {
     let helperExecutable: String
     let log: @Sendable (String) -> Void
     let onEvent: (@Sendable (Event) -> Void)?
+    /// Whether a `--takeover` successor may take everything and end this process (not in the daemon,
+    /// whose process does more than supervise).
+    let handsOver: Bool
     private let cgroups = try? CgroupV2.find()
     /// Handover state (Takeover.swift): the accept loop's wake-up, and runtime connections in flight.
     let acceptWake = sonde_eventfd()
@@ -47,7 +50,8 @@ public final class Supervisor: @unchecked Sendable {
     var allSessions: [Session] { lock.withLock { Array(sessions.values) } }
 
     public init(policy: Policy, policyPath: String? = nil, helperExecutable: String = Supervisor.defaultHelper,
-                log: @escaping @Sendable (String) -> Void, onEvent: (@Sendable (Event) -> Void)? = nil) {
+                log: @escaping @Sendable (String) -> Void, onEvent: (@Sendable (Event) -> Void)? = nil, handsOver: Bool = true) {
+        self.handsOver = handsOver
         self.policy = policy
         self.policyPath = policyPath
         self.helperExecutable = helperExecutable
@@ -226,6 +230,10 @@ public final class Supervisor: @unchecked Sendable {
             // as soon as what it sent parses.
             if let parsed = try? AgentMessage.parse(data, receivedFDs: fds.count) { message = parsed; break }
             if fds.isEmpty, Takeover.isRequest(data) {
+                guard handsOver else {
+                    failure = SondeError(.invalidArgument, "a successor asked to take over; this agent runs in the sonde daemon and does not hand over")
+                    break
+                }
                 handOver(to: connection)   // does not return
             }
         }

@@ -15,7 +15,7 @@ struct DaemonCommand: AsyncParsableCommand {
         follows runc, podman and containerd and the containers OCI hooks register (sonde-hook), and \
         serves the API of proto/sonde.proto. `sonde containers` and `sonde record dump` ask it when it runs.
         """,
-        subcommands: [DaemonRun.self, DaemonStatus.self, DaemonTrace.self],
+        subcommands: [DaemonRun.self, DaemonStatus.self, DaemonTrace.self, DaemonSuperviseEvents.self],
         defaultSubcommand: DaemonRun.self)
 }
 
@@ -185,6 +185,64 @@ struct DaemonTrace: AsyncParsableCommand {
         defer { signals.cancel() }
         do {
             if let summary = try await task.value { Output.notice("warning: " + summary) }
+        } catch {
+            if task.isCancelled { return }
+            throw Output.fail(error as? SondeError ?? SondeError(.system, "\(error)"))
+        }
+    }
+}
+
+struct DaemonSuperviseEvents: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supervise-events",
+        abstract: "Stream the decisions of the daemon's seccomp agent (WatchSupervisor; config key \"supervise\").",
+        discussion: "The same columns and JSON as `sonde supervise --events`. Any number of clients may watch at once.")
+
+    @Option(help: "Stop after this many seconds.")
+    var timeout: Double?
+
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() async throws {
+        let request = Sonde_V1_WatchSupervisorRequest.with { $0.timeoutSeconds = timeout ?? 0 }
+        let render: @Sendable (Event) -> String
+        switch output.output {
+        case .columns:
+            let table = TableRenderer(columns: SuperviseEventOptions.columns)
+            Output.line(table.header())
+            render = { table.render($0) }
+        case .json:
+            let json = JSONRenderer()
+            render = { json.render($0) }
+        }
+        let endpoint = daemon.endpoint
+        let task = Task { () throws -> String? in
+            try await DaemonClient.with(endpoint: endpoint) { client in
+                try await client.watchSupervisor(request) { response in
+                    var summary: String?
+                    for try await reply in response.messages {
+                        switch reply.kind {
+                        case .event(let event): Output.line(render(event.event))
+                        case .stats(let stats):
+                            // Losses are reported as they grow; tell the user at once, not only at the end.
+                            if !stats.lossSummary.isEmpty && stats.lossSummary != summary { Output.notice("warning: " + stats.lossSummary) }
+                            summary = stats.lossSummary.isEmpty ? nil : stats.lossSummary
+                        case .ready, nil: break
+                        }
+                    }
+                    return summary
+                }
+            }
+        }
+        let signals = StopSignals { task.cancel() }
+        defer { signals.cancel() }
+        do {
+            _ = try await task.value
         } catch {
             if task.isCancelled { return }
             throw Output.fail(error as? SondeError ?? SondeError(.system, "\(error)"))

@@ -17,7 +17,8 @@ final class DaemonProcess: @unchecked Sendable {
     let logPath: String
     private var process: Process?
 
-    init(recording names: [String]) throws {
+    /// `config` adds (or replaces) top-level keys of the daemon's config.
+    init(recording names: [String], config extra: [String: Any] = [:]) throws {
         let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         directory = NSTemporaryDirectory() + "sonde-daemon-\(tag)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -26,6 +27,7 @@ final class DaemonProcess: @unchecked Sendable {
         configPath = directory + "/daemon.json"
         logPath = directory + "/daemon.log"
         let config: [String: Any] = ["record": ["select": ["names": names], "crashDirectory": NSNull(), "bufferSize": "256K", "pool": 4]]
+            .merging(extra) { $1 }
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
     }
 

@@ -75,7 +75,10 @@ final class SupervisorAgent: @unchecked Sendable {
     deinit { stop() }
 
     /// The seccomp section that sends the supervised syscalls to this agent.
-    func seccomp(metadata: String) -> [String: Any] {
+    func seccomp(metadata: String) -> [String: Any] { Self.seccomp(socket: socket, metadata: metadata) }
+
+    /// The seccomp section that sends the supervised syscalls to the agent listening on `socket`.
+    static func seccomp(socket: String, metadata: String) -> [String: Any] {
         ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], "listenerPath": socket,
          "listenerMetadata": metadata,
          "syscalls": [["names": ["mknod", "mknodat", "mount", "setxattr", "lsetxattr"], "action": "SCMP_ACT_NOTIFY"]]]
@@ -93,9 +96,14 @@ extension RuncContainer {
 
     /// Sends the container's supervised syscalls to `agent`.
     func supervise(by agent: SupervisorAgent, metadata: String) throws {
+        try supervise(socket: agent.socket, metadata: metadata)
+    }
+
+    /// Sends the container's supervised syscalls to the agent listening on `socket` (a daemon's too).
+    func supervise(socket: String, metadata: String) throws {
         try editConfig { config in
             var linux = config["linux"] as! [String: Any]
-            linux["seccomp"] = agent.seccomp(metadata: metadata)
+            linux["seccomp"] = SupervisorAgent.seccomp(socket: socket, metadata: metadata)
             config["linux"] = linux
         }
     }
