@@ -41,8 +41,8 @@ public enum DaemonEndpoint: Sendable, CustomStringConvertible {
     static func target(host: String, port: Int) -> any ResolvableTarget {
         var v4 = in_addr()
         var v6 = in6_addr()
-        if inet_pton(AF_INET, host, &v4) == 1 { return .ipv4(host: host, port: port) }
-        if inet_pton(AF_INET6, host, &v6) == 1 { return .ipv6(host: host, port: port) }
+        if inet_pton(AF_INET, host, &v4) == 1 { return .ipv4(address: host, port: port) }
+        if inet_pton(AF_INET6, host, &v6) == 1 { return .ipv6(address: host, port: port) }
         return .dns(host: host, port: port)
     }
 
