@@ -114,7 +114,7 @@ extension RuncContainer {
 
 final class DaemonIntegrationTests: XCTestCase {
     override func setUp() async throws {
-        guard getuid() == 0 else { throw XCTSkip("needs root") }
+        guard getuid() == 0 else { throw RootRequired() }
     }
 
     /// The first test: a container registered by the prestart hook is recorded from its

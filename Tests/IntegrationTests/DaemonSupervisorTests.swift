@@ -10,7 +10,7 @@ import XCTest
 /// daemon's agent socket.
 final class DaemonSupervisorTests: XCTestCase {
     override func setUp() async throws {
-        guard getuid() == 0 else { throw XCTSkip("needs root") }
+        guard getuid() == 0 else { throw RootRequired() }
     }
 
     /// A daemon that records nothing and supervises on its own directory's socket with the

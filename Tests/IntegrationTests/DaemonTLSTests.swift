@@ -25,7 +25,7 @@ final class DaemonTLSTests: XCTestCase {
     }
 
     func testTCPAnswersClientsOfItsCAOnly() async throws {
-        guard getuid() == 0 else { throw XCTSkip("needs root") }
+        guard getuid() == 0 else { throw RootRequired() }
         let daemon = try DaemonProcess(recording: [])
         defer { daemon.remove() }
         let d = daemon.directory

@@ -35,7 +35,7 @@ final class CredentialsTests: XCTestCase {
     }
 
     func testACallerInAUserNamespaceActsWithItsHostIDsAndGetsOnlyTheGrantedCapability() throws {
-        try XCTSkipUnless(geteuid() == 0, "needs root")
+        guard geteuid() == 0 else { return XCTFail("needs root: run sudo scripts/test.sh") }
         let seen = onOwnThread {
             var caller = TargetStatus()
             caller.fsuid = 100_000; caller.fsgid = 100_001; caller.umask = 0o027; caller.capEff = ~0
@@ -63,7 +63,7 @@ final class CredentialsTests: XCTestCase {
     }
 
     func testARootCallerWithoutDACOverrideKeepsItsOwnCapabilitiesOnly() throws {
-        try XCTSkipUnless(geteuid() == 0, "needs root")
+        guard geteuid() == 0 else { return XCTFail("needs root: run sudo scripts/test.sh") }
         let seen = onOwnThread {
             var caller = TargetStatus()
             caller.umask = 0o022

@@ -73,3 +73,9 @@ var sondeExecutable: String {
     }
     return packageRoot.appendingPathComponent(".build/debug/sonde").path
 }
+
+/// Thrown by a test's setUp when not run as root: integration tests fail rather than skip, so that
+/// a run that could not exercise them never looks green.
+struct RootRequired: Error, CustomStringConvertible {
+    var description: String { "integration tests need root: run sudo scripts/test.sh" }
+}
