@@ -216,6 +216,17 @@ SONDE_WRITE_CLASS(2)
 SONDE_WRITE_CLASS(3)
 SONDE_WRITE_CLASS(4)
 
+/* The six argument registers of the x86_64 syscall convention. */
+static __always_inline void copy_args(__u64 *args, struct pt_regs *regs)
+{
+    args[0] = regs->di;
+    args[1] = regs->si;
+    args[2] = regs->dx;
+    args[3] = regs->r10;
+    args[4] = regs->r8;
+    args[5] = regs->r9;
+}
+
 /* Records with no captured memory (most calls) are written in place: no scratch, no copy. */
 #define sonde_barrier() asm volatile("" ::: "memory")
 
@@ -266,12 +277,7 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
         struct sonde_rec_enter *e =                                                               \
             (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
         fill_in_place(&e->hdr, task, start, size, SONDE_REC_ENTER, id, bpf_ktime_get_boot_ns(), 0); \
-        e->args[0] = regs->di;                                                                    \
-        e->args[1] = regs->si;                                                                    \
-        e->args[2] = regs->dx;                                                                    \
-        e->args[3] = regs->r10;                                                                   \
-        e->args[4] = regs->r8;                                                                    \
-        e->args[5] = regs->r9;                                                                    \
+        copy_args(e->args, regs);                                                                 \
         finish_in_place(&ring->h, ring->checkpoints,                                              \
                         (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &e->hdr, start, size); \
         ring->h.last_enter = start;                                                               \
@@ -625,12 +631,7 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
 
     struct sonde_rec_enter *e = &s->enter;
     fill_header(&e->hdr, task, SONDE_REC_ENTER, id);
-    e->args[0] = regs->di;
-    e->args[1] = regs->si;
-    e->args[2] = regs->dx;
-    e->args[3] = regs->r10;
-    e->args[4] = regs->r8;
-    e->args[5] = regs->r9;
+    copy_args(e->args, regs);
 
     struct capture c = { .s = s, .args = e->args, .base = sizeof(*e), .buffer_cap = target->buffer_capture, .schema = schema };
     if (schema->single_enter < 6)
@@ -672,12 +673,7 @@ int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
     /* x86_64 keeps the argument registers in pt_regs through the call, so output buffers are read
      * here without remembering the pointers at entry. */
     {
-        s->args[0] = regs->di;
-        s->args[1] = regs->si;
-        s->args[2] = regs->dx;
-        s->args[3] = regs->r10;
-        s->args[4] = regs->r8;
-        s->args[5] = regs->r9;
+        copy_args(s->args, regs);
         c.args = s->args;
         c.schema = schema;
         if (schema->single_exit < 6)

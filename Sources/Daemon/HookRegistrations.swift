@@ -149,8 +149,8 @@ public final class HookRegistrations: ContainerSource, Sendable {
             try JSONEncoder().encode(all).write(to: URL(fileURLWithPath: file), options: .atomic)
         } catch {
             // Registrations still work in memory; a restart then finds the containers through the runtimes.
-            var text = "sonde daemon: cannot save hook registrations to \(file): \(error)\n"
-            text.withUTF8 { _ = try? writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) } // never a trap on EPIPE
+            // Never a trap on EPIPE (FileHandle's write would).
+            try? writeAll(STDERR_FILENO, "sonde daemon: cannot save hook registrations to \(file): \(error)\n")
         }
     }
 }

@@ -27,6 +27,16 @@ public func negativeErrnoCall<T: SignedInteger>(_ what: @autoclosure () -> Strin
     }
 }
 
+/// Writes all of `text` (UTF-8) to `fd`, as `writeAll(_:_:)` with bytes.
+public func writeAll(_ fd: Int32, _ text: String) throws(SondeError) {
+    var text = text
+    // String.withUTF8 rethrows untyped errors: carry the typed one out by hand.
+    let failure: SondeError? = text.withUTF8 { bytes in
+        do throws(SondeError) { try writeAll(fd, UnsafeRawBufferPointer(bytes)); return nil } catch { return error }
+    }
+    if let failure { throw failure }
+}
+
 /// Writes all of `bytes` to `fd`, resuming after short writes and EINTR (write(2)).
 public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SondeError) {
     var offset = 0

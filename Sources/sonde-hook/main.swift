@@ -197,8 +197,7 @@ func runHook(_ arguments: HookArguments, log: HookLog) async throws(SondeError) 
 
 /// Writes what it can of `text`; a hook never fails for its own logging.
 func writeBestEffort(_ fd: Int32, _ text: String) {
-    var text = text
-    text.withUTF8 { _ = try? writeAll(fd, UnsafeRawBufferPointer($0)) }
+    try? writeAll(fd, text)
 }
 
 let arguments: HookArguments

@@ -97,8 +97,7 @@ enum Output {
     }
 
     private static func write(_ fd: Int32, _ text: String) {
-        var text = text
         // A reader that went away (EPIPE) ends the output; nothing more to say to it.
-        text.withUTF8 { try? writeAll(fd, UnsafeRawBufferPointer($0)) }
+        try? writeAll(fd, text)
     }
 }

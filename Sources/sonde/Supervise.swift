@@ -96,8 +96,7 @@ final class DetachedLines: Sendable {
         if firstDrop { Output.notice("warning: supervisor events are being dropped (stdout is too slow or gone); the agent goes on") }
         guard accepted else { return }
         writer.async { [self] in
-            var text = text + "\n"
-            let written = text.withUTF8 { bytes in (try? writeAll(STDOUT_FILENO, UnsafeRawBufferPointer(bytes))) != nil }
+            let written = (try? writeAll(STDOUT_FILENO, text + "\n")) != nil
             state.withLock { state in
                 state.pending -= 1
                 if !written { state.readerGone = true }
