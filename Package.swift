@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"), // audit rule files (Sources/Audit)
     ],
     targets: [
         // C: libbpf as a system library.
@@ -36,6 +37,8 @@ let package = Package(
         .target(name: "Syscalls", dependencies: ["LinuxKit"]),
         .target(name: "Events", dependencies: ["Containers", "LinuxKit"]),
         .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
+        // Audit rules: a YAML rule language over gadget and supervisor events, alerts as JSON lines.
+        .target(name: "Audit", dependencies: ["Events", "Gadgets", "Containers", "LinuxKit", .product(name: "Yams", package: "Yams")]),
         .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
 
         // The syscall supervisor: seccomp agent protocol, policy, emulation in the caller's place.
@@ -64,7 +67,7 @@ let package = Package(
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
             "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde-supervise-helper",
-            "Daemon", "DaemonAPI",
+            "Daemon", "DaemonAPI", "Audit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -80,6 +83,7 @@ let package = Package(
                                                               .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                                                               .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport")],
                     exclude: ["Oracle"]), // oracle.c is compiled by the test itself
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Events", "Gadgets", "Containers", "LinuxKit"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit"]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
