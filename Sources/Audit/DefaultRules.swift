@@ -59,6 +59,14 @@ rules:
       - verdict = allow
       - cap in [CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_PTRACE, CAP_NET_ADMIN, CAP_SYS_RAWIO, CAP_BPF, CAP_PERFMON, CAP_SYS_BOOT, CAP_SYS_TIME, CAP_DAC_READ_SEARCH]
       - 'comm !~ ^runc:\['
+      # The kernel checks CAP_SYS_ADMIN, without auditing it, to account memory (brk, mmap,
+      # clone, execve...): holding it is not using it.
+      - not:
+          all:
+            - cap = CAP_SYS_ADMIN
+            - any:
+                - syscall in [brk, mmap, mremap, mprotect, munmap, clone, clone3, fork, vfork, execve, execveat, shmget, mlock, mlockall]
+                - syscall !~ .
     once_per: [container, cap]
     severity: warning
     message: "container {container} used {cap} ({comm}, pid {pid}, syscall {syscall})"
