@@ -127,19 +127,39 @@ struct AuditCommand: AsyncParsableCommand {
                              hint: "start `sonde daemon run` with the supervise key, or remove source: supervise")
         }
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(10_000))
+        // The subscription's first answer: nil once the daemon said ready, else why it failed.
+        let (subscribed, subscribedContinuation) = AsyncStream.makeStream(of: String?.self)
         let task = Task {
             do {
                 try await DaemonClient.with(endpoint: endpoint) { client in
                     try await client.watchSupervisor(Sonde_V1_WatchSupervisorRequest()) { response in
                         for try await reply in response.messages {
-                            if case .event(let event) = reply.kind { continuation.yield(event.event) }
+                            switch reply.kind {
+                            case .ready: subscribedContinuation.yield(nil)
+                            case .event(let event): continuation.yield(event.event)
+                            case .stats(let stats):
+                                if !stats.lossSummary.isEmpty { Output.notice("warning: supervise: " + stats.lossSummary) }
+                            case nil: break
+                            }
                         }
                     }
                 }
             } catch {
+                subscribedContinuation.yield("\(error)")
                 if !Task.isCancelled { Output.notice("warning: the supervisor's decisions stopped: \(error)") }
             }
+            subscribedContinuation.finish()
             continuation.finish()
+        }
+        // Alerts start once every source is watched: wait for the daemon's ready.
+        var failure: String? = "the daemon closed the stream"
+        for await answer in subscribed {
+            failure = answer
+            break
+        }
+        if let failure {
+            task.cancel()
+            throw SondeError(.system, "cannot watch the supervisor's decisions: \(failure)")
         }
         return (stream, task)
     }

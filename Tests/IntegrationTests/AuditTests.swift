@@ -236,3 +236,49 @@ final class AuditProcess: @unchecked Sendable {
         #expect(missing.status != 0 && missing.stderr.contains("cannot read the rule file /nonexistent/rules.yaml"))
     }
 }
+
+/// The default rule on the supervisor's decisions, read from a daemon that supervises two
+/// containers: a denied mknod alerts, an allowed one does not.
+@Suite(.serialized) struct AuditSupervisorTests {
+    @Test func aDeniedCallAlertsAndAnAllowedOneDoesNot() async throws {
+        guard geteuid() == 0 else { throw RootRequired() }
+        let directory = NSTemporaryDirectory() + "sonde-au-sv-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let policy = directory + "/policy.json"
+        try SupervisorIntegrationTests.policy.write(toFile: policy, atomically: true, encoding: .utf8)
+        let agentSocket = directory + "/agent.sock"
+        let daemon = try DaemonProcess(recording: [], config: ["record": ["enabled": false],
+                                                               "supervise": ["socket": agentSocket, "policy": policy]])
+        defer { daemon.remove() }
+        try await daemon.start()
+
+        // The policy allows the null and zero character devices and refuses block devices.
+        let denied = try RuncContainer(prefix: "sonde-au-svdeny", args: ["sh", "-c", "mknod /root/disk b 8 0; echo disk=$?; sleep 1"])
+        let allowed = try RuncContainer(prefix: "sonde-au-svallow", args: ["sh", "-c", "mknod /root/null c 1 3; echo null=$?; sleep 1"])
+        defer { denied.remove(); allowed.remove() }
+        try denied.supervise(socket: agentSocket, metadata: "sonde-test")
+        try allowed.supervise(socket: agentSocket, metadata: "sonde-test")
+
+        let audit = try AuditProcess(["--runtime", "runc", "--daemon-socket", daemon.socket])
+        defer { audit.remove() }
+        try await audit.waitUntilAuditing()
+        let refused = try denied.runToCompletion()
+        #expect(refused.stdout.contains("disk=1"), "\(refused)\n\(daemon.log)")
+        let accepted = try allowed.runToCompletion()
+        #expect(accepted.stdout.contains("null=0"), "\(accepted)\n\(daemon.log)")
+
+        let seen = try await eventually(timeout: .seconds(10)) {
+            !audit.alerts(rule: "supervisor-denied", container: denied.name).isEmpty
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(audit.stop() == 0, "\(audit.stderr)")
+        #expect(seen, "\(audit.stdout)\n\(audit.stderr)\n\(daemon.log)")
+        let alert = try #require(audit.alerts(rule: "supervisor-denied", container: denied.name).first)
+        #expect((alert["message"] as? String)?.contains("supervisor deny mknodat(") == true, "\(alert)")
+        #expect((alert["message"] as? String)?.contains("/root/disk") == true, "\(alert)")
+        #expect((alert["event"] as? [String: Any])?["error"] as? String == "EPERM", "\(alert)")
+        #expect(audit.alerts(rule: "supervisor-denied", container: allowed.name).isEmpty, "\(audit.stdout)")
+        #expect(!audit.stderr.contains("stays silent"))
+    }
+}
