@@ -24,16 +24,23 @@ public struct AuditRunner: Sendable {
     }
 
     /// Loads and attaches every gadget, calls `ready` once all are attached, then passes each alert
-    /// to `alert` (serially) until the timeout or cancellation. `events` are events from elsewhere
-    /// (the supervisor's, from the daemon) to evaluate too; they end with the run. Returns each
-    /// gadget's counts, losses included.
+    /// to `alert` (serially) until the timeout or cancellation. Events without a container are
+    /// not audited unless the selection is the host (see `withoutContainer`). `events` are events from elsewhere
+    /// (the supervisor's, from the daemon) to evaluate too; they end with the run. Returns what was lost or not audited.
     public func run(events: AsyncStream<Event>? = nil, ready: @escaping @Sendable () -> Void = {},
                     alert: @escaping @Sendable (Alert) -> Void,
-                    notice: @escaping @Sendable (String) -> Void) async throws(SondeError) -> [String: GadgetStats] {
+                    notice: @escaping @Sendable (String) -> Void) async throws(SondeError) -> AuditSummary {
         let gadgets = self.gadgets
         let shared = Shared(alert: alert, expected: gadgets.count)
         let engine = engine
+        let host = options.selector.host
         let check: @Sendable (Event) -> Void = { event in
+            // Selecting containers, an event without one is of a cgroup that ended as its last
+            // events arrived: an alert could not say whose it was. Counted, not evaluated.
+            guard event.container != nil || host else {
+                shared.countWithoutContainer()
+                return
+            }
             for found in engine.evaluate(event) { shared.emit(found) }
         }
         if gadgets.isEmpty { ready() }
@@ -71,7 +78,30 @@ public struct AuditRunner: Sendable {
         } catch {
             throw SondeError(.system, "audit stopped: \(error)")
         }
-        return shared.stats
+        return AuditSummary(gadgets: shared.stats, withoutContainer: shared.withoutContainer,
+                            forgottenKeys: engine.forgottenCount)
+    }
+}
+
+/// What a run saw besides its alerts.
+public struct AuditSummary: Sendable {
+    /// Each gadget's counts, losses included.
+    public var gadgets: [String: GadgetStats]
+    /// Events not audited because they came without a container (see `AuditRunner.run`).
+    public var withoutContainer: Int
+    /// How many times a rule's once_per memory was full and was emptied.
+    public var forgottenKeys: Int
+
+    /// Lines worth telling the user at the end: losses, events not audited.
+    public var warnings: [String] {
+        var lines = gadgets.keys.sorted().compactMap { name in gadgets[name]!.lossSummary.map { "\(name): " + $0 } }
+        if withoutContainer > 0 {
+            lines.append("\(withoutContainer) events not audited: their container had ended before they were read")
+        }
+        if forgottenKeys > 0 {
+            lines.append("once_per memory was full \(forgottenKeys) times and was emptied: some alerts may repeat")
+        }
+        return lines
     }
 }
 
@@ -80,18 +110,22 @@ public struct AuditRunner: Sendable {
 private final class Shared: Sendable {
     private struct State {
         var attached = 0
+        var withoutContainer = 0
         var stats: [String: GadgetStats] = [:]
     }
-    private let alert: Mutex<@Sendable (Alert) -> Void>
+    /// Serializes `alert`, kept outside the Mutex (see GadgetSession.run: a closure inside a
+    /// Mutex gains a thunk at every access in debug builds).
+    private let alert: @Sendable (Alert) -> Void
+    private let alerting = Mutex(())
     private let state = Mutex(State())
     private let expected: Int
 
     init(alert: @escaping @Sendable (Alert) -> Void, expected: Int) {
-        self.alert = Mutex(alert)
+        self.alert = alert
         self.expected = expected
     }
 
-    func emit(_ found: Alert) { alert.withLock { $0(found) } }
+    func emit(_ found: Alert) { alerting.withLock { _ in alert(found) } }
 
     /// True for the gadget that completes the set.
     func attached() -> Bool {
@@ -101,9 +135,14 @@ private final class Shared: Sendable {
         }
     }
 
+    func countWithoutContainer() { state.withLock { $0.withoutContainer += 1 } }
+
+    var withoutContainer: Int { state.withLock { $0.withoutContainer } }
+
     func finished(_ name: String, _ stats: GadgetStats) { state.withLock { $0.stats[name] = stats } }
 
     var allFinished: Bool { state.withLock { $0.stats.count == expected } }
 
     var stats: [String: GadgetStats] { state.withLock { $0.stats } }
 }
+

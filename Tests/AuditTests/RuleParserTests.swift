@@ -1,4 +1,5 @@
 import Containers
+@testable import Gadgets
 import Events
 import LinuxKit
 import Testing
@@ -317,5 +318,20 @@ func problem(_ yaml: String) -> String {
         #expect(alerts.first?.message == "supervisor deny mount(\"/dev/sda\", \"/mnt\") of sh (pid 42) in container web-1: rule no-block-devices")
         let allowed = event("supervise", [("syscall", .string("mount")), ("verdict", .string("allow"))])
         #expect(engine.evaluate(allowed).isEmpty)
+    }
+}
+
+@Suite struct AuditSummaryTests {
+    @Test func warningsNameLossesAndEventsNotAudited() {
+        var lossy = GadgetStats()
+        lossy.lostRingBufferFull = 3
+        let quiet = AuditSummary(gadgets: ["exec": GadgetStats()], withoutContainer: 0, forgottenKeys: 0)
+        #expect(quiet.warnings.isEmpty)
+        let summary = AuditSummary(gadgets: ["open": lossy, "exec": GadgetStats()], withoutContainer: 2, forgottenKeys: 1)
+        #expect(summary.warnings == [
+            "open: 3 events lost: 3 ring buffer full",
+            "2 events not audited: their container had ended before they were read",
+            "once_per memory was full 1 times and was emptied: some alerts may repeat",
+        ])
     }
 }

@@ -134,14 +134,17 @@ public final class GadgetSession: Sendable {
         ready()
 
         let clock = BootClock()
-        let emit = Mutex((sink: sink, flush: flush))
+        // Serializes sink and flush. The closures stay outside the Mutex: a closure stored in a
+        // Mutex's generic value is re-wrapped in a reabstraction thunk at every inout access in
+        // a debug build, so after some 11,000 events the call chain overflowed the stack.
+        let emitting = Mutex(())
         let filters = options.filters.flatMap { $0.isEmpty ? nil : $0 }
         let pass: @Sendable (Event) -> Void = { [self] event in
             if let filters, !filters.matches(event) {
                 state.withLock { $0.stats.filteredOut += 1 }
                 return
             }
-            emit.withLock { $0.sink(event) }
+            emitting.withLock { _ in sink(event) }
             state.withLock { $0.stats.delivered += 1 }
         }
         // Only gadgets that enrich pay for a mutable copy of each event.
@@ -156,7 +159,7 @@ public final class GadgetSession: Sendable {
         } else {
             deliver = pass
         }
-        let flushOutput: @Sendable () -> Void = { emit.withLock { $0.flush() } }
+        let flushOutput: @Sendable () -> Void = { emitting.withLock { _ in flush() } }
 
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
