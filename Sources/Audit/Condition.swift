@@ -78,7 +78,7 @@ public indirect enum Condition: Sendable {
             throw SondeError(.invalidArgument, "condition '\(text)': the list does not end with ]")
         }
         let values = list.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingSpaces }
+            .map { $0.trimmingSpaces }.map(unquoted)
         guard !values.isEmpty, !values.contains(where: \.isEmpty) else {
             throw SondeError(.invalidArgument, "condition '\(text)': the list has an empty value")
         }
@@ -88,6 +88,14 @@ public indirect enum Condition: Sendable {
         }
         return .any(filters)
     }
+}
+
+/// `"a b"` or `'a b'` in a list: the text between the quotes.
+private func unquoted(_ value: String) -> String {
+    for quote in ["\"", "'"] where value.count >= 2 && value.hasPrefix(quote) && value.hasSuffix(quote) {
+        return String(value.dropFirst().dropLast())
+    }
+    return value
 }
 
 extension Substring {

@@ -37,6 +37,10 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output format: json (one alert per line) or columns.")
     var output: OutputFormat = .json
 
+    @Option(help: ArgumentHelp("Only alerts of this severity or worse (\(Severity.allCases.map(\.rawValue).joined(separator: ", "))).",
+                               valueName: "severity"))
+    var minSeverity: Severity = .info
+
     @Option(help: "Stop after this many seconds.")
     var timeout: Double?
 
@@ -100,15 +104,13 @@ struct AuditCommand: AsyncParsableCommand {
             try await runner.run(events: supervisorEvents?.stream, ready: {
                 writer.header()
                 Output.notice("auditing with \(ruleSet.rules.count) rules; gadgets: \(gadgets.isEmpty ? "none" : gadgets.joined(separator: ", "))")
-            }, alert: { writer.write($0) }, notice: { Output.notice($0) })
+            }, alert: { alert in if alert.severity >= minSeverity { writer.write(alert) } }, notice: { Output.notice($0) })
         }
         let signals = StopSignals { task.cancel() }
         defer { signals.cancel() }
-        let stats = try await task.value
+        let summary = try await task.value
         supervisorEvents?.task.cancel()
-        for name in gadgets {
-            if let summary = stats[name]?.lossSummary { Output.notice("warning: \(name): " + summary) }
-        }
+        for warning in summary.warnings { Output.notice("warning: " + warning) }
     }
 
     /// The supervisor's decisions, streamed from the daemon, when a rule watches them. For the
@@ -164,6 +166,8 @@ struct AuditCommand: AsyncParsableCommand {
         return (stream, task)
     }
 }
+
+extension Severity: ExpressibleByArgument {}
 
 /// Alerts to stdout, one write each (alerts are rare; each is seen at once by a pipe), from any
 /// gadget's thread.

@@ -96,6 +96,23 @@ func problem(_ yaml: String) -> String {
         #expect(engine.evaluate(event("exec", [])).map(\.rule) == ["listed"])
     }
 
+    @Test func listValuesMayBeQuoted() throws {
+        let set = try parse("""
+            rules:
+              - name: r
+                source: exec
+                condition: 'comm in ["a b", ''c'', d]'
+                severity: info
+                message: m
+            """)
+        let engine = AuditEngine(set)
+        #expect(engine.evaluate(event("exec", comm: "a b", [])).count == 1)
+        #expect(engine.evaluate(event("exec", comm: "c", [])).count == 1)
+        #expect(engine.evaluate(event("exec", comm: "d", [])).count == 1)
+        #expect(engine.evaluate(event("exec", comm: "\"a b\"", [])).isEmpty)
+        #expect(Severity.warning > .notice && Severity.critical > .error)
+    }
+
     @Test func oncePerAlertsOnceForEachKey() throws {
         let set = try parse("""
             rules:

@@ -196,23 +196,31 @@ final class AuditProcess: @unchecked Sendable {
                 condition: [path = /bin/true, args ~ audit-marker]
                 severity: info
                 message: "{container} ran {args}"
+              - name: marker-loud
+                source: exec
+                condition: [path = /bin/true, args ~ audit-other]
+                severity: error
+                message: "{container} ran {args}"
             """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let c = try RuncContainer(prefix: "sonde-au-own", args: ["sh", "-c", "/bin/true audit-marker; /bin/true other; sleep 1"])
+        let c = try RuncContainer(prefix: "sonde-au-own", args: ["sh", "-c", "/bin/true audit-marker; /bin/true audit-other; sleep 1"])
         defer { c.remove() }
-        let audit = try AuditProcess(["--rules", file.path, "--runtime", "runc", "-o", "columns"])
+        let audit = try AuditProcess(["--rules", file.path, "--runtime", "runc", "-o", "columns", "--min-severity", "warning"])
         defer { audit.remove() }
         try await audit.waitUntilAuditing()
-        #expect(audit.stderr.contains("auditing with 1 rules; gadgets: exec\n"), "\(audit.stderr)")
+        #expect(audit.stderr.contains("auditing with 2 rules; gadgets: exec\n"), "\(audit.stderr)")
         _ = try c.runToCompletion()
         let seen = try await eventually { audit.stdout.contains(c.name) }
+        try await Task.sleep(for: .milliseconds(500))
         #expect(audit.stop() == 0)
         #expect(seen, "\(audit.stdout) \(audit.stderr)")
         let lines = audit.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("TIME") == true)
         let alert = try #require(lines.first { $0.contains(c.name) })
-        #expect(alert.contains("info") && alert.contains("marker-exec") && alert.contains("\(c.name) ran /bin/true audit-marker"))
-        #expect(!audit.stdout.contains("/bin/true other"))
+        #expect(alert.contains(" error ") && alert.contains("marker-loud") && alert.contains("\(c.name) ran /bin/true audit-other"), "\(alert)")
+        // The info rule matched too, below --min-severity.
+        #expect(!audit.stdout.contains("marker-exec"), "\(audit.stdout)")
+        #expect(lines.count == 2, "\(audit.stdout)")
     }
 
     @Test func commandLineListsPrintsAndChecksRules() throws {
