@@ -13,7 +13,7 @@ public struct GadgetRegistry: Sendable {
         // The streaming gadgets of `sonde trace` (top, snapshot and advise are not event streams).
         let makers: [@Sendable () -> any Gadget] = [
             { ExecGadget() }, { OpenGadget() }, { BindGadget() }, { SignalGadget() }, { CapabilitiesGadget() },
-            { MountGadget() }, { OOMKillGadget() }, { TcpGadget() },
+            { MountGadget() }, { OOMKillGadget() }, { TcpGadget() }, { PtraceGadget() },
         ]
         for make in makers { registry.register(make().name, make) }
         return registry

@@ -127,7 +127,7 @@ final class DaemonAPIConversionTests: XCTestCase {
         let registry = GadgetRegistry.builtin
         XCTAssertEqual(registry.gadget(named: "exec")?.name, "exec")
         XCTAssertNil(registry.gadget(named: "nope"))
-        XCTAssertEqual(registry.names, ["bind", "capabilities", "exec", "mount", "oomkill", "open", "signal", "tcp"])
+        XCTAssertEqual(registry.names, ["bind", "capabilities", "exec", "mount", "oomkill", "open", "ptrace", "signal", "tcp"])
     }
 }
 
