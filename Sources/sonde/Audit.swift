@@ -110,13 +110,16 @@ struct AuditCommand: AsyncParsableCommand {
         defer { signals.cancel() }
         let summary = try await task.value
         supervisorEvents?.task.cancel()
+        if let dropped = supervisorEvents?.dropped.value, dropped > 0 {
+            Output.notice("warning: supervise: \(dropped) decisions not audited: the audit fell behind the daemon's stream")
+        }
         for warning in summary.warnings { Output.notice("warning: " + warning) }
     }
 
     /// The supervisor's decisions, streamed from the daemon, when a rule watches them. For the
     /// default rules a missing daemon only silences their supervise rule; a rule file of one's
     /// own that names supervise needs the daemon.
-    func supervisorFeed(_ ruleSet: RuleSet) async throws(SondeError) -> (stream: AsyncStream<Event>, task: Task<Void, Never>)? {
+    func supervisorFeed(_ ruleSet: RuleSet) async throws(SondeError) -> (stream: AsyncStream<Event>, task: Task<Void, Never>, dropped: DropCounter)? {
         let watching = ruleSet.rules.filter { $0.sources.contains(AuditSources.supervise) }.map(\.name)
         guard !watching.isEmpty else { return nil }
         guard let endpoint = await daemon.answeringEndpoint() else {
@@ -128,7 +131,9 @@ struct AuditCommand: AsyncParsableCommand {
             throw SondeError(.notFound, "rules \(watching.joined(separator: ", ")) watch the supervisor's decisions, but \(why)",
                              hint: "start `sonde daemon run` with the supervise key, or remove source: supervise")
         }
+        // Bounded: when the rules cannot keep up, the oldest decisions go, counted.
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(10_000))
+        let dropped = DropCounter()
         // The subscription's first answer: nil once the daemon said ready, else why it failed.
         let (subscribed, subscribedContinuation) = AsyncStream.makeStream(of: String?.self)
         let task = Task {
@@ -138,7 +143,8 @@ struct AuditCommand: AsyncParsableCommand {
                         for try await reply in response.messages {
                             switch reply.kind {
                             case .ready: subscribedContinuation.yield(nil)
-                            case .event(let event): continuation.yield(event.event)
+                            case .event(let event):
+                                if case .dropped = continuation.yield(event.event) { dropped.increment() }
                             case .stats(let stats):
                                 if !stats.lossSummary.isEmpty { Output.notice("warning: supervise: " + stats.lossSummary) }
                             case nil: break
@@ -163,11 +169,18 @@ struct AuditCommand: AsyncParsableCommand {
             task.cancel()
             throw SondeError(.system, "cannot watch the supervisor's decisions: \(failure)")
         }
-        return (stream, task)
+        return (stream, task, dropped)
     }
 }
 
 extension Severity: ExpressibleByArgument {}
+
+/// Supervisor decisions dropped from the audit's buffer.
+final class DropCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    func increment() { count.add(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
+}
 
 /// Alerts to stdout, one write each (alerts are rare; each is seen at once by a pipe), from any
 /// gadget's thread.
