@@ -13,7 +13,8 @@ public enum DefaultRules {
 # alerts when its condition holds. `sonde trace NAME --help` lists each source's fields.
 #
 # runc's own setup runs in the container's cgroup before the container's process starts (comm
-# runc:[1:CHILD], runc:[2:INIT]): the rules leave it out.
+# runc before it names itself, then runc:[0:PARENT], runc:[1:CHILD], runc:[2:INIT]): the rules
+# leave it out.
 
 rules:
   - name: shell-in-container
@@ -31,7 +32,7 @@ rules:
     condition:
       - 'path ~ ^/etc(/|$)'
       - 'flags ~ O_WRONLY|O_RDWR|O_CREAT|O_TRUNC'
-      - 'comm !~ ^runc:\['
+      - 'comm !~ ^runc(:\[|$)'
     severity: error
     message: "{comm} (pid {pid}) opened {path} with {flags} in container {container}: {fd}"
 
@@ -41,7 +42,7 @@ rules:
     source: mount
     condition:
       - syscall in [mount, move_mount]
-      - 'comm !~ ^runc:\['
+      - 'comm !~ ^runc(:\[|$)'
     severity: error
     message: "{comm} (pid {pid}) mounted {source} on {target} (type {fstype}, {flags}) in container {container}: {ret}"
 
@@ -58,14 +59,15 @@ rules:
     condition:
       - verdict = allow
       - cap in [CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_PTRACE, CAP_NET_ADMIN, CAP_SYS_RAWIO, CAP_BPF, CAP_PERFMON, CAP_SYS_BOOT, CAP_SYS_TIME, CAP_DAC_READ_SEARCH]
-      - 'comm !~ ^runc:\['
+      - 'comm !~ ^runc(:\[|$)'
       # The kernel checks CAP_SYS_ADMIN, without auditing it, to account memory (brk, mmap,
-      # clone, execve...): holding it is not using it.
+      # clone, execve, writes to tmpfs and memfd...): holding it is not using it.
       - not:
           all:
             - cap = CAP_SYS_ADMIN
             - any:
                 - syscall in [brk, mmap, mremap, mprotect, munmap, clone, clone3, fork, vfork, execve, execveat, shmget, mlock, mlockall]
+                - syscall in [write, pwrite64, writev, pwritev, pwritev2, sendfile, splice, copy_file_range, fallocate, ftruncate]
                 - syscall !~ .
     once_per: [container, cap]
     severity: warning

@@ -324,6 +324,31 @@ func problem(_ yaml: String) -> String {
             """).contains("a lone }"))
     }
 
+    @Test func defaultRulesLeaveRuncsSetupOut() throws {
+        let engine = AuditEngine(try RuleSet(yaml: DefaultRules.yaml, file: DefaultRules.file))
+        func write(_ comm: String) -> [String] {
+            engine.evaluate(event("open", comm: comm, [("fd", .result(3)), ("flags", .string("O_WRONLY|O_CREAT")),
+                                                       ("path", .string("/etc/hosts"))])).map(\.rule)
+        }
+        #expect(write("runc").isEmpty)
+        #expect(write("runc:[2:INIT]").isEmpty)
+        #expect(write("runcx") == ["write-under-etc"])
+        #expect(write("sh") == ["write-under-etc"])
+        // Memory accounting checks CAP_SYS_ADMIN on brk or a write to a memfd: not a use of it.
+        func cap(_ name: String, _ syscall: String, container: String) -> [String] {
+            engine.evaluate(event("capabilities", container: container, comm: "app",
+                                  [("cap", .string(name)), ("verdict", .string("allow")), ("syscall", .string(syscall))])).map(\.rule)
+        }
+        #expect(cap("CAP_SYS_ADMIN", "brk", container: "a").isEmpty)
+        #expect(cap("CAP_SYS_ADMIN", "write", container: "a").isEmpty)
+        #expect(cap("CAP_SYS_ADMIN", "", container: "a").isEmpty)
+        #expect(cap("CAP_SYS_ADMIN", "mount", container: "a") == ["privileged-capability"])
+        #expect(cap("CAP_NET_ADMIN", "write", container: "a") == ["privileged-capability"])
+        #expect(cap("CAP_NET_ADMIN", "ioctl", container: "a").isEmpty, "once per container and capability")
+        #expect(cap("CAP_NET_ADMIN", "ioctl", container: "b") == ["privileged-capability"])
+        #expect(cap("CAP_KILL", "kill", container: "b").isEmpty)
+    }
+
     @Test func supervisorDecisionsAreASource() throws {
         let set = try RuleSet(yaml: DefaultRules.yaml, file: DefaultRules.file)
         let engine = AuditEngine(set)
