@@ -34,19 +34,19 @@ import Testing
         return BPFRecord(bytes: bytes)
     }
 
+    func decode(_ record: BPFRecord) -> [(name: String, value: FieldValue)]? {
+        guard let header = RecordHeader(record) else { return nil }
+        return StartupGadget().decode(record, header: header)
+    }
+
     @Test func recordsDecodeToTheirStep() throws {
-        let gadget = StartupGadget()
-        let listen = record(step: 3, cgroup: 77, port: 8080)
-        let fields = try #require(gadget.decode(listen, header: try #require(RecordHeader(listen))))
+        let fields = try #require(decode(record(step: 3, cgroup: 77, port: 8080)))
         #expect(fields.map(\.name) == ["step", "cgroup", "port"])
         #expect(fields[0].value == .string("listen") && fields[1].value == .uint(77) && fields[2].value == .uint(8080))
-        let exec = record(step: 2, cgroup: 77, path: "/bin/nc")
-        #expect(gadget.decode(exec, header: try #require(RecordHeader(exec)))?.last?.value == .string("/bin/nc"))
+        #expect(decode(record(step: 2, cgroup: 77, path: "/bin/nc"))?.last?.value == .string("/bin/nc"))
         // An unknown step or a short record is corrupt, not a crash.
-        let unknown = record(step: 9, cgroup: 77)
-        #expect(gadget.decode(unknown, header: try #require(RecordHeader(unknown))) == nil)
-        let short = BPFRecord(bytes: Array(listen.bytes.prefix(100)))
-        #expect(gadget.decode(short, header: try #require(RecordHeader(short))) == nil)
+        #expect(decode(record(step: 9, cgroup: 77)) == nil)
+        #expect(decode(BPFRecord(bytes: Array(record(step: 3, cgroup: 77).bytes.prefix(100)))) == nil)
     }
 
     let web = Container(runtime: .runc, id: "web", name: "web", cgroupPath: "/web", cgroupID: 500)

@@ -1,6 +1,7 @@
 import BPFKit
 import BPFObjects
 import Events
+import Glibc
 import LinuxKit
 
 /// trace startup: the milestones of each new container (bpf/startup.bpf.c; the record is
@@ -43,11 +44,20 @@ public struct StartupGadget: Gadget {
     }
 
     /// The mount namespace of pid 1: where the runtime itself runs (sonde may run in a container of
-    /// its own with the host's pid namespace, so not /proc/self).
+    /// its own with the host's pid namespace, so not /proc/self first). Read from the link's text,
+    /// "mnt:[4026531832]": stat(2) of another process's namespace file needs ptrace access, which
+    /// readlink(2) does not.
     static func hostMountNamespace() throws(SondeError) -> UInt64 {
-        var info = stat()
-        try systemCall("stat /proc/1/ns/mnt") { stat("/proc/1/ns/mnt", &info) }
-        return UInt64(info.st_ino)
+        for path in ["/proc/1/ns/mnt", "/proc/self/ns/mnt"] {
+            var buffer = [CChar](repeating: 0, count: 64)
+            let n = readlink(path, &buffer, buffer.count - 1)
+            guard n > 0 else { continue }
+            let text = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.hasPrefix("mnt:["), text.hasSuffix("]"), let inode = UInt64(text.dropFirst(5).dropLast()) {
+                return inode
+            }
+        }
+        throw SondeError(.system, "cannot read the host's mount namespace from /proc/1/ns/mnt", errno: Errno.current)
     }
 
     static let clock = BootClock()

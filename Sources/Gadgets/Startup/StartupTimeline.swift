@@ -55,7 +55,7 @@ public struct StartupTimeline: Sendable {
     public var durations: [(interval: StartupInterval, nanoseconds: Int64)] {
         var out: [(StartupInterval, Int64)] = []
         for interval in StartupInterval.allCases {
-            if let (from, to) = interval.steps, let a = times[from], let b = times[to] {
+            if let steps = interval.steps, let a = times[steps.from], let b = times[steps.to] {
                 out.append((interval, max(0, b - a)))
             }
         }
