@@ -164,7 +164,7 @@ public struct HTMLReport: Sendable {
             let first = buckets.firstIndex { $0 > 0 }!, last = buckets.lastIndex { $0 > 0 }!
             let shown = Array(first...last)
             let peak = buckets.max()!
-            let barWidth = max(8, min(36, 280 / shown.count)), chartHeight = 90, base = 112
+            let barWidth = max(8, min(36, 280 / shown.count)), chartHeight = 90, base = 126
             let svgWidth = max(300, shown.count * barWidth + 20)
             var svg = "<text x=\"4\" y=\"14\">" + HTML.escape(s.syscall) + " - \(s.durations.count) calls, p50 "
                 + DurationText.text(s.percentile(0.5)!) + ", p99 " + DurationText.text(s.percentile(0.99)!) + "</text>\n"
@@ -240,7 +240,7 @@ public struct HTMLReport: Sendable {
             let milestones = rows.filter { $0.step != "summary" }.sorted { $0.sinceMicroseconds < $1.sinceMicroseconds }
             out += "<h3>" + HTML.escape(name) + "</h3>\n"
             if let last = milestones.last, last.sinceMicroseconds > 0 {
-                let width = 800, left = 20
+                let width = 800, left = 40
                 let total = Double(last.sinceMicroseconds)
                 var svg = "<line x1=\"\(left)\" y1=\"30\" x2=\"\(left + width)\" y2=\"30\" stroke=\"#bbb\" stroke-width=\"2\"/>\n"
                 var previousX = left

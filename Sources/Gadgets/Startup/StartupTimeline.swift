@@ -83,6 +83,8 @@ public final class StartupTracker {
     private var created: [UInt64: CgroupCreation] = [:]
     private var timelines: [UInt64: StartupTimeline] = [:] // by the container's cgroup id
     private var summarized = Set<UInt64>()
+    /// The last milestone row of each timeline.
+    private var lastRow: [UInt64: Event] = [:]
     /// A cgroup made more than this long before its first milestone is no longer waited for.
     static let creationKept: Int64 = 120_000_000_000
     static let createdBound = 4096
@@ -105,12 +107,18 @@ public final class StartupTracker {
             return []
         case "gone":
             created[cgroup] = nil
-            guard let key = timelines.first(where: { $0.value.container.cgroupID == cgroup })?.key else { return [] }
+            let key = cgroup // timelines are keyed by their container's cgroup id
+            guard timelines[key] != nil else { return [] }
             defer {
                 timelines[key] = nil
+                lastRow[key] = nil
                 summarized.remove(key)
             }
-            return summarized.contains(key) ? [] : [summary(key, at: event)]
+            guard !summarized.contains(key) else { return [] }
+            // The row names the process of the last milestone, at the time the container ended.
+            var end = lastRow[key] ?? event
+            end.timestamp = event.timestamp
+            return [summary(key, at: end)]
         default:
             guard let container = event.container, let milestone = StartupStep(rawValue: step)
             else { return [] }
@@ -150,9 +158,11 @@ public final class StartupTracker {
     public func finish(at timestamp: Int64) -> [Event] {
         var rows: [Event] = []
         for key in timelines.keys.sorted() where !summarized.contains(key) {
-            let stamp = Event(timestamp: timestamp, source: "startup",
-                              process: ProcessRef(pid: 0, tid: 0, ppid: 0, uid: 0, gid: 0, comm: ""),
-                              cgroupID: key, mountNamespaceID: 0)
+            // The summary row names the process of the last milestone reached.
+            var stamp = lastRow[key] ?? Event(timestamp: timestamp, source: "startup",
+                                              process: ProcessRef(pid: 0, tid: 0, ppid: 0, uid: 0, gid: 0, comm: ""),
+                                              cgroupID: key, mountNamespaceID: 0)
+            stamp.timestamp = timestamp
             rows.append(summary(key, at: stamp))
             summarized.insert(key)
         }
@@ -176,6 +186,7 @@ public final class StartupTracker {
             ("delta_us", .int(previous.map { max(0, event.timestamp - $0) / 1000 } ?? 0)),
             ("detail", .string(detail)),
         ]
+        lastRow[key] = row
         return [row]
     }
 
