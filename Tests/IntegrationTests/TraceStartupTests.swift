@@ -62,3 +62,49 @@ import Testing
         #expect(stats.lost == 0, "\(stats.lossSummary ?? "")")
     }
 }
+
+/// What the daemon runs: StartupMonitor feeding the histograms, with a container that ends
+/// without ever listening.
+@Suite(.serialized) struct StartupMonitorTests {
+    @Test func aContainerThatNeverListensIsObservedWhenItEnds() async throws {
+        guard geteuid() == 0 else { throw RootRequired() }
+        let histograms = StartupHistograms()
+        let seen = Locked([StartupTimeline]())
+        let ready = Locked(false)
+        let collection = ContainerCollection(cgroups: try CgroupV2.find(), sources: [RuncSource()])
+        let container = try RuncContainer(prefix: "sonde-it-startmon", args: ["sh", "-c", "usleep 100000"])
+        defer { container.remove() }
+        let name = container.name
+        let task = Task {
+            // Other containers may start meanwhile (the machine is shared): keep ours only.
+            try await StartupMonitor.run(collection: collection, selector: ContainerSelector(runtimes: [.runc]),
+                                         ready: { ready.set(true) }, notice: { print("sonde:", $0) }) { timeline in
+                guard timeline.container.name == name else { return }
+                seen.update { $0.append(timeline) }
+                histograms.observe(timeline)
+            }
+        }
+        #expect(try await eventually(timeout: .seconds(30)) { ready.get() })
+        try container.start()
+        // A stopped runc container keeps its cgroup until it is deleted: the timeline ends then.
+        _ = try await eventually(timeout: .seconds(20)) {
+            ((try? run(RuncContainer.runc, ["state", name]))?.stdout.contains("\"stopped\"") ?? false)
+        }
+        #expect(seen.get().isEmpty, "observed before the container ended")
+        container.remove()
+        let observed = try await eventually(timeout: .seconds(30)) { !seen.get().isEmpty }
+        task.cancel()
+        let stats = try await task.value
+        #expect(observed, "no timeline was observed")
+        let timeline = try #require(seen.get().first)
+        #expect(timeline.container.name == name)
+        #expect(timeline.reached == [.runtime, .cgroup, .entrypoint])
+        #expect(timeline.durations.map(\.interval) == [.runtimeToCgroup, .cgroupToEntrypoint])
+        #expect(timeline.durations.allSatisfy { $0.nanoseconds >= 0 })
+        let snapshot = histograms.snapshot()
+        #expect(snapshot[.runtimeToCgroup]?.count == 1 && snapshot[.cgroupToEntrypoint]?.count == 1)
+        #expect(snapshot[.listenToAccept] == nil)
+        #expect(histograms.exposition().contains("sonde_container_startup_seconds_count{interval=\"cgroup_to_entrypoint\"} 1"))
+        #expect(stats.lost == 0)
+    }
+}
