@@ -128,6 +128,17 @@ enum Fixtures {
         #expect(section.components(separatedBy: "<circle ").count - 1 == 4)
     }
 
+    @Test func quieterThreadsBeyondTheBoundAreCountedNotDrawn() throws {
+        var data = ReportData()
+        try data.read(try Fixtures.text("recording.json"), name: "recording.json")
+        let threads = Set(data.calls.map(\.tid))
+        try #require(threads.count > 3)
+        let html = HTMLReport(maxThreads: 3).render(data)
+        let timeline = html.components(separatedBy: "<section id=\"timeline\">")[1].components(separatedBy: "</section>")[0]
+        #expect(timeline.components(separatedBy: " tid ").count - 1 == 3)
+        #expect(timeline.contains("\(threads.count - 3) quieter threads not drawn (\(threads.count) in all)."))
+    }
+
     /// The error reading `text` gives, or nil when it reads.
     func readError(_ text: String, name: String) -> SondeError? {
         var data = ReportData()
