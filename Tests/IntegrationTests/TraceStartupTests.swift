@@ -72,7 +72,9 @@ import Testing
         let seen = Locked([StartupTimeline]())
         let ready = Locked(false)
         let collection = ContainerCollection(cgroups: try CgroupV2.find(), sources: [RuncSource()])
-        let container = try RuncContainer(prefix: "sonde-it-startmon", args: ["sh", "-c", "usleep 100000"])
+        // It lives 1.5 s: long enough to be identified while it runs (sonde reads runc's state every
+        // 200 ms; a container gone before that cannot be told from any other cgroup).
+        let container = try RuncContainer(prefix: "sonde-it-startmon", args: ["sh", "-c", "usleep 1500000"])
         defer { container.remove() }
         let name = container.name
         let task = Task {
