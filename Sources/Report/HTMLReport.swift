@@ -125,7 +125,7 @@ public struct HTMLReport: Sendable {
                 let dominant = content.counts.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
                 let total = content.counts.values.reduce(0, +)
                 let fill = content.errors > 0 ? HTML.errorColour : HTML.colour(dominant)
-                let tip = content.counts.sorted { $0.value > $1.value }.prefix(5).map { "\($0.key) x\($0.value)" }.joined(separator: ", ")
+                let tip = content.counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(12).map { "\($0.key) x\($0.value)" }.joined(separator: ", ")
                 svg += "<rect x=\"\(labelWidth + bin)\" y=\"\(y + 2)\" width=\"1\" height=\"\(rowHeight - 4)\" fill=\"\(fill)\">"
                     + "<title>" + HTML.escape("\(total) calls: \(tip)" + (content.errors > 0 ? ", \(content.errors) failed" : "")) + "</title></rect>\n"
             }

@@ -94,9 +94,10 @@ import Testing
         let recordedCalls = dump.stdout.split(separator: "\n").filter { $0.contains("\"syscall\":") }.count
         #expect(recordedCalls > 100)
         #expect(html.contains("<li>\(recordedCalls) recorded syscalls, 0 gadget events, 5 start-up milestones</li>"))
-        // nc's accept, as the recorder saw it, is drawn in nc's row of the timeline.
+        // nc's accept, as the recorder saw it, is drawn in nc's row of the timeline: alone with its
+        // strace text when it lasted a pixel or more, else in the tooltip of its pixel's bin.
         #expect(dump.stdout.contains("\"syscall\":\"accept\""))
-        #expect(html.contains("accept(3, NULL, NULL)"))
+        #expect(html.contains("accept(3, NULL, NULL)") || html.contains("accept x1"))
 
         // Headless Chromium, with its own HOME; bounded, killed by pid if it hangs.
         let png = work.appendingPathComponent("report.png")

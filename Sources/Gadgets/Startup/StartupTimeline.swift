@@ -169,8 +169,6 @@ public final class StartupTracker {
         return rows
     }
 
-    public var timelinesSoFar: [StartupTimeline] { timelines.keys.sorted().map { timelines[$0]! } }
-
     // MARK: rows
 
     private func record(_ step: StartupStep, key: UInt64, event: Event, detail: String) -> [Event] {
