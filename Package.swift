@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "Events", dependencies: ["Containers", "LinuxKit"]),
         .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
         .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
+        // `sonde report`: recordings and captures (JSON lines) into one self-contained HTML page.
+        .target(name: "Report", dependencies: ["LinuxKit"]),
 
         // The syscall supervisor: seccomp agent protocol, policy, emulation in the caller's place.
         .target(name: "Supervisor", dependencies: ["CSonde", "Containers", "Events", "LinuxKit"]),
@@ -64,7 +66,7 @@ let package = Package(
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
             "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde-supervise-helper",
-            "Daemon", "DaemonAPI",
+            "Daemon", "DaemonAPI", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -82,6 +84,7 @@ let package = Package(
                     exclude: ["Oracle"]), // oracle.c is compiled by the test itself
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "LinuxKit"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
     ]
 )
