@@ -40,6 +40,8 @@ let package = Package(
         // Audit rules: a YAML rule language over gadget and supervisor events, alerts as JSON lines.
         .target(name: "Audit", dependencies: ["Events", "Gadgets", "Containers", "LinuxKit", .product(name: "Yams", package: "Yams")]),
         .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
+        // `sonde report`: recordings and captures (JSON lines) into one self-contained HTML page.
+        .target(name: "Report", dependencies: ["LinuxKit"]),
 
         // The syscall supervisor: seccomp agent protocol, policy, emulation in the caller's place.
         .target(name: "Supervisor", dependencies: ["CSonde", "Containers", "Events", "LinuxKit"]),
@@ -67,7 +69,7 @@ let package = Package(
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
             "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde-supervise-helper",
-            "Daemon", "DaemonAPI", "Audit",
+            "Daemon", "DaemonAPI", "Report", "Audit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -86,6 +88,7 @@ let package = Package(
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Events", "Gadgets", "Containers", "LinuxKit"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "LinuxKit"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
     ]
 )

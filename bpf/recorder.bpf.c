@@ -4,8 +4,9 @@
  * (layout and protocol in recorder.h). Nothing is read until someone dumps.
  *
  * Cost matters more than anything here: these programs run on every syscall of every process.
- * A process that is not recorded pays one helper call (the current task), four loads to its
- * cgroup id and one inlined array lookup per program. */
+ * A process that is not recorded pays, once it is in the task cache, two inlined array lookups and
+ * a compare per program; a cache miss costs one helper call (the current task), four loads to its
+ * cgroup id and one more inlined array lookup. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -13,6 +14,9 @@
 #include "recorder.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Keeps the compiler from moving loads and stores across it (ordering that the code relies on). */
+#define sonde_barrier() asm volatile("" ::: "memory")
 
 /* Without a unified cgroup hierarchy, containers are told apart by mount namespace instead. */
 const volatile __u8 key_by_mntns = 0;
@@ -39,6 +43,15 @@ struct {
     __type(key, __u32);
     __type(value, struct sonde_rec_config);
 } rec_config SEC(".maps");
+
+/* "Not recorded" answers by task (recorder.h says why one word). Not pinned: only these programs
+ * use it, and an empty cache is always right. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, SONDE_REC_TASK_CACHE_SIZE);
+    __type(key, __u32);
+    __type(value, __u64);
+} rec_task_cache SEC(".maps");
 
 /* Slots whose rings (of class new_size_class) wait for a new cgroup; user space refills it. */
 struct {
@@ -139,6 +152,55 @@ static __always_inline __u64 task_key(struct task_struct *task)
     return task->cgroups->dfl_cgrp->kn->id;
 }
 
+/* A task's pt_regs address as a number. The verifier allows no arithmetic on a kernel pointer but
+ * one: the difference of two pointers (to a privileged program), which is a plain number. The
+ * other pointer is a fixed address (this object's .rodata), so the difference keeps the
+ * addresses' spacing: stacks 16 KiB apart stay 16 KiB apart. */
+static __always_inline __u64 regs_number(const void *regs)
+{
+    __u64 number = (__u64)regs;
+    asm volatile("%0 -= %1" : "+r"(number) : "r"(&key_by_mntns));
+    return number;
+}
+
+/* The task cache's slot for the task whose pt_regs number is `regs`, and the word that says "not
+ * recorded under `generation`". */
+static __always_inline __u32 task_cache_index(__u64 regs)
+{
+    return ((regs >> 14) * 0x9e3779b97f4a7c15ULL) >> (64 - SONDE_REC_TASK_CACHE_SHIFT);
+}
+
+static __always_inline __u64 task_cache_word(__u64 regs, __u32 generation)
+{
+    return ((regs >> 14) << 24) | (generation & SONDE_REC_GENERATION_MASK);
+}
+
+/* Whether the current task (whose syscall pt_regs are `regs`) is known not to be recorded; if
+ * not, *slot and *word say where and what to remember when the full check agrees. */
+static __always_inline bool known_unrecorded(__u64 regs, __u64 **slot, __u64 *word)
+{
+    if (key_by_mntns)
+        return false; /* setns/unshare change the key with no tracepoint to clear the cache */
+    __u32 zero = 0;
+    struct sonde_rec_config *config = bpf_map_lookup_elem(&rec_config, &zero);
+    if (!config)
+        return false;
+    /* The generation is read before the filter: a key added after this read comes with a bump,
+     * so an answer remembered under this generation goes stale. */
+    __u32 generation = *(volatile __u32 *)&config->generation;
+    sonde_barrier();
+    __u32 index = task_cache_index(regs);
+    *slot = bpf_map_lookup_elem(&rec_task_cache, &index);
+    *word = task_cache_word(regs, generation);
+    return *slot && **slot == *word;
+}
+
+static __always_inline void remember_unrecorded(__u64 *slot, __u64 word)
+{
+    if (slot)
+        *slot = word;
+}
+
 static __always_inline struct sonde_rec_target *find_target(__u64 key)
 {
     __u32 index = key & SONDE_REC_FILTER_MASK;
@@ -228,7 +290,6 @@ static __always_inline void copy_args(__u64 *args, struct pt_regs *regs)
 }
 
 /* Records with no captured memory (most calls) are written in place: no scratch, no copy. */
-#define sonde_barrier() asm volatile("" ::: "memory")
 
 static __always_inline void fill_in_place(struct sonde_rec_header *h, struct task_struct *task, __u32 start,
                                           __u16 size, __u8 type, __u16 nr, __u64 timestamp, __u16 flags)
@@ -615,10 +676,15 @@ static __always_inline struct sonde_syscall_schema *schema_of(__u32 nr)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
 {
+    __u64 *cached = NULL, word = 0;
+    if (known_unrecorded(regs_number(regs), &cached, &word))
+        return 0;
     struct task_struct *task = bpf_get_current_task_btf();
     struct sonde_rec_target *target = find_target(task_key(task));
-    if (!target)
+    if (!target) {
+        remember_unrecorded(cached, word);
         return 0;
+    }
     struct sonde_syscall_schema *schema = schema_of(id);
     if (!schema || !schema->enter_captures) {
         enter_in_place(target, task, regs, id);
@@ -650,10 +716,15 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
 {
+    __u64 *cached = NULL, word = 0;
+    if (known_unrecorded(regs_number(regs), &cached, &word))
+        return 0;
     struct task_struct *task = bpf_get_current_task_btf();
     struct sonde_rec_target *target = find_target(task_key(task));
-    if (!target)
+    if (!target) {
+        remember_unrecorded(cached, word);
         return 0;
+    }
     __u32 nr = regs->orig_ax;
     struct sonde_syscall_schema *schema = schema_of(nr);
     if (!schema || !schema->exit_captures || ret < 0) {
@@ -760,6 +831,47 @@ int BPF_PROG(sonde_rec_cgroup_rmdir, struct cgroup *cgrp, const char *path)
         n->slot = target->slot;
         bpf_probe_read_kernel_str(n->path, sizeof(n->path), path);
         bpf_ringbuf_submit(n, 0);
+    }
+    return 0;
+}
+
+/* The task cache's invalidations: a new task may have a dead task's stack (and so its slot and
+ * word), and a task that moves to another cgroup may now be recorded. Both run before the task's
+ * next syscall: a new task does not run before it is woken, and a task moved by another one
+ * (runc moves its child while the child waits on a pipe) is moved before this tracepoint fires. */
+/* The kernel's open-coded task iterator (kfuncs; Debian's libbpf 1.1 has no bpf_for_each). */
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __ksym;
+
+static __always_inline void forget_task(struct task_struct *task)
+{
+    __u32 index = task_cache_index(regs_number((const void *)bpf_task_pt_regs(task)));
+    __u64 *slot = bpf_map_lookup_elem(&rec_task_cache, &index);
+    if (slot)
+        *slot = 0;
+}
+
+SEC("tp_btf/task_newtask")
+int BPF_PROG(sonde_rec_task_new, struct task_struct *task, unsigned long clone_flags)
+{
+    forget_task(task);
+    return 0;
+}
+
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(sonde_rec_cgroup_attach, struct cgroup *dst_cgrp, const char *path, struct task_struct *task,
+             bool threadgroup)
+{
+    forget_task(task);
+    if (threadgroup) {
+        /* cgroup.procs moves every thread; the tracepoint names the leader only. */
+        struct bpf_iter_task threads;
+        struct task_struct *thread;
+        bpf_iter_task_new(&threads, task, BPF_TASK_ITER_PROC_THREADS);
+        while ((thread = bpf_iter_task_next(&threads)))
+            forget_task(thread);
+        bpf_iter_task_destroy(&threads);
     }
     return 0;
 }

@@ -62,6 +62,9 @@ struct ConfigValue: BitwiseCopyable {
     var newSizeClass: UInt8
     var reserved: UInt16 = 0
     var bufferCapture: UInt32
+    /// Makes the kernel's cached "not recorded" answers stale when bumped (see bumpGeneration).
+    var generation: UInt32 = 1
+    var reserved2: UInt32 = 0
 }
 
 typealias Six<T> = (T, T, T, T, T, T)
@@ -339,6 +342,17 @@ public final class FlightRecorder: @unchecked Sendable {
         if entry == nil || entry!.key == 0 || entry!.key == key {
             try filter.update(index, FilterEntry(key: key, target: value))
         }
+        try bumpGeneration()
+    }
+
+    /// The programs remember, per task, that it is not recorded (the task cache in recorder.h);
+    /// a new generation, written after the key is in the maps, makes them look again. Called under
+    /// the registry's lock, so two sonde processes cannot lose a bump.
+    func bumpGeneration() throws(SondeError) {
+        guard var value = try config.lookup(UInt32(0), as: ConfigValue.self) else { return }
+        value.generation = (value.generation &+ 1) & 0xff_ffff
+        if value.generation == 0 { value.generation = 1 }
+        try config.update(UInt32(0), value)
     }
 
     /// Stops recording `key`; a key that collided on the same filter entry moves into it.

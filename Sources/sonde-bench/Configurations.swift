@@ -67,6 +67,7 @@ enum Configurations {
     static let all: [any BenchConfiguration] = [
         Baseline(placement: .container),
         FloorPrograms(),
+        FloorCopyPrograms(),
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .container),
         RecorderConfiguration(placement: .container),
         ToolWrapper.strace,
@@ -115,6 +116,22 @@ struct FloorPrograms: BenchConfiguration {
         try object.load()
         try object.attachAll()
         return Attached(object)
+    }
+}
+
+/// The floor plus the one copy from user memory that keeping a read's data needs
+/// (bpf/floorcopy.bpf.c): on the read loop, the least any recorder that keeps what read() returned
+/// can cost here; on getppid it is the floor again.
+struct FloorCopyPrograms: BenchConfiguration {
+    let name = "floor + read's 1-byte copy (tp_btf pair)"
+    let placement = Placement.container
+    let method = "bpf/floorcopy.bpf.c (`EmbeddedBPF.floorcopy`): an empty tp_btf sys_enter program and a tp_btf sys_exit program that, after a successful read(2) only, copies its first byte with bpf_probe_read_user; loaded and attached like the floor."
+
+    func attach(_ target: AttachTarget) throws -> Attachment? {
+        let object = try BPFObject(name: "floorcopy", bytes: EmbeddedBPF.floorcopy.bytes)
+        try object.load()
+        try object.attachAll()
+        return FloorPrograms.Attached(object)
     }
 }
 

@@ -5,7 +5,8 @@ struct Sonde: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sonde",
         abstract: "See and supervise what Linux containers do at the syscall level.",
-        subcommands: [Trace.self, Top.self, Snapshot.self, Advise.self, Record.self, Supervise.self, ListContainers.self, DaemonCommand.self, AuditCommand.self])
+        subcommands: [Trace.self, Top.self, Snapshot.self, Advise.self, Record.self, Supervise.self, ListContainers.self, DaemonCommand.self,
+                      ReportCommand.self, AuditCommand.self])
 
     /// The default entry point, plus a clear message for an unknown gadget.
     static func main() async {
@@ -29,7 +30,8 @@ struct Sonde: AsyncParsableCommand {
 struct Trace: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stream events of one kind from containers as they happen.",
-        subcommands: [TraceExec.self, TraceOpen.self, TraceTcp.self, TraceBind.self, TraceSignal.self, TraceMount.self, TraceCapabilities.self, TraceOOMKill.self, TracePtrace.self])
+        subcommands: [TraceExec.self, TraceOpen.self, TraceTcp.self, TraceBind.self, TraceSignal.self, TraceMount.self, TraceCapabilities.self, TraceOOMKill.self,
+                      TraceStartup.self, TracePtrace.self])
 
     /// `sonde trace NAME ...` where NAME is no gadget: ArgumentParser alone would only say
     /// "unexpected argument", without the valid names.

@@ -163,6 +163,36 @@ import Testing
         #expect(Set(all.map(\.pid)).count <= 2) // the shell, which became cat
     }
 
+    /// The programs remember tasks that are not recorded (the task cache); a process already running
+    /// in a cgroup when that cgroup starts being recorded must be recorded from its next call on.
+    @Test func aRunningProcessIsRecordedOnceItsCgroupIs() throws {
+        let settings = settings()
+        defer { try? FlightRecorder.stop(settings) }
+        let cgroup = try TestCgroup()   // made before the start: not recorded until asked
+        let go = "/tmp/sonde-go-\(getpid())"
+        let marker = "recorded-after-start-\(getpid())"
+        defer { unlink(go) }
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // The shell itself (not a child) makes the calls before and after: a builtin test, a
+        // builtin echo (its write carries the marker).
+        shell.arguments = ["-c", "echo $$ > \(cgroup.cgroups.directory(of: cgroup.path))/cgroup.procs; " +
+                           "while [ ! -e \(go) ]; do sleep 0.02; done; echo \(marker)"]
+        shell.standardOutput = FileHandle.nullDevice
+        let recorder = try FlightRecorder.start(settings, captures: Self.captures)
+        try shell.run()
+        defer { if shell.isRunning { shell.terminate() } }
+        // Long enough for the shell to run many unrecorded calls under the recorder.
+        usleep(300_000)
+        try recorder.record(try cgroup.container)
+        FileManager.default.createFile(atPath: go, contents: nil)
+        shell.waitUntilExit()
+        let all = calls(try recorder.dump(try cgroup.container))
+        let write = try #require(all.first { $0.record.number == Self.write && $0.record.captured[1]?.bytes == Array("\(marker)\n".utf8) })
+        #expect(write.pid == UInt32(shell.processIdentifier))
+        #expect(write.record.completion == .returned(Int64(marker.utf8.count + 1)))
+    }
+
     @Test func aCgroupMadeWhileRecordingIsRecordedFromItsFirstCall() throws {
         let settings = settings()
         defer { try? FlightRecorder.stop(settings) }

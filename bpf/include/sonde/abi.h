@@ -22,6 +22,7 @@ enum sonde_event_kind {
     SONDE_KIND_TCP = 40,             /* trace tcp */
     SONDE_KIND_ADVISE_SYSCALL = 48,  /* advise seccomp-profile: a cgroup's first use of a syscall */
     SONDE_KIND_PTRACE = 50,          /* trace ptrace (audit rules) */
+    SONDE_KIND_STARTUP = 56,         /* trace startup: a milestone of a new container (bpf/startup.h) */
 };
 
 enum sonde_lost_reason {
