@@ -43,7 +43,8 @@ import Testing
 
         // The daemon's config is the daemon's format, with the TCP listener the plugin dials.
         let data = try #require(objects[4]["data"] as? [String: String])
-        let config = try #require(try JSONSerialization.jsonObject(with: Data(try #require(data["daemon.json"]).utf8)) as? [String: Any])
+        let daemonJSON = try #require(data["daemon.json"])
+        let config = try #require(try JSONSerialization.jsonObject(with: Data(daemonJSON.utf8)) as? [String: Any])
         #expect((config["tcp"] as? [String: Any])?["address"] as? String == "0.0.0.0:7443")
 
         // The DaemonSet: host PID, host network, the mounts and capabilities, each with its reason in a comment.

@@ -182,8 +182,9 @@ final class FakeAPIServer: @unchecked Sendable {
             let path = lines[0].split(separator: " ").dropFirst().first.map(String.init) ?? ""
             let authorization = lines.first { $0.lowercased().hasPrefix("authorization:") }.map { String($0.dropFirst("authorization:".count)).trimmingCharacters(in: .whitespaces) }
             let bytes = respond(path, authorization)
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes))).whenComplete { _ in
-                context.close(promise: nil)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: bytes))).whenComplete { _ in
+                channel.close(promise: nil)
             }
         }
     }

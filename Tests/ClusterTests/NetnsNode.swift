@@ -70,7 +70,7 @@ final class NetnsNode: @unchecked Sendable {
     /// A listener on the node's address that never accepts: TCP connects (the kernel completes the
     /// handshake into the backlog) but TLS never starts; a "slow" node.
     func startSilentListener(port: Int = 7443) throws {
-        let script = "import socket,time\ns=socket.socket()\ns.bind(('\(address)',\(port)))\ns.listen(64)\nopen('\(directory)/listening','w').close()\ntime.sleep(3600)\n"
+        let script = "import signal,socket,time\nsignal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])\ns=socket.socket()\ns.bind(('\(address)',\(port)))\ns.listen(64)\nopen('\(directory)/listening','w').close()\ntime.sleep(3600)\n"
         extra.append(try spawn(["/usr/bin/nsenter", "--net=/run/netns/\(namespace)", "/usr/bin/python3", "-c", script],
                                log: directory + "/silent.log"))
         let deadline = Date().addingTimeInterval(10)
@@ -95,8 +95,14 @@ final class NetnsNode: @unchecked Sendable {
     /// Stops what it started (by pid) and removes the namespace, the veth pair and its files.
     func remove() {
         for process in [daemon].compactMap({ $0 }) + extra where process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+            // Children spawned from the test's worker threads inherit their blocked signal mask
+            // (SIGTERM included): the daemon unblocks what it handles, python does not. SIGTERM
+            // first, SIGKILL when it has not ended within 10 s.
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            while process.isRunning { usleep(20_000) }
         }
         _ = try? run("/usr/sbin/ip", ["link", "del", hostVeth])
         _ = try? run("/usr/sbin/ip", ["netns", "del", namespace])
