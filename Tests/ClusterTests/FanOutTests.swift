@@ -189,4 +189,42 @@ import Testing
         #expect(table.stderr.contains("node node-slow unavailable, its events are missing: no answer within 1 s"), "\(table.stderr)")
         #expect(table.stdout.contains("node-0"), "\(table.stdout)")
     }
+
+    @Test func recorderDumpsOfEveryNodeArePrefixedWithTheirPod() async throws {
+        try #require(getuid() == 0, "needs root: network namespaces, BPF, runc")
+        var cluster = try Cluster()
+        defer { cluster.remove() }
+        var pods: [[String: Any]] = []
+        var nodeObjects: [[String: Any]] = []
+        for index in 0..<2 {
+            let node = try NetnsNode(name: "node-\(index)", subnet: cluster.subnet, index: index, tag: cluster.tag)
+            cluster.nodes.append(node)
+            let container = try TestContainer(prefix: "sonde-cl-rec-\(index)", script: "echo marker-of-node-\(index); sleep 600")
+            cluster.containers.append(container)
+            // Each node's daemon records its own container, from its first syscall.
+            try await node.startDaemon(certificates: cluster.certificates, recording: [container.name])
+            try container.start()
+            pods.append(Fixture.pod("rec-\(index)", namespace: "ops", node: node.name, hostIP: node.address, labels: ["app": "rec"],
+                                    containers: [(name: "main", id: container.name)]))
+            nodeObjects.append(Fixture.node(node.name, address: node.address))
+        }
+        try Fixture.write(pods: pods, nodes: nodeObjects, to: cluster.clusterFile)
+        try await Task.sleep(for: .seconds(1))
+
+        let text = try cluster.plugin(["record", "dump", "-n", "ops", "-l", "app=rec"])
+        #expect(text.status == 0, "\(text.stderr)")
+        for index in 0..<2 {
+            let marker = text.stdout.split(separator: "\n").first { $0.contains("write(1, \"marker-of-node-\(index)\\n\"") }
+            let line = try #require(marker, "\(text.stdout.suffix(2000)) \(text.stderr)")
+            #expect(Array(line.split(separator: " ", omittingEmptySubsequences: true).prefix(4)) == ["node-\(index)", "ops", "rec-\(index)", "main"], "\(line)")
+        }
+        let json = try cluster.plugin(["record", "dump", "-n", "ops", "-p", "rec-1", "-o", "json", "--last", "20"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let objects = try json.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(objects.count == 20)
+        for object in objects {
+            #expect(object["node"] as? String == "node-1" && object["pod"] as? String == "rec-1" && object["namespace"] as? String == "ops")
+            #expect(object["pod_container"] as? String == "main" && object["syscall"] is String)
+        }
+    }
 }

@@ -16,6 +16,9 @@ final class NetnsNode: @unchecked Sendable {
     let hostAddress: String
     let directory: String
     private var daemon: Process?
+    private var recording = false
+    var pinDirectory: String { "/sys/fs/bpf/\(namespace)" }
+    var recorderState: String { "/run/\(namespace)-recorder" }
     private var extra: [Process] = []
 
     /// `subnet`: "10.A.B"; `index` picks the /30 inside it.
@@ -45,12 +48,18 @@ final class NetnsNode: @unchecked Sendable {
 
     /// Starts `sonde daemon` inside the namespace. nsenter joins the network namespace only:
     /// `ip netns exec` would also remount /sys, hiding bpffs, tracefs and the cgroup tree.
-    func startDaemon(certificates: String, port: Int = 7443) async throws {
+    func startDaemon(certificates: String, port: Int = 7443, recording names: [String] = []) async throws {
+        // Without names, no flight recorder; with them, a recorder of its own (pins and registry
+        // named for this node): daemons on one kernel would otherwise share the default pins.
+        let record: [String: Any] = names.isEmpty ? ["enabled": false] : [
+            "select": ["names": names], "crashDirectory": NSNull(), "bufferSize": "256K", "pool": 4,
+            "pinDirectory": pinDirectory, "stateDirectory": recorderState,
+        ]
+        recording = !names.isEmpty
         let config: [String: Any] = [
             "socket": directory + "/sonde.sock",
             "stateDirectory": directory + "/state",
-            // No flight recorder: daemons on one kernel would otherwise share its pinned maps.
-            "record": ["enabled": false],
+            "record": record,
             "runtimes": ["containerdAddress": directory + "/no-containerd.sock"],
             "tcp": ["address": "\(address):\(port)", "certificate": certificates + "/daemon.pem",
                     "key": certificates + "/daemon.key", "clientCA": certificates + "/ca.pem"],
@@ -103,6 +112,9 @@ final class NetnsNode: @unchecked Sendable {
             while process.isRunning && Date() < deadline { usleep(20_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             while process.isRunning { usleep(20_000) }
+        }
+        if recording {
+            _ = try? run(executable("sonde"), ["record", "stop", "--pin-directory", pinDirectory, "--state-directory", recorderState])
         }
         _ = try? run("/usr/sbin/ip", ["link", "del", hostVeth])
         _ = try? run("/usr/sbin/ip", ["netns", "del", namespace])
