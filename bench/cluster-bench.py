@@ -75,7 +75,10 @@ gcc -O2 -static -o openstorm {ROOT}/bench/openstorm.c""")
             spec["process"]["terminal"] = False
             spec["process"]["args"] = ["/bin/sh", "-c", f"while true; do printf g | /bin/openstorm {rate} {seconds} >/dev/null; done"]
             json.dump(spec, open(bundle + "/config.json", "w"))
-            sh("runc", "run", "-d", "--bundle", bundle, name, stdin=subprocess.DEVNULL); self.containers.append(name)
+            # The container keeps runc's stdio: no pipes, or reading them would never end.
+            subprocess.run(["runc", "run", "-d", "--bundle", bundle, name], check=True, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.containers.append(name)
             pods.append({"metadata": {"name": f"storm-{i}", "namespace": "bench", "labels": {"app": "storm"}},
                          "spec": {"nodeName": f"node-{i}", "containers": [{"name": "storm"}]},
                          "status": {"phase": "Running", "hostIP": addr,
@@ -95,25 +98,46 @@ gcc -O2 -static -o openstorm {ROOT}/bench/openstorm.c""")
         d = self.dir
         command = [BIN + "/kubectl-sonde", "trace", "open", "-n", "bench", "-l", "app=storm", "-o", "json", "--timeout", str(seconds),
                    "--cluster-file", d + "/cluster.json", "--tls-cert", d + "/client.pem", "--tls-key", d + "/client.key", "--tls-ca", d + "/ca.pem"]
+        daemons_before = self.daemon_cpu()
         started = time.monotonic()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         first, last, counts, bad = {}, {}, {}, 0
         for line in process.stdout:
             now = time.monotonic()
             try:
-                node = json.loads(line)["node"]
+                record = json.loads(line)
+                node = record["node"]
             except (ValueError, KeyError):
                 bad += 1
+                continue
+            if "error" in record:  # a node failure record, not an event
                 continue
             counts[node] = counts.get(node, 0) + 1
             first.setdefault(node, now - started)
             last[node] = now - started
-        process.wait()
+        # The plugin's own CPU time (rusage of the child), beside the daemons' (from /proc).
+        _, _, usage = os.wait4(process.pid, 0)
+        process.returncode = 0
         total = time.monotonic() - started
+        plugin_cpu = usage.ru_utime + usage.ru_stime
+        daemons_cpu = self.daemon_cpu() - daemons_before
         stderr = process.stderr.read().decode()
         # The rate while events flowed: from the first event of any node to the last one.
         window = (max(last.values()) - min(first.values())) if first else 0
-        return {"first": first, "counts": counts, "total": total, "bad": bad, "stderr": stderr, "window": window}
+        return {"first": first, "counts": counts, "total": total, "bad": bad, "stderr": stderr, "window": window,
+                "plugin_cpu": plugin_cpu, "daemons_cpu": daemons_cpu}
+
+    def daemon_cpu(self):
+        """CPU seconds the daemons used so far (utime + stime)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for p in self.processes:
+            try:
+                fields = open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / ticks
+            except OSError:
+                pass
+        return total
 
     def cleanup(self):
         for name in self.containers:
@@ -139,18 +163,29 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     bench = Bench(3)
+    # SIGTERM (timeout, kill) ends the run through the cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
         bench.setup(args.rate, 3600)
-        print(f"| run | events | events/s merged | per node (events) | first event node-0 / node-1 / node-2 (s) | losses |")
-        print(f"| --- | ---: | ---: | --- | --- | --- |")
+        print(f"offered: {args.rate} opens/s in each of 3 containers; runs of {args.seconds} s")
+        print(f"| run | events | events/s merged | per node (events) | first event node-0 / node-1 / node-2 (s) | CPU s: plugin / 3 daemons | losses and failures |")
+        print(f"| --- | ---: | ---: | --- | --- | --- | --- |")
         for index in range(args.runs):
             r = bench.run(args.seconds)
             nodes = sorted(r["counts"])
             total = sum(r["counts"].values())
             rate = total / r["window"] if r["window"] > 0 else 0
-            losses = "; ".join(l for l in r["stderr"].splitlines() if "lost" in l or "missing" in l) or "none"
+            notes = [l.replace("kubectl-sonde: ", "") for l in r["stderr"].splitlines() if "lost" in l or "missing" in l or "unavailable" in l]
+            # Loss counts grow during a run: keep each node's last report.
+            last_loss = {}
+            for note in notes:
+                if "events lost" in note:
+                    last_loss[note.split(":")[0]] = note
+            notes = [n for n in notes if "events lost" not in n] + sorted(last_loss.values())
+            losses = "; ".join(notes) or "none"
             print(f"| {index + 1} | {total} | {rate:,.0f} | " + ", ".join(f"{n} {r['counts'][n]}" for n in nodes)
-                  + " | " + " / ".join(f"{r['first'].get(f'node-{i}', float('nan')):.2f}" for i in range(3)) + f" | {losses} |", flush=True)
+                  + " | " + " / ".join(f"{r['first'].get(f'node-{i}', float('nan')):.2f}" for i in range(3))
+                  + f" | {r['plugin_cpu']:.1f} / {r['daemons_cpu']:.1f} | {losses} |", flush=True)
             if r["bad"]:
                 print(f"warning: {r['bad']} lines were not JSON events", file=sys.stderr)
     finally:

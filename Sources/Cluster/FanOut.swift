@@ -137,17 +137,22 @@ public struct ClusterFanOut: Sendable {
         return stream
     }
 
-    func runNode(_ node: NodePlan, _ operation: ClusterOperation, sink: @escaping @Sendable (ClusterRecord) -> Void) async {
+    func runNode(_ node: NodePlan, _ operation: ClusterOperation, sink report: @escaping @Sendable (ClusterRecord) -> Void) async {
         let endpoint: DaemonEndpoint
         do {
             endpoint = try await dialer.dial(node)
         } catch {
-            sink(.nodeFailed(node: node.node, reason: error.message))
+            report(.nodeFailed(node: node.node, reason: error.message))
             return
         }
         defer { Task { await dialer.hangUp(node) } }
         let connectTimeout = self.connectTimeout
         let byID = Dictionary(node.containers.map { ($0.container.id, $0) }) { first, _ in first }
+        let streaming = ReadyFlag()
+        let sink: @Sendable (ClusterRecord) -> Void = { record in
+            if case .ready = record { streaming.set() }
+            report(record)
+        }
         do {
             try await DaemonClient.with(endpoint: endpoint) { client in
                 // A node that accepts but never answers (or whose TLS stalls) must not hold the
@@ -167,13 +172,17 @@ public struct ClusterFanOut: Sendable {
             }
         } catch {
             if Task.isCancelled { return }
-            sink(.nodeFailed(node: node.node, reason: Self.reason(error, endpoint: endpoint)))
+            let reason = Self.reason(error, endpoint: endpoint)
+            // After `ready` the node was there: say that its stream was cut, not that it was absent.
+            sink(.nodeFailed(node: node.node, reason: streaming.isSet ? "its stream was cut after it started: " + reason : reason))
         }
     }
 
-    /// Stream options: the daemon ends the stream at the timeout; a few seconds more, then we do.
+    /// Stream options: the daemon ends the stream at the timeout, then sends what it still holds
+    /// (a backlog when the client reads slower than the node produces); the client gives it as
+    /// long again (10 s at least), then cuts.
     private var streamOptions: CallOptions {
-        DaemonClient.options(timeout: timeoutSeconds > 0 ? .milliseconds(Int64(timeoutSeconds * 1000)) + .seconds(10) : nil)
+        DaemonClient.options(timeout: timeoutSeconds > 0 ? .milliseconds(Int64(timeoutSeconds * 1000 * 2)) + .seconds(10) : nil)
     }
 
     private func runGadget(_ gadget: String, _ node: NodePlan, _ byID: [String: PodContainer], _ client: SondeAPIClient,
@@ -273,4 +282,12 @@ public struct ClusterFanOut: Sendable {
         let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         return value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
+}
+
+/// Set once, read from any task.
+private final class ReadyFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
