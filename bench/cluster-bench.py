@@ -101,7 +101,7 @@ gcc -O2 -static -o openstorm {ROOT}/bench/openstorm.c""")
         daemons_before = self.daemon_cpu()
         started = time.monotonic()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        first, last, counts, bad = {}, {}, {}, 0
+        first, last, counts, bad, failures = {}, {}, {}, 0, {}
         for line in process.stdout:
             now = time.monotonic()
             try:
@@ -111,6 +111,7 @@ gcc -O2 -static -o openstorm {ROOT}/bench/openstorm.c""")
                 bad += 1
                 continue
             if "error" in record:  # a node failure record, not an event
+                failures[node] = record.get("reason", "")
                 continue
             counts[node] = counts.get(node, 0) + 1
             first.setdefault(node, now - started)
@@ -124,7 +125,7 @@ gcc -O2 -static -o openstorm {ROOT}/bench/openstorm.c""")
         stderr = process.stderr.read().decode()
         # The rate while events flowed: from the first event of any node to the last one.
         window = (max(last.values()) - min(first.values())) if first else 0
-        return {"first": first, "counts": counts, "total": total, "bad": bad, "stderr": stderr, "window": window,
+        return {"failures": failures, "first": first, "counts": counts, "total": total, "bad": bad, "stderr": stderr, "window": window,
                 "plugin_cpu": plugin_cpu, "daemons_cpu": daemons_cpu}
 
     def daemon_cpu(self):
@@ -182,6 +183,7 @@ def main():
                 if "events lost" in note:
                     last_loss[note.split(":")[0]] = note
             notes = [n for n in notes if "events lost" not in n] + sorted(last_loss.values())
+            notes += [f"{node} failed: {reason[:160]}" for node, reason in sorted(r["failures"].items())]
             losses = "; ".join(notes) or "none"
             print(f"| {index + 1} | {total} | {rate:,.0f} | " + ", ".join(f"{n} {r['counts'][n]}" for n in nodes)
                   + " | " + " / ".join(f"{r['first'].get(f'node-{i}', float('nan')):.2f}" for i in range(3))
