@@ -227,4 +227,48 @@ import Testing
             #expect(object["pod_container"] as? String == "main" && object["syscall"] is String)
         }
     }
+
+    @Test func supervisorDecisionsOfEveryNodeCarryTheirPod() async throws {
+        try #require(getuid() == 0, "needs root: network namespaces, seccomp agents, runc")
+        var cluster = try Cluster()
+        defer { cluster.remove() }
+        let policy = """
+        { "default": "EPERM",
+          "containers": [ { "name": "devices", "match": { "metadata": "cluster-test" },
+                            "mknod": [ { "type": "char", "major": 1, "minor": 3 } ] } ] }
+        """
+        var pods: [[String: Any]] = []
+        var nodeObjects: [[String: Any]] = []
+        for index in 0..<2 {
+            let node = try NetnsNode(name: "node-\(index)", subnet: cluster.subnet, index: index, tag: cluster.tag)
+            cluster.nodes.append(node)
+            try await node.startDaemon(certificates: cluster.certificates, supervising: policy)
+            // Allowed (char 1:3), then refused (block 8:0), once the plugin watches.
+            let container = try TestContainer(prefix: "sonde-cl-sv-\(index)",
+                                              script: "sleep 2; mknod /root/null c 1 3; mknod /root/disk b 8 0; sleep 600")
+            try container.supervise(socket: node.agentSocket, metadata: "cluster-test")
+            cluster.containers.append(container)
+            pods.append(Fixture.pod("dev-\(index)", namespace: "ops", node: node.name, hostIP: node.address, labels: ["app": "dev"],
+                                    containers: [(name: "main", id: container.name)]))
+            nodeObjects.append(Fixture.node(node.name, address: node.address))
+        }
+        try Fixture.write(pods: pods, nodes: nodeObjects, to: cluster.clusterFile)
+
+        // The plugin subscribes first; the containers start while it watches.
+        let watching = Task.detached { [cluster] in try cluster.plugin(["supervise-events", "-n", "ops", "-o", "json", "--timeout", "8"]) }
+        try await Task.sleep(for: .seconds(2))
+        for container in cluster.containers { try container.start() }
+        let result = try await watching.value
+        #expect(result.status == 0, "\(result.stderr)")
+        var verdicts: [String: [String]] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+            let node = try #require(object["node"] as? String, "\(line)")
+            #expect(object["pod"] as? String == "dev-" + node.dropFirst("node-".count), "\(line)")
+            #expect(object["source"] as? String == "supervise")
+            verdicts[node, default: []].append("\(object["syscall"] ?? "?") \(object["verdict"] ?? "?")")
+        }
+        #expect(verdicts["node-0"] == ["mknodat allow", "mknodat deny"], "\(verdicts) \(result.stderr)")
+        #expect(verdicts["node-1"] == ["mknodat allow", "mknodat deny"], "\(verdicts) \(result.stderr)")
+    }
 }

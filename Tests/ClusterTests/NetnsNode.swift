@@ -48,7 +48,10 @@ final class NetnsNode: @unchecked Sendable {
 
     /// Starts `sonde daemon` inside the namespace. nsenter joins the network namespace only:
     /// `ip netns exec` would also remount /sys, hiding bpffs, tracefs and the cgroup tree.
-    func startDaemon(certificates: String, port: Int = 7443, recording names: [String] = []) async throws {
+    /// The seccomp agent's socket when the daemon supervises (`supervising`).
+    var agentSocket: String { directory + "/agent.sock" }
+
+    func startDaemon(certificates: String, port: Int = 7443, recording names: [String] = [], supervising policy: String? = nil) async throws {
         // Without names, no flight recorder; with them, a recorder of its own (pins and registry
         // named for this node): daemons on one kernel would otherwise share the default pins.
         let record: [String: Any] = names.isEmpty ? ["enabled": false] : [
@@ -56,7 +59,7 @@ final class NetnsNode: @unchecked Sendable {
             "pinDirectory": pinDirectory, "stateDirectory": recorderState,
         ]
         recording = !names.isEmpty
-        let config: [String: Any] = [
+        var config: [String: Any] = [
             "socket": directory + "/sonde.sock",
             "stateDirectory": directory + "/state",
             "record": record,
@@ -64,6 +67,10 @@ final class NetnsNode: @unchecked Sendable {
             "tcp": ["address": "\(address):\(port)", "certificate": certificates + "/daemon.pem",
                     "key": certificates + "/daemon.key", "clientCA": certificates + "/ca.pem"],
         ]
+        if let policy {
+            try policy.write(toFile: directory + "/policy.json", atomically: true, encoding: .utf8)
+            config["supervise"] = ["socket": agentSocket, "policy": directory + "/policy.json"]
+        }
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: directory + "/daemon.json"))
         daemon = try spawn(["/usr/bin/nsenter", "--net=/run/netns/\(namespace)", executable("sonde"), "daemon",
                             "--config", directory + "/daemon.json"], log: directory + "/daemon.log")

@@ -113,6 +113,18 @@ final class TestContainer: @unchecked Sendable {
         try must("/usr/sbin/runc", ["run", "-d", "--bundle", bundle, name], timeout: 60)
     }
 
+    /// Sends its mknod calls to the seccomp agent listening on `socket` (a daemon's "supervise").
+    func supervise(socket: String, metadata: String) throws {
+        let url = URL(fileURLWithPath: bundle + "/config.json")
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        var linux = config["linux"] as! [String: Any]
+        linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], "listenerPath": socket,
+                            "listenerMetadata": metadata,
+                            "syscalls": [["names": ["mknod", "mknodat"], "action": "SCMP_ACT_NOTIFY"]]]
+        config["linux"] = linux
+        try JSONSerialization.data(withJSONObject: config).write(to: url)
+    }
+
     func remove() {
         _ = try? run("/usr/sbin/runc", ["delete", "--force", name], timeout: 30)
         try? FileManager.default.removeItem(atPath: bundle)
