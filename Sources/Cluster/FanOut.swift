@@ -157,12 +157,14 @@ public struct ClusterFanOut: Sendable {
             try await DaemonClient.with(endpoint: endpoint) { client in
                 // A node that accepts but never answers (or whose TLS stalls) must not hold the
                 // others: its first answer has a deadline, both as the call's and as a timer's.
+                let silent = SondeError(.daemonUnavailable, "no answer within \(Self.seconds(connectTimeout)) (connect, TLS and Status)")
                 do {
-                    _ = try await withDeadline(connectTimeout, orFail: SondeError(.daemonUnavailable, "no answer within \(Self.seconds(connectTimeout))")) {
+                    _ = try await withDeadline(connectTimeout, orFail: silent) {
                         try await client.status(Sonde_V1_StatusRequest(), options: DaemonClient.options(timeout: connectTimeout))
                     }
                 } catch let error as RPCError {
-                    throw SondeError(rpc: error, socket: endpoint.description)
+                    // The call's deadline and the timer are the same limit; whichever fires first.
+                    throw error.code == .deadlineExceeded ? silent : SondeError(rpc: error, socket: endpoint.description)
                 }
                 switch operation {
                 case .gadget(let gadget): try await runGadget(gadget, node, byID, client, sink)
