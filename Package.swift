@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit"]),
         // Cluster mode: the Kubernetes API client against recorded responses, selectors, manifests;
         // the fan-out to real daemons in network namespaces ("nodes") with real runc containers.
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "DaemonAPI", "Events", "LinuxKit", "kubectl-sonde", "sonde",
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Containers", "DaemonAPI", "Events", "LinuxKit", "kubectl-sonde", "sonde",
                                                          .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                                                          .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),

@@ -188,6 +188,13 @@ import Testing
         let table = try cluster.plugin(["trace", "exec", "-n", "shop", "--timeout", "2", "--connect-timeout", "1"])
         #expect(table.stderr.contains("node node-slow unavailable, its events are missing: no answer within 1 s"), "\(table.stderr)")
         #expect(table.stdout.contains("node-0"), "\(table.stdout)")
+
+        // A daemon certificate that does not carry the name the client expects: refused, every
+        // node missing, and the exit status says so.
+        let impostor = try cluster.plugin(["trace", "exec", "-n", "shop", "--timeout", "2", "--connect-timeout", "2", "--tls-server-name", "not-sonde"])
+        #expect(impostor.status != 0)
+        #expect(impostor.stderr.contains("4 of 4 nodes missing from this output"), "\(impostor.stderr)")
+        #expect(impostor.stdout.split(separator: "\n").count <= 1, "\(impostor.stdout)")
     }
 
     @Test func recorderDumpsOfEveryNodeArePrefixedWithTheirPod() async throws {

@@ -1,4 +1,6 @@
 import Cluster
+import Containers
+import Events
 import Foundation
 import LinuxKit
 import NIOCore
@@ -342,5 +344,39 @@ final class FakeAPIServer: @unchecked Sendable {
         #expect(credentials.host == "10.96.0.1" && credentials.port == 443 && credentials.bearerToken == "tok3n" && credentials.namespace == "monitoring")
         let outside = #expect(throws: SondeError.self) { try KubeCredentials.inCluster(environment: [:], directory: directory) }
         #expect(outside?.message.contains("KUBERNETES_SERVICE_HOST") == true)
+    }
+}
+
+@Suite struct ClusterRendererTests {
+    static let event = Event(timestamp: 1_795_000_000_123_456_789, source: "exec",
+                             process: ProcessRef(pid: 42, tid: 42, ppid: 1, uid: 0, gid: 0, comm: "sh"), cgroupID: 7, mountNamespaceID: 9,
+                             container: Container(runtime: .containerd, id: "0123456789abcdef", name: "app", cgroupPath: "/k8s.io/0123",
+                                                  cgroupID: 7, pod: Pod(name: "web-0", namespace: "shop")),
+                             fields: [(name: "ret", value: .result(-2))])
+
+    @Test func columnsPutTheNodeAndPodFirst() {
+        let renderer = ClusterRenderer(format: .columns, columns: [.container, .pid, .comm, .field("RET", "ret", width: 6)])
+        #expect(renderer.header == "NODE             NAMESPACE    POD                  CONTAINER            PID COMM             RET")
+        let (out, err) = renderer.render(.event(node: "worker-\u{1b}[1", Self.event))
+        #expect(err == nil)
+        // Hostile text (a node name with an escape sequence) is escaped, never passed to the terminal.
+        #expect(out == "worker-\\x1b[1    shop         web-0                app                   42 sh               ENOENT")
+        let (_, failure) = renderer.render(.nodeFailed(node: "worker-2", reason: "no answer within 3 s"))
+        #expect(failure == "kubectl-sonde: node worker-2 unavailable, its events are missing: no answer within 3 s")
+    }
+
+    @Test func jsonRecordsStartWithNodeNamespaceAndPod() throws {
+        let renderer = ClusterRenderer(format: .json, columns: [])
+        let line = try #require(renderer.render(.event(node: "worker-1", Self.event)).stdout)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["node"] as? String == "worker-1" && object["namespace"] as? String == "shop" && object["pod"] as? String == "web-0")
+        #expect((object["container"] as? [String: Any])?["name"] as? String == "app")
+        #expect(object["error"] as? String == "ENOENT")
+        let failure = try #require(renderer.render(.nodeFailed(node: "worker-2", reason: "refused \"x\"")).stdout)
+        #expect(failure == #"{"node":"worker-2","error":"node unavailable","reason":"refused \"x\""}"#)
+        let pod = KubePod(name: "web-0", namespace: "shop", nodeName: "worker-1", containers: [])
+        let dump = try #require(renderer.render(.dumpLine(PodContainer(node: "worker-1", pod: pod, container: KubeContainer(name: "app", id: "c1")),
+                                                          #"{"time":"t","container":"app","syscall":"read"}"#)).stdout)
+        #expect(dump == #"{"node":"worker-1","namespace":"shop","pod":"web-0","pod_container":"app","time":"t","container":"app","syscall":"read"}"#)
     }
 }
