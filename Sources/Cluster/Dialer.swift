@@ -13,6 +13,11 @@ public protocol DaemonDialer: Sendable {
 }
 
 extension DaemonDialer {
+    /// One forward per stream: a node gets a second stream when new pods appear on it.
+    static func key(_ node: NodePlan) -> String {
+        node.node + "/" + node.containers.map(\.container.id).joined(separator: ",")
+    }
+
     public func hangUp(_ node: NodePlan) async {}
 }
 
@@ -108,15 +113,22 @@ public final class KubectlPortForwardDialer: DaemonDialer, @unchecked Sendable {
             if process.isRunning { process.terminate() }
             throw SondeError(.daemonUnavailable, "kubectl port-forward to \(daemon.name) on node \(node.node) failed")
         }
-        lock.withLock { forwards[node.node] = process }
+        lock.withLock { forwards[Self.key(node)] = process }
         return .tcp(host: "127.0.0.1", port: local, tls: tls)
     }
 
+    /// One forward per stream: a node gets a second stream when new pods appear on it.
+    static func key(_ node: NodePlan) -> String {
+        node.node + "/" + node.containers.map(\.container.id).joined(separator: ",")
+    }
+
     public func hangUp(_ node: NodePlan) async {
-        let process = lock.withLock { forwards.removeValue(forKey: node.node) }
-        if let process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        guard let process = lock.withLock({ forwards.removeValue(forKey: Self.key(node)) }), process.isRunning else { return }
+        // SIGTERM, then SIGKILL after 2 s: a child started from a worker thread inherits its
+        // blocked signals, and one that ignores SIGTERM must not keep the plugin from exiting.
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
 }

@@ -145,7 +145,6 @@ public struct ClusterFanOut: Sendable {
             report(.nodeFailed(node: node.node, reason: error.message))
             return
         }
-        defer { Task { await dialer.hangUp(node) } }
         let connectTimeout = self.connectTimeout
         let byID = Dictionary(node.containers.map { ($0.container.id, $0) }) { first, _ in first }
         let streaming = ReadyFlag()
@@ -172,7 +171,10 @@ public struct ClusterFanOut: Sendable {
                 case .recorderDump(let last, let json): try await dump(node, last: last, json: json, client, sink)
                 }
             }
+            // Awaited, not deferred to a task: a tunnel must end before the plugin exits.
+            await dialer.hangUp(node)
         } catch {
+            await dialer.hangUp(node)
             if Task.isCancelled { return }
             let reason = Self.reason(error, endpoint: endpoint)
             // After `ready` the node was there: say that its stream was cut, not that it was absent.

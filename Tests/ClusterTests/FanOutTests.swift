@@ -29,8 +29,9 @@ import Testing
             try? FileManager.default.removeItem(atPath: certificates)
         }
 
-        func plugin(_ arguments: [String], timeout: TimeInterval = 90) throws -> (status: Int32, stdout: String, stderr: String) {
-            try run(executable("kubectl-sonde"), arguments + [
+        func plugin(_ arguments: [String], timeout: TimeInterval = 90, path: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+            let environment = path.map { ["PATH=" + $0] } ?? []
+            return try run("/usr/bin/env", environment + [executable("kubectl-sonde")] + arguments + [
                 "--cluster-file", clusterFile, "--tls-cert", certificates + "/client.pem", "--tls-key", certificates + "/client.key",
                 "--tls-ca", certificates + "/ca.pem",
             ], timeout: timeout)
@@ -56,6 +57,9 @@ import Testing
                                         labels: ["app": "web", "tier": index == 0 ? "front" : "back"],
                                         containers: [(name: "app", id: container.name)]))
                 nodeObjects.append(Fixture.node(node.name, address: node.address))
+                // The DaemonSet's pod on this node, which `--via port-forward` forwards to.
+                pods.append(Fixture.pod("sonde-daemon-\(index)", namespace: "sonde", node: node.name, hostIP: node.address,
+                                        labels: ["app.kubernetes.io/name": "sonde-daemon"], containers: [(name: "sonde", id: "daemon-\(index)")]))
             }
             for extra in try setUp(&cluster) {
                 let container = try TestContainer(prefix: "sonde-cl-x", script: "sleep 600")
@@ -136,6 +140,54 @@ import Testing
             let cells = line.split(separator: " ", omittingEmptySubsequences: true)
             #expect(Array(cells.prefix(4)) == ["node-2", "shop", "web-2", "app"], "\(line)")
         }
+
+        // Through the API server: `kubectl port-forward` to each node's daemon pod. A stand-in
+        // kubectl forwards 127.0.0.1:random to the pod's node, as the real one does through the
+        // API server; TLS is still checked end to end, by the certificate's name.
+        let fakeBin = cluster.certificates + "/bin"
+        try FileManager.default.createDirectory(atPath: fakeBin, withIntermediateDirectories: true)
+        var forwards: [String: String] = [:]
+        for (index, node) in cluster.nodes.enumerated() { forwards["sonde-daemon-\(index)"] = node.address }
+        try JSONSerialization.data(withJSONObject: forwards).write(to: URL(fileURLWithPath: cluster.certificates + "/forwards.json"))
+        try """
+        #!/usr/bin/python3
+        import json, signal, socket, sys, threading
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+        args = sys.argv[1:]
+        assert args[0] == "port-forward" and args[1:3] == ["-n", "sonde"], args
+        pod, port = args[3][len("pod/"):], int(args[4].lstrip(":"))
+        address = json.load(open("\(cluster.certificates)/forwards.json"))[pod]
+        with open("\(cluster.certificates)/forwarded.log", "a") as log: log.write(pod + "\\n")
+        server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(16)
+        print("Forwarding from 127.0.0.1:%d -> %d" % (server.getsockname()[1], port), flush=True)
+        def pipe(a, b):
+            try:
+                while True:
+                    data = a.recv(65536)
+                    if not data: break
+                    b.sendall(data)
+            except OSError: pass
+            try: b.shutdown(socket.SHUT_WR)
+            except OSError: pass
+        while True:
+            client, _ = server.accept()
+            upstream = socket.create_connection((address, port))
+            threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        """.write(toFile: fakeBin + "/kubectl", atomically: true, encoding: .utf8)
+        chmod(fakeBin + "/kubectl", 0o755)
+        let forwarded = try cluster.plugin(["trace", "exec", "-n", "shop", "-p", "web-0", "-p", "web-2", "--via", "port-forward", "-o", "json", "--timeout", "3"],
+                                           path: fakeBin + ":/usr/bin:/bin")
+        #expect(forwarded.status == 0, "\(forwarded.stderr)")
+        let forwardedNodes = Set(forwarded.stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["node"] as? String
+        })
+        #expect(forwardedNodes == ["node-0", "node-2"], "\(forwarded.stdout.prefix(500)) \(forwarded.stderr)")
+        let log = (try? String(contentsOfFile: cluster.certificates + "/forwarded.log", encoding: .utf8)) ?? ""
+        #expect(Set(log.split(separator: "\n")) == ["sonde-daemon-0", "sonde-daemon-2"], "\(log)")
+        // Every forward ended with the plugin.
+        let left = try run("/usr/bin/pgrep", ["-f", fakeBin + "/kubectl"])
+        #expect(left.stdout.isEmpty, "port-forwards left running: \(left.stdout)")
 
         // The plan: which node and address each selected container is on.
         let pods = try cluster.plugin(["pods", "-n", "shop", "-p", "web-1", "-p", "web-0"])
