@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "sonde", targets: ["sonde"]),
         .executable(name: "sonde-hook", targets: ["sonde-hook"]),
+        .executable(name: "kubectl-sonde", targets: ["kubectl-sonde"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -17,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"), // audit rule files (Sources/Audit)
+        // Cluster mode's Kubernetes API client (HTTPS); both already come with grpc-swift-nio-transport.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"), .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C: libbpf as a system library.
@@ -64,6 +67,17 @@ let package = Package(
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         ]),
         .executableTarget(name: "sonde-hook", dependencies: ["DaemonAPI", "LinuxKit"], path: "Sources/sonde-hook"),
+        // Cluster mode: pods from the Kubernetes API, fan-out to each node's daemon, merged streams;
+        // `kubectl-sonde` (a kubectl plugin) is its thin CLI.
+        .target(name: "Cluster", dependencies: [
+            "Daemon", "DaemonAPI", "Events", "Containers", "Gadgets", "LinuxKit",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+        .executableTarget(name: "kubectl-sonde", dependencies: ["Cluster", "DaemonAPI", "Events", "LinuxKit",
+                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/kubectl-sonde"),
 
         .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "Gadgets", "Containers", "LinuxKit", "Recorder", "Syscalls"], path: "Sources/sonde-bench"),
         // The CLI: parses, calls a library, renders.
@@ -89,6 +103,11 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "LinuxKit"], resources: [.copy("Fixtures")]),
+        // Cluster mode: the Kubernetes API client against recorded responses, selectors, manifests;
+        // the fan-out to real daemons in network namespaces ("nodes") with real runc containers.
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Containers", "DaemonAPI", "Events", "LinuxKit", "kubectl-sonde", "sonde",
+                                                         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                                                         .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
     ]
 )

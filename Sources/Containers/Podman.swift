@@ -178,8 +178,8 @@ extension SondeError.Code {
 }
 
 /// Runs a container runtime's CLI with a deadline: a hung podman or a containerd that does not
-/// answer must not hang sonde's container discovery.
-struct RuntimeCommand: Sendable {
+/// answer must not hang sonde's container discovery. (Also kubectl's, for cluster mode.)
+package struct RuntimeCommand: Sendable {
     typealias Runner = @Sendable (_ arguments: [String]) throws(SondeError) -> Data
 
     let executable: String
@@ -187,8 +187,13 @@ struct RuntimeCommand: Sendable {
     /// Output beyond this is an error rather than memory sonde keeps growing.
     var maxOutput = 64 << 20
 
+    package init(executable: String, timeout: Double) {
+        self.executable = executable
+        self.timeout = timeout
+    }
+
     /// Runs the executable with `arguments`; returns its standard output when it exits with status 0.
-    @Sendable func run(_ arguments: [String]) throws(SondeError) -> Data {
+    @Sendable package func run(_ arguments: [String]) throws(SondeError) -> Data {
         let commandLine = ([executable] + arguments).joined(separator: " ")
         guard let path = Self.resolve(executable) else {
             throw SondeError(.runtimeCommandFailed, "cannot run \(commandLine): \(executable) is not installed",

@@ -21,11 +21,16 @@ public enum DaemonEndpoint: Sendable, CustomStringConvertible {
         public var certificate: String
         public var key: String
         public var ca: String
+        /// The name the daemon's certificate must carry, when it differs from the host dialled
+        /// (cluster mode: one certificate for every node's daemon, dialled by node IP or through a
+        /// port-forward). Sent as SNI and checked against the certificate's subjectAltName.
+        public var serverName: String?
 
-        public init(certificate: String, key: String, ca: String) {
+        public init(certificate: String, key: String, ca: String, serverName: String? = nil) {
             self.certificate = certificate
             self.key = key
             self.ca = ca
+            self.serverName = serverName
         }
     }
 
@@ -92,13 +97,17 @@ public enum DaemonClient {
                 for file in [tls.certificate, tls.key, tls.ca] where !Files.exists(file) {
                     throw SondeError(.invalidArgument, "TLS file \(file) does not exist")
                 }
+                var config = HTTP2ClientTransport.Posix.Config.defaults
+                // The authority is what TLS verifies the certificate against (and sends as SNI).
+                if let serverName = tls.serverName { config.http2.authority = serverName }
                 transport = try HTTP2ClientTransport.Posix(
                     target: DaemonEndpoint.target(host: host, port: port),
                     transportSecurity: .mTLS(certificateChain: [.file(path: tls.certificate, format: .pem)],
                                              privateKey: .file(path: tls.key, format: .pem)) { config in
                         config.trustRoots = .certificates([.file(path: tls.ca, format: .pem)])
                         config.serverCertificateVerification = .fullVerification
-                    })
+                    },
+                    config: config)
             }
             return try await withGRPCClient(transport: transport) { client in
                 try await body(Sonde_V1_Sonde.Client(wrapping: client))
