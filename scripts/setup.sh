@@ -14,6 +14,9 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 
+# kubectl is not in Debian 12; machines of this kind carry it. The cluster tests run the plugin through it.
+command -v kubectl >/dev/null || echo "setup: warning: kubectl not found; install it for \`kubectl sonde\` and the cluster tests"
+
 # Tracepoint programs need tracefs, pinned objects need bpffs; a fresh machine may have neither.
 # (sonde mounts them itself too; mounting here makes bpftool usable for whoever debugs.)
 grep -q ' /sys/kernel/tracing ' /proc/self/mountinfo || mount -t tracefs tracefs /sys/kernel/tracing
