@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // The daemon's Prometheus endpoint: the registry (swift-prometheus) served by a small NIOHTTP1 server.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C: libbpf as a system library.
@@ -57,6 +60,10 @@ let package = Package(
             "DaemonAPI", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "sonde-hook", dependencies: ["DaemonAPI", "LinuxKit"], path: "Sources/sonde-hook"),
 
@@ -81,7 +88,7 @@ let package = Package(
                                                               .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport")],
                     exclude: ["Oracle"]), // oracle.c is compiled by the test itself
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit", "Gadgets"]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),
     ]
 )
