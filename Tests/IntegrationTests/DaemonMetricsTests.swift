@@ -72,6 +72,7 @@ import Testing
         let memory = try prometheus.query("sonde_container_memory_bytes{\(selector)}")
         #expect((memory.first?.value ?? 0) > 0, "\(memory)")
         #expect(try prometheus.query("up{job=\"sonde\"}").first?.value == 1)
+        #expect(try prometheus.query("sonde_syscall_metrics_lost_total{reason=\"uncounted\"}").first?.value == 0)
     }
 
     @Test func countsTheEventsOfGadgetsRunForClients() async throws {

@@ -65,6 +65,9 @@ public final class DaemonMetrics: Sendable {
         var recorderContainers: [String: ContainerSeries] = [:]
         var gadgetEvents: [String: PrometheusCounter] = [:]
         var gadgetLost: [String: PrometheusCounter] = [:]
+        /// The kernel's loss counters of the syscall metrics at the last scrape.
+        var lostUncounted: UInt64 = 0
+        var lostNotices: UInt64 = 0
     }
 
     public init(collection: ContainerCollection, cgroups: CgroupV2, recorder: FlightRecorder?,
@@ -80,12 +83,20 @@ public final class DaemonMetrics: Sendable {
          ("pod", container.pod?.name ?? ""), ("namespace", container.pod?.namespace ?? "")]
     }
 
-    /// Runs the syscall-metrics programs over every container until cancelled.
-    func runSyscallCounting() async throws(SondeError) {
+    /// Runs the syscall-metrics programs over every container until cancelled. If they cannot run
+    /// (a kernel without task storage, say), the daemon goes on without syscall metrics: the
+    /// endpoint still serves the rest, and the log says why.
+    func runSyscallCounting() async throws {
         let session = GadgetSession(gadget: syscalls, collection: collection, options: GadgetOptions(selector: ContainerSelector()),
                                     notice: notice)
-        let stats = try await session.run(sink: { _ in })
-        if let summary = stats.lossSummary { notice("syscall metrics: " + summary) }
+        do {
+            let stats = try await session.run(sink: { _ in })
+            if let summary = stats.lossSummary { notice("syscall metrics: " + summary) }
+        } catch {
+            notice("metrics: no syscall metrics: \(error)")
+        }
+        // The daemon's task group ends the daemon when any of its tasks returns: wait for the end.
+        while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
     }
 
     // MARK: gadgets run for clients (RunGadget)
@@ -142,6 +153,15 @@ public final class DaemonMetrics: Sendable {
         } catch {
             notice("metrics: cannot read the syscall table: \(error)")
             return
+        }
+        if let losses = try? syscalls.losses() {
+            let (uncounted, notices) = state.withLock { state in
+                defer { (state.lostUncounted, state.lostNotices) = (losses.uncounted, losses.cgroupNotices) }
+                return (losses.uncounted &- state.lostUncounted, losses.cgroupNotices &- state.lostNotices)
+            }
+            // Registered even at zero, so that "no loss" is a value, not an absent series.
+            registry.makeCounter(descriptor: Self.lostDescriptor, labels: [("reason", "uncounted")]).increment(by: Int64(clamping: uncounted))
+            registry.makeCounter(descriptor: Self.lostDescriptor, labels: [("reason", "cgroup_notice")]).increment(by: Int64(clamping: notices))
         }
         let now = ContinuousClock.now
         var forget = Set<UInt64>()
@@ -299,6 +319,10 @@ public final class DaemonMetrics: Sendable {
     static var errorsDescriptor: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "sonde", metricName: "syscall_errors", unitName: "total",
                              helpText: "Syscalls that returned an error (-errno).")
+    }
+    static var lostDescriptor: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "sonde", metricName: "syscall_metrics_lost", unitName: "total",
+                             helpText: "Syscalls the kernel could not count (reason uncounted: table full, no task storage) and new-cgroup notices lost (reason cgroup_notice).")
     }
     static var gadgetEventsDescriptor: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "sonde", metricName: "gadget_events", unitName: "total",

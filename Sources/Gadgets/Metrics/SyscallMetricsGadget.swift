@@ -132,6 +132,7 @@ public final class SyscallMetricsGadget: TopGadget {
     }
 
     private let stats = Mutex<BPFMap?>(nil)
+    private let lost = Mutex<BPFMap?>(nil)
     /// The totals at the previous `collect`, to show each interval's share.
     private let previous = Mutex<[SyscallMetricsKey: SyscallStats]>([:])
 
@@ -142,6 +143,18 @@ public final class SyscallMetricsGadget: TopGadget {
             throw SondeError(.bpfLoadFailed, "sysmet_stats has \(stats.keySize)/\(stats.valueSize)-byte entries, sonde reads \(MemoryLayout<Key>.size)/\(MemoryLayout<Value>.size)")
         }
         self.stats.withLock { $0 = stats }
+        let lost = try object.map("sonde_lost")
+        self.lost.withLock { $0 = lost }
+    }
+
+    /// What the kernel could not count so far: calls that found the table full or no task storage
+    /// (SONDE_LOST_INFLIGHT_FULL), and new-cgroup notices the ring buffer had no room for
+    /// (SONDE_LOST_RINGBUF_FULL: such a container is selected at the next refresh instead).
+    public func losses() throws(SondeError) -> (uncounted: UInt64, cgroupNotices: UInt64) {
+        guard let map = lost.withLock({ $0 }) else { return (0, 0) }
+        let notices = try map.lookupPerCPU(UInt32(0), as: UInt64.self).reduce(0, &+)
+        let uncounted = try map.lookupPerCPU(UInt32(1), as: UInt64.self).reduce(0, &+)
+        return (uncounted, notices)
     }
 
     /// Every (cgroup, syscall) counted so far, with its totals summed over the CPUs.
