@@ -53,7 +53,7 @@ struct TopSyscalls: AsyncParsableCommand {
     @OptionGroup var top: TopOptions
 
     func run() async throws {
-        try await TopRunner.main(SyscallMetricsGadget(), selection: selection, top: top)
+        try await TopRunner.main(SyscallMetricsGadget(pruneUnselected: !selection.host), selection: selection, top: top)
     }
 }
 

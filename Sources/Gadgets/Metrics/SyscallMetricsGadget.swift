@@ -77,7 +77,15 @@ public struct SyscallMetricsKey: Hashable, Sendable {
 /// latency histogram, counted in the kernel (bpf/syscall_metrics.bpf.c) without any event. The
 /// table holds totals; `snapshot` reads them, `collect` (top) shows what was added each interval.
 public final class SyscallMetricsGadget: TopGadget {
-    public init() {}
+    /// For `collect` (top) with the kernel filter on: entries of cgroups that left the selection
+    /// (removed, or resolved to a container not selected) are deleted once shown, so that a long
+    /// run over short-lived containers does not fill the table. Off for --host (no filter) and
+    /// for the daemon, which prunes by container instead (`forget`).
+    let pruneUnselected: Bool
+
+    public init(pruneUnselected: Bool = false) {
+        self.pruneUnselected = pruneUnselected
+    }
 
     public let name = "syscalls"
     public var object: EmbeddedBPFObject { EmbeddedBPF.syscall_metrics }
@@ -133,6 +141,7 @@ public final class SyscallMetricsGadget: TopGadget {
 
     private let stats = Mutex<BPFMap?>(nil)
     private let lost = Mutex<BPFMap?>(nil)
+    private let selection = Mutex<BPFMap?>(nil)
     /// The totals at the previous `collect`, to show each interval's share.
     private let previous = Mutex<[SyscallMetricsKey: SyscallStats]>([:])
 
@@ -145,6 +154,8 @@ public final class SyscallMetricsGadget: TopGadget {
         self.stats.withLock { $0 = stats }
         let lost = try object.map("sonde_lost")
         self.lost.withLock { $0 = lost }
+        let selection = try object.map("sonde_cgroups")
+        self.selection.withLock { $0 = selection }
     }
 
     /// What the kernel could not count so far: calls that found the table full or no task storage
@@ -199,6 +210,16 @@ public final class SyscallMetricsGadget: TopGadget {
             let delta = totals.since(earlier[key])
             guard delta.count > 0 else { continue }
             rows.append(Self.row(key: key, stats: delta, now: now, source: name))
+        }
+        if pruneUnselected, let selection = selection.withLock({ $0 }), let map = stats.withLock({ $0 }) {
+            var gone = Set<UInt64>()
+            for cgroupID in Set(current.keys.map(\.cgroupID)) where try selection.lookup(cgroupID, as: UInt8.self) == nil {
+                gone.insert(cgroupID)
+            }
+            for key in current.keys where gone.contains(key.cgroupID) {
+                try map.delete(Key(cgroupID: key.cgroupID, nr: UInt32(key.number), reserved: 0))
+            }
+            if !gone.isEmpty { previous.withLock { $0 = $0.filter { !gone.contains($0.key.cgroupID) } } }
         }
         return rows
     }
