@@ -1,6 +1,7 @@
 #!/bin/sh
 # Scrape time of the daemon's Prometheus endpoint with N real runc busybox containers (default 200).
 #   bench/metrics-scrape.sh [N] [SCRAPES]          (root; run after `swift build`)
+#   SONDE=.build/release/sonde bench/metrics-scrape.sh     (another build of sonde)
 # Starts N containers (`sleep 3600`, each its own cgroup), a daemon of its own (own socket, pins,
 # state; recording every container with 64K rings per CPU; metrics on a free port), waits until
 # the endpoint shows every container, then times SCRAPES scrapes with curl and prints the figures.
@@ -9,7 +10,7 @@ set -eu
 n=${1:-200}
 scrapes=${2:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
-sonde="$root/.build/debug/sonde"
+sonde=${SONDE:-"$root/.build/debug/sonde"}
 [ -x "$sonde" ] || { echo "build first: swift build" >&2; exit 1; }
 tag="sonde-scrape-$$"
 work=$(mktemp -d "/tmp/$tag.XXXXXX")
