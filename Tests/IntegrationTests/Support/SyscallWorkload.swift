@@ -18,22 +18,19 @@ enum SyscallWorkload {
     }
     """
 
-    /// Builds it once per test process with gcc -static; returns the binary's path.
-    static func binary() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-sysmet-\(getpid())")
-        let binary = directory.appendingPathComponent("sysmet-workload").path
-        if FileManager.default.isExecutableFile(atPath: binary) { return binary }
+    /// A container running it; call `go` to make it start its calls. The program is built with
+    /// gcc -static into a temporary directory, copied into the container's rootfs, and the
+    /// directory removed.
+    static func container(prefix: String, ok: Int, failing: Int) throws -> RuncContainer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-sysmet-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let binary = directory.appendingPathComponent("sysmet-workload").path
         let file = directory.appendingPathComponent("sysmet-workload.c").path
         try source.write(toFile: file, atomically: true, encoding: .utf8)
         let built = try run("/usr/bin/gcc", ["-O1", "-static", "-o", binary, file])
         guard built.status == 0 else { throw TestFailure("gcc failed: \(built.stderr)") }
-        return binary
-    }
-
-    /// A container running it; call `go` to make it start its calls.
-    static func container(prefix: String, ok: Int, failing: Int) throws -> RuncContainer {
-        try RuncContainer(prefix: prefix, args: ["/bin/sysmet-workload", String(ok), String(failing)], extraBinaries: [try binary()])
+        return try RuncContainer(prefix: prefix, args: ["/bin/sysmet-workload", String(ok), String(failing)], extraBinaries: [binary])
     }
 
     static func go(_ container: RuncContainer) {
