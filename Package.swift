@@ -18,8 +18,11 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"), // audit rule files (Sources/Audit)
-        // Cluster mode's Kubernetes API client (HTTPS); both already come with grpc-swift-nio-transport.
+        // NIO directly: the daemon's Prometheus endpoint (NIOHTTP1) and cluster mode's Kubernetes API
+        // client (HTTPS); both already come with grpc-swift-nio-transport.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"), .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // The daemon's metrics registry (Prometheus text format).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C: libbpf as a system library.
@@ -65,6 +68,10 @@ let package = Package(
             "DaemonAPI", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "sonde-hook", dependencies: ["DaemonAPI", "LinuxKit"], path: "Sources/sonde-hook"),
         // Cluster mode: pods from the Kubernetes API, fan-out to each node's daemon, merged streams;
@@ -101,7 +108,7 @@ let package = Package(
                     exclude: ["Oracle"]), // oracle.c is compiled by the test itself
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Events", "Gadgets", "Containers", "LinuxKit"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit", "Gadgets"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "LinuxKit"], resources: [.copy("Fixtures")]),
         // Cluster mode: the Kubernetes API client against recorded responses, selectors, manifests;
         // the fan-out to real daemons in network namespaces ("nodes") with real runc containers.

@@ -78,6 +78,20 @@ public struct DaemonConfig: Sendable {
     /// policy, and streams its decisions (WatchSupervisor).
     public var supervise: SuperviseSettings?
 
+    /// Optional: the Prometheus endpoint (GET /metrics over plain HTTP) on this host and port;
+    /// port 0 picks a free one. See README.md, "Metrics".
+    public var metrics: MetricsListener?
+
+    public struct MetricsListener: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
     public struct SuperviseSettings: Sendable, Equatable {
         /// The agent's unix socket: the containers' config.json `linux.seccomp.listenerPath`.
         public var socket: String
@@ -122,7 +136,7 @@ public struct DaemonConfig: Sendable {
         }
         var config = DaemonConfig()
         let top = try Object(root, path: source)
-        try top.allow(["socket", "stateDirectory", "record", "runtimes", "tcp", "supervise"])
+        try top.allow(["socket", "stateDirectory", "record", "runtimes", "tcp", "supervise", "metrics"])
         config.socket = try top.string("socket") ?? config.socket
         config.stateDirectory = try top.string("stateDirectory") ?? config.stateDirectory
         if let record = try top.object("record") {
@@ -183,6 +197,14 @@ public struct DaemonConfig: Sendable {
             }
             config.supervise = SuperviseSettings(socket: socket, policy: policy)
         }
+        if let metrics = try top.object("metrics") {
+            try metrics.allow(["address"])
+            let address = try metrics.string("address") ?? "127.0.0.1:9464"
+            guard let (host, port) = metricsAddress(address) else {
+                throw SondeError(.invalidArgument, "\(metrics.path).address: '\(address)' is not HOST:PORT")
+            }
+            config.metrics = MetricsListener(host: host, port: port)
+        }
         if let runtimes = try top.object("runtimes") {
             try runtimes.allow(["runcRoot", "containerdAddress", "containerdRuncRoot"])
             config.runcRoot = try runtimes.string("runcRoot") ?? config.runcRoot
@@ -190,6 +212,12 @@ public struct DaemonConfig: Sendable {
             config.containerdRuncRoot = try runtimes.string("containerdRuncRoot") ?? config.containerdRuncRoot
         }
         return config
+    }
+
+    /// HOST:PORT, where port 0 (a free port, for tests) is allowed too.
+    static func metricsAddress(_ text: String) -> (host: String, port: Int)? {
+        if text.hasSuffix(":0"), let (host, _) = DaemonEndpoint.parseAddress(String(text.dropLast()) + "1") { return (host, 0) }
+        return DaemonEndpoint.parseAddress(text)
     }
 
     /// 4096, 64K, 1M, 16MiB.

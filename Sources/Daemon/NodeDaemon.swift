@@ -23,6 +23,8 @@ public final class NodeState: Sendable {
     public let gadgets: GadgetRegistry
     /// The seccomp agent (config key "supervise"), nil when the config has none.
     public let supervise: DaemonSupervisor?
+    /// The Prometheus metrics (config key "metrics") and their one registry, nil without the key.
+    public let metrics: DaemonMetrics?
     /// Nanoseconds since the Unix epoch.
     public let startedAt: Int64
     let watchers = Mutex<[String]>([])
@@ -39,10 +41,13 @@ public final class NodeState: Sendable {
         hooks = HookRegistrations(stateDirectory: config.stateDirectory)
         // The policy is read here, so a bad one stops the daemon at start with the file's error.
         supervise = try config.supervise.map { settings throws(SondeError) in try DaemonSupervisor(settings: settings, notice: notice) }
-        collection = ContainerCollection(cgroups: cgroups, sources: Self.sources(config, hooks: hooks, extraCgroups: []))
+        let collection = ContainerCollection(cgroups: cgroups, sources: Self.sources(config, hooks: hooks, extraCgroups: []))
+        self.collection = collection
+        let cgroupRoot = self.cgroups
         guard config.recordEnabled else {
             recorder = nil
             recorderService = nil
+            metrics = config.metrics.map { _ in DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: nil, notice: notice) }
             return
         }
         // Joins the recorder a previous daemon left pinned (after a crash or `kill -9`): what it
@@ -54,6 +59,7 @@ public final class NodeState: Sendable {
         if !selection.labels.isEmpty || !selection.podNamespaces.isEmpty { options.filter = { selection.matches($0) } }
         let renderer = DumpRenderer.strace
         self.recorder = recorder
+        metrics = config.metrics.map { _ in DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: recorder, notice: notice) }
         recorderService = RecorderService(recorder: recorder, collection: collection, options: options, notice: notice,
                                           render: { dump, _ in renderer.text(dump).joined(separator: "\n") + "\n" })
     }
@@ -133,6 +139,16 @@ public enum NodeDaemon {
                 throw error
             }
         }
+        var metricsServer: MetricsServer?
+        if let metrics = node.metrics, let endpoint = config.metrics {
+            do throws(SondeError) {
+                metricsServer = try await MetricsServer.start(host: endpoint.host, port: endpoint.port, scrape: { metrics.scrape() })
+            } catch {
+                close(listener)
+                unlink(config.socket)
+                throw error
+            }
+        }
         let watcher = RuntimeWatcher(directories: [config.runcRoot, config.containerdRuncRoot]) { node.runtimeChanged() }
         node.watchers.withLock {
             $0 = (node.supervise.map { ["seccomp agent on \($0.settings.socket) (policy \($0.settings.policy); WatchSupervisor)"] } ?? []) + ["runc state \(config.runcRoot) (inotify)", "podman (runc state + podman ps)",
@@ -160,6 +176,10 @@ public enum NodeDaemon {
                         }
                     }
                 }
+                if let metrics = node.metrics, let metricsServer {
+                    group.addTask { try await metricsServer.serve() }
+                    group.addTask { try await metrics.runSyscallCounting() }
+                }
                 group.addTask {
                     await ContainerdEvents.follow(address: config.containerdAddress) { what in
                         if what.hasPrefix("containerd /tasks/") || what.hasPrefix("subscribed") { notice(what) }
@@ -173,7 +193,8 @@ public enum NodeDaemon {
                 }
                 notice("daemon listening on \(listening); " + (config.recordEnabled
                     ? "recording \(config.recordSelection.summary)" : "recording off")
-                    + (config.supervise.map { "; supervising on \($0.socket) with policy \($0.policy)" } ?? ""))
+                    + (config.supervise.map { "; supervising on \($0.socket) with policy \($0.policy)" } ?? "")
+                    + (metricsServer.map { "; metrics on http://\($0.address)/metrics" } ?? ""))
                 defer { for server in servers { server.beginGracefulShutdown() } }
                 // Ends when cancelled (SIGTERM) or when a part fails.
                 try await group.next()

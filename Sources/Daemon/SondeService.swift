@@ -158,7 +158,9 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
                 let session = GadgetSession(gadget: gadget, collection: node.collection(extraCgroups: selection.selector.cgroupPaths),
                                             options: options, notice: { text in continuation.yield(.with { $0.notice = text }) })
                 defer { continuation.finish() }
+                let metrics = node.metrics, name = gadget.name
                 let stats = try await session.run(ready: { continuation.yield(.with { $0.ready = true }) }) { event in
+                    metrics?.gadgetEvent(name)
                     if case .dropped = continuation.yield(.with { $0.event = Sonde_V1_Event(event) }) { overflow.add(1) }
                 }
                 return stats
@@ -172,6 +174,7 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
             }
             let stats = try await withTaskCancellationHandler { try await run.value } onCancel: { run.cancel() }
             let dropped = overflow.value
+            node.metrics?.gadgetEnded(gadget.name, stats: stats, notSent: dropped)
             try await response.write(.with {
                 $0.stats = .with {
                     $0.delivered = stats.delivered - dropped

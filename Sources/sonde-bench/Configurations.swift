@@ -70,12 +70,14 @@ enum Configurations {
         FloorCopyPrograms(),
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .container),
         RecorderConfiguration(placement: .container),
+        SyscallMetricsConfiguration(placement: .container),
         ToolWrapper.strace,
         ToolWrapper.perfTrace,
         BpftraceCount(),
         Baseline(placement: .host),
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .host),
         RecorderConfiguration(placement: .host),
+        SyscallMetricsConfiguration(placement: .host),
     ]
 
     static let floorName = FloorPrograms().name

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// `sonde top syscalls` end to end (the CLI, in JSON and columns) on real runc containers that make
+/// a known number of calls, some failing.
+@Suite(.serialized) struct TopSyscallsTests {
+    func rows(_ stdout: String) throws -> [[String: Any]] {
+        try stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    @Test func countsCallsErrorsAndLatencyPerSyscallOfTheSelectedContainer() async throws {
+        let a = try SyscallWorkload.container(prefix: "sonde-it-topsys-a", ok: 777, failing: 123)
+        let b = try SyscallWorkload.container(prefix: "sonde-it-topsys-b", ok: 50, failing: 5)
+        defer { a.remove(); b.remove() }
+        try a.start()
+        try b.start()
+
+        let top = try BackgroundCommand(sondeExecutable, ["top", "syscalls", "-c", a.name, "-o", "json", "--interval", "0.5",
+                                                          "--max-rows", "0", "--timeout", "8"])
+        // The waiting loop's own calls (access, nanosleep) show once the programs are attached.
+        let attached = try await eventually(timeout: .seconds(30)) { top.stdout.contains("\"access\"") }
+        #expect(attached, "\(top.stderr)")
+        SyscallWorkload.go(a)
+        SyscallWorkload.go(b)
+        let status = top.wait(timeout: 60)
+        #expect(status == 0, "\(top.stderr)")
+
+        let all = try rows(top.stdout)
+        for row in all {
+            #expect((row["container"] as? [String: Any])?["name"] as? String == a.name)
+            #expect(row["source"] as? String == "syscalls")
+        }
+        func total(_ syscall: String, _ field: String) -> Int {
+            all.filter { $0["syscall"] as? String == syscall }.reduce(0) { $0 + ($1[field] as? Int ?? 0) }
+        }
+        #expect(total("getpgid", "count") == 777)
+        #expect(total("getpgid", "errors") == 0)
+        #expect(total("rmdir", "count") == 123)
+        #expect(total("rmdir", "errors") == 123)
+        let getpgid = try #require(all.first { $0["syscall"] as? String == "getpgid" })
+        #expect(getpgid["nr"] as? Int == 121)
+        // Percentiles come from the histogram: ordered, and a getpgid takes well under 1 ms.
+        let p50 = try #require(getpgid["p50"] as? Int), p99 = try #require(getpgid["p99"] as? Int)
+        #expect(p50 > 0 && p50 <= p99 && p99 < 1_000_000, "\(getpgid)")
+    }
+
+    @Test func sortsCutsAndShowsColumns() async throws {
+        let a = try SyscallWorkload.container(prefix: "sonde-it-topsys-c", ok: 2000, failing: 10)
+        defer { a.remove() }
+        try a.start()
+        let top = try BackgroundCommand(sondeExecutable, ["top", "syscalls", "-c", a.name, "--interval", "0.5", "--timeout", "6",
+                                                          "--sort", "-errors", "--max-rows", "1",
+                                                          "--fields", "container,syscall,count,errors,p50,p99"])
+        let attached = try await eventually(timeout: .seconds(30)) { top.stdout.contains("access") }
+        #expect(attached, "\(top.stderr)")
+        SyscallWorkload.go(a)
+        #expect(top.wait(timeout: 60) == 0, "\(top.stderr)")
+        let lines = top.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("CONTAINER") && $0.contains("SYSCALL") && $0.contains("ERRORS") && $0.contains("P99") })
+        // The interval with the failures shows rmdir first (most errors), with its unit-suffixed latency.
+        let rmdir = try #require(lines.first { $0.contains(" rmdir ") }, "\(top.stdout)")
+        let words = rmdir.split(separator: " ").map(String.init)
+        #expect(words.contains("10") && words.last.map { $0.hasSuffix("s") } == true, "\(rmdir)")
+        // --max-rows 1: never two syscall rows in one interval.
+        let dataLines = lines.filter { $0.hasPrefix(a.name.prefix(16)) }
+        #expect(dataLines.count <= 14 && !dataLines.isEmpty)
+
+        let bad = try run(sondeExecutable, ["top", "syscalls", "--sort", "-nosuch"])
+        #expect(bad.status != 0 && bad.stderr.contains("unknown field 'nosuch'"), "\(bad.stderr)")
+    }
+}
