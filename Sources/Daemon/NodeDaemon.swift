@@ -179,6 +179,7 @@ public enum NodeDaemon {
                 if let metrics = node.metrics, let metricsServer {
                     group.addTask { try await metricsServer.serve() }
                     group.addTask { try await metrics.runSyscallCounting() }
+                    group.addTask { try await metrics.runStartupTimelines() }
                 }
                 group.addTask {
                     await ContainerdEvents.follow(address: config.containerdAddress) { what in

@@ -73,6 +73,20 @@ import Testing
         #expect((memory.first?.value ?? 0) > 0, "\(memory)")
         #expect(try prometheus.query("up{job=\"sonde\"}").first?.value == 1)
         #expect(try prometheus.query("sonde_syscall_metrics_lost_total{reason=\"uncounted\"}").first?.value == 0)
+
+        // Start-up timelines: a container started and removed now (the daemon's programs are long
+        // attached) is observed when its cgroup goes, as histograms by interval.
+        let second = try SyscallWorkload.container(prefix: "sonde-it-start", ok: 0, failing: 0)
+        defer { second.remove() }
+        try second.start()
+        try await Task.sleep(for: .seconds(1.5)) // identified by the daemon before it goes
+        second.remove()
+        let timed = try await eventually(timeout: .seconds(30)) {
+            ((try? Self.scrape(address)) ?? "").split(separator: "\n").contains {
+                $0.hasPrefix("sonde_container_startup_seconds_count{interval=\"cgroup_to_entrypoint\"}") && !$0.hasSuffix(" 0")
+            }
+        }
+        #expect(timed, "\(daemon.log)")
     }
 
     @Test func countsTheEventsOfGadgetsRunForClients() async throws {

@@ -99,6 +99,24 @@ public final class DaemonMetrics: Sendable {
         while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
     }
 
+    /// Start-up timelines of new containers (`sonde trace startup`'s programs), as histograms.
+    let startup = StartupHistograms()
+
+    /// Follows every new container's start until cancelled; each timeline is observed when the
+    /// container accepts its first connection or its cgroup goes. Like the syscall metrics, a failure
+    /// leaves the rest of the endpoint serving.
+    func runStartupTimelines() async throws {
+        do {
+            let stats = try await StartupMonitor.run(collection: collection, notice: notice) { [startup] timeline in
+                startup.observe(timeline)
+            }
+            if let summary = stats.lossSummary { notice("start-up timelines: " + summary) }
+        } catch {
+            notice("metrics: no start-up timelines: \(error)")
+        }
+        while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+    }
+
     // MARK: gadgets run for clients (RunGadget)
 
     /// One event a RunGadget stream of `gadget` delivered.
@@ -142,6 +160,7 @@ public final class DaemonMetrics: Sendable {
             var buffer = registry.emitToBuffer()
             let histograms = state.withLock { state in state.series.values.map { ($0.labels, $0.latency) } }
             SyscallLatencyFamily.emit(histograms, into: &buffer)
+            if !startup.snapshot().isEmpty { buffer.append(contentsOf: startup.exposition().utf8) }
             return buffer
         }
     }
