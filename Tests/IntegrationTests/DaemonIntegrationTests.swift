@@ -405,7 +405,7 @@ final class DaemonIntegrationTests: XCTestCase {
         let status = try IntegrationTests.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket])
         XCTAssertEqual(status.status, 0, status.stderr)
         XCTAssertTrue(status.stdout.contains("sonde daemon sonde.v1"), status.stdout)
-        XCTAssertTrue(status.stdout.contains("gadgets: bind, capabilities, exec, mount, oomkill, open, signal, tcp"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("gadgets: bind, capabilities, exec, mount, oomkill, open, ptrace, signal, tcp"), status.stdout)
         // A second daemon on the same socket is refused; the first goes on.
         let second = try IntegrationTests.run(sondeExecutable, ["daemon", "--socket", daemon.socket, "--config", daemon.configPath,
                                                "--pin-directory", daemon.settings.pinDirectory, "--state-directory", daemon.settings.stateDirectory],
