@@ -290,7 +290,6 @@ static __always_inline void copy_args(__u64 *args, struct pt_regs *regs)
 }
 
 /* Records with no captured memory (most calls) are written in place: no scratch, no copy. */
-
 static __always_inline void fill_in_place(struct sonde_rec_header *h, struct task_struct *task, __u32 start,
                                           __u16 size, __u8 type, __u16 nr, __u64 timestamp, __u16 flags)
 {
