@@ -77,7 +77,7 @@ let package = Package(
         // Cluster mode: pods from the Kubernetes API, fan-out to each node's daemon, merged streams;
         // `kubectl-sonde` (a kubectl plugin) is its thin CLI.
         .target(name: "Cluster", dependencies: [
-            "Daemon", "DaemonAPI", "Events", "Containers", "Gadgets", "LinuxKit",
+            "Daemon", "DaemonAPI", "Events", "Containers", "Gadgets", "LinuxKit", "Supervisor",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),

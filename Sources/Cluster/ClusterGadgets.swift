@@ -1,6 +1,7 @@
 import Daemon
 import Events
 import Gadgets
+import Supervisor
 
 /// The streams the daemons serve, as the client needs them: gadget names and their columns (from
 /// the daemon's own registry, so the plugin and the daemons agree), and the supervisor's columns.
@@ -12,15 +13,5 @@ public enum ClusterGadgets {
     }
 
     /// The decision columns of `sonde supervise --events`, without CONTAINER (the cluster puts it first).
-    public static let supervisorColumns: [Column] = [
-        .time, .pid, .comm,
-        .field("SYSCALL", "syscall", width: 9),
-        .field("VERDICT", "verdict", width: 11),
-        .field("RET", "ret", width: 7),
-        Column("CALL", width: 0) { event in
-            let args = event.field("args").map(FieldText.text) ?? ""
-            let rule = event.field("rule").map(FieldText.text) ?? ""
-            return "\(args)  [\(rule)]"
-        },
-    ]
+    public static let supervisorColumns: [Column] = [.time, .pid, .comm] + DecisionColumns.verdict + [DecisionColumns.call]
 }

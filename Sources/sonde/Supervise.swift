@@ -36,18 +36,8 @@ struct SuperviseEventOptions: ParsableArguments {
 
     @OptionGroup var output: OutputOptions
 
-    static let columns: [Column] = [
-        .time, .container, .pid, .comm,
-        .field("SYSCALL", "syscall", width: 9),
-        .field("VERDICT", "verdict", width: 11),
-        .field("RET", "ret", width: 7),
-        Column("LAT(us)", width: 7, alignment: .right) { $0.field("latency_us").map(FieldText.text) ?? "" },
-        Column("CALL", width: 0) { event in
-            let args = event.field("args").map(FieldText.text) ?? ""
-            let rule = event.field("rule").map(FieldText.text) ?? ""
-            return "\(args)  [\(rule)]"
-        },
-    ]
+    static let columns: [Column] = [.time, .container, .pid, .comm] + DecisionColumns.verdict
+        + [DecisionColumns.latency, DecisionColumns.call]
 
     /// The event sink, or nil without --events (no event is even built then).
     func sink() -> (@Sendable (Event) -> Void)? {
