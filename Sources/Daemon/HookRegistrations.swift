@@ -144,9 +144,8 @@ public final class HookRegistrations: ContainerSource, Sendable {
     private func save() {
         let all = entries.withLock { Array($0.values) }
         do {
-            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try JSONEncoder().encode(all).write(to: URL(fileURLWithPath: file), options: .atomic)
+            try Files.makePrivateDirectory((file as NSString).deletingLastPathComponent)
+            try Files.writePrivate(file, Array(try JSONEncoder().encode(all)))
         } catch {
             // Registrations still work in memory; a restart then finds the containers through the runtimes.
             // Never a trap on EPIPE (FileHandle's write would).

@@ -15,6 +15,8 @@ public struct SondeError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code("invalid argument")
         public static let malformedInput = Code("malformed input")
         public static let system = Code("system call failed")
+        /// A limit was reached (a client's concurrent streams, say): try again later.
+        public static let resourceExhausted = Code("resource exhausted")
     }
 
     public let code: Code

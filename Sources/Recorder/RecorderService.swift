@@ -53,13 +53,36 @@ public final class RecorderService: @unchecked Sendable {
 
     /// Records what the selection matches now, then follows changes until cancelled or the timeout.
     public func run(timeout: Duration? = nil, ready: @Sendable () -> Void = {}) async throws(SondeError) {
-        try recordMatching()
+        var short = false
+        while !Task.isCancelled {
+            do throws(SondeError) {
+                try recordMatching()
+                break
+            } catch where error.errno?.isResourceShortage == true {
+                await waitOutShortage(error, reported: &short)
+            }
+        }
         ready()
         let deadline = timeout.map { ContinuousClock.now + $0 }
         while !Task.isCancelled, deadline.map({ ContinuousClock.now < $0 }) ?? true {
             do { try await Task.sleep(for: .milliseconds(200)) } catch { break }
-            try step()
+            do throws(SondeError) {
+                try step()
+                if short { notice("recorder: working again after the shortage") }
+                short = false
+            } catch where error.errno?.isResourceShortage == true {
+                // Out of descriptors or memory (a flood of connections, say): the kernel records
+                // on; this housekeeping waits and tries again rather than ending the process.
+                await waitOutShortage(error, reported: &short)
+            }
         }
+    }
+
+    /// Says once that a step failed for want of a resource, then waits a second.
+    private func waitOutShortage(_ error: SondeError, reported: inout Bool) async {
+        if !reported { notice("recorder: \(error.message): \(error.errno.map(\.description) ?? ""); retrying every second") }
+        reported = true
+        do { try await Task.sleep(for: .seconds(1)) } catch { return }
     }
 
     /// One round of housekeeping; public for tests that drive it step by step.
@@ -159,13 +182,12 @@ public final class RecorderService: @unchecked Sendable {
                 cause = "its init process \(event.pid) (\(event.comm)) exited with status \(event.exitStatus)"
             }
             let dump = try recorder.dump(container)
-            try FileManager.default.createDirectory(atPathOrThrow: directory)
+            // A dump holds the container's syscall arguments and buffers: root's only, as the API socket.
+            try Files.makePrivateDirectory(directory)
             let stamp = TimeText.fileStamp(FlightRecorder.now())
             let path = directory + "/" + FileNames.safe(container.name) + "-" + stamp + ".txt"
             let text = "# sonde crash dump of \(container.name) (\(container.runtime) \(container.id)): \(cause)\n" + render(dump, container)
-            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
-                throw SondeError.system("cannot write \(path)", Errno.current)
-            }
+            try Files.writePrivate(path, Array(text.utf8))
             notice("\(container.name): \(cause); crash dump written to \(path)")
         } catch {
             notice("crash dump failed: \(error)")

@@ -69,16 +69,15 @@ struct RegistryStore {
     }
 
     private func save(_ registry: RecorderRegistry) throws(SondeError) {
+        let data: Data
         do {
-            let data = try JSONEncoder().encode(registry)
-            // Write aside and rename: a crash never leaves half a registry.
-            try data.write(to: URL(fileURLWithPath: file + ".tmp"))
-            guard rename(file + ".tmp", file) == 0 else { throw SondeError.system("rename \(file)", Errno.current) }
-        } catch let error as SondeError {
-            throw error
+            data = try JSONEncoder().encode(registry)
         } catch {
-            throw SondeError(.system, "cannot write \(file): \(error)")
+            throw SondeError(.system, "cannot encode \(file): \(error)")
         }
+        // Aside and renamed (a crash never leaves half a registry), root's only: it names every
+        // recorded container.
+        try Files.writePrivate(file, Array(data))
     }
 }
 
