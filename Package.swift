@@ -21,6 +21,9 @@ let package = Package(
         // NIO directly: the daemon's Prometheus endpoint (NIOHTTP1) and cluster mode's Kubernetes API
         // client (HTTPS); both already come with grpc-swift-nio-transport.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"), .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // X.509 (already a dependency of grpc-swift-nio-transport): the daemon reads its TCP clients'
+        // certificate subjects to authorise them.
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         // The daemon's metrics registry (Prometheus text format).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -72,6 +75,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "X509", package: "swift-certificates"),
         ]),
         .executableTarget(name: "sonde-hook", dependencies: ["DaemonAPI", "LinuxKit"], path: "Sources/sonde-hook"),
         // Cluster mode: pods from the Kubernetes API, fan-out to each node's daemon, merged streams;
@@ -108,7 +113,8 @@ let package = Package(
                     exclude: ["Oracle"]), // oracle.c is compiled by the test itself
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Events", "Gadgets", "Containers", "LinuxKit"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit", "Gadgets"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit", "Gadgets",
+                                                        .product(name: "GRPCCore", package: "grpc-swift-2")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "LinuxKit"], resources: [.copy("Fixtures")]),
         // Cluster mode: the Kubernetes API client against recorded responses, selectors, manifests;
         // the fan-out to real daemons in network namespaces ("nodes") with real runc containers.

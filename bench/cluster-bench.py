@@ -60,7 +60,8 @@ gcc -O2 -static -o openstorm {ROOT}/bench/openstorm.c""")
             os.makedirs(nd)
             config = {"socket": nd + "/sonde.sock", "stateDirectory": nd + "/state", "record": {"enabled": False},
                       "runtimes": {"containerdAddress": nd + "/none.sock"},
-                      "tcp": {"address": addr + ":7443", "certificate": d + "/daemon.pem", "key": d + "/daemon.key", "clientCA": d + "/ca.pem"}}
+                      "tcp": {"address": addr + ":7443", "certificate": d + "/daemon.pem", "key": d + "/daemon.key", "clientCA": d + "/ca.pem",
+                              "clients": [{"user": "bench", "wholeNode": True}]}}
             json.dump(config, open(nd + "/daemon.json", "w"))
             log = open(nd + "/daemon.log", "w")
             # nsenter joins the network namespace only (ip netns exec would remount /sys).

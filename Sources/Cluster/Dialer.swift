@@ -40,7 +40,17 @@ public struct DirectDialer: DaemonDialer {
         guard let host = addresses[node.node] ?? node.host else {
             throw SondeError(.notFound, "node \(node.node) has no address (no InternalIP, no pod hostIP)")
         }
-        return .tcp(host: host, port: port, tls: tls)
+        return .tcp(host: host, port: port, tls: tls.forNode(node.node))
+    }
+}
+
+extension DaemonEndpoint.ClientTLS {
+    /// With per-node daemon certificates, `{node}` in the server name becomes the node's name: a
+    /// key stolen from one node then cannot pass for another node's daemon.
+    func forNode(_ node: String) -> Self {
+        var tls = self
+        tls.serverName = serverName?.replacingOccurrences(of: "{node}", with: node)
+        return tls
     }
 }
 
@@ -114,7 +124,7 @@ public final class KubectlPortForwardDialer: DaemonDialer, @unchecked Sendable {
             throw SondeError(.daemonUnavailable, "kubectl port-forward to \(daemon.name) on node \(node.node) failed")
         }
         lock.withLock { forwards[Self.key(node)] = process }
-        return .tcp(host: "127.0.0.1", port: local, tls: tls)
+        return .tcp(host: "127.0.0.1", port: local, tls: tls.forNode(node.node))
     }
 
     /// One forward per stream: a node gets a second stream when new pods appear on it.

@@ -39,11 +39,35 @@ public struct ClusterFanOut: Sendable {
     /// Streams end after this (0: until cancelled); the daemons are told, and the client gives
     /// them a few seconds more before it cancels.
     public var timeoutSeconds: Double
+    /// The Kubernetes user (and groups) to act as, sent with every call: daemons honour it only
+    /// from a certificate they let impersonate (docs/daemon-security.md).
+    public var impersonate: Impersonation?
 
-    public init(dialer: any DaemonDialer, connectTimeout: Duration = .seconds(3), timeoutSeconds: Double = 0) {
+    public struct Impersonation: Sendable {
+        public var user: String
+        public var groups: [String]
+
+        public init(user: String, groups: [String] = []) {
+            self.user = user
+            self.groups = groups
+        }
+    }
+
+    public init(dialer: any DaemonDialer, connectTimeout: Duration = .seconds(3), timeoutSeconds: Double = 0, impersonate: Impersonation? = nil) {
         self.dialer = dialer
         self.connectTimeout = connectTimeout
         self.timeoutSeconds = timeoutSeconds
+        self.impersonate = impersonate
+    }
+
+    /// The metadata of every call: who the client acts as, when it forwards a user.
+    var metadata: Metadata {
+        var metadata = Metadata()
+        if let impersonate {
+            metadata.addString(impersonate.user, forKey: "sonde-impersonate-user")
+            for group in impersonate.groups { metadata.addString(group, forKey: "sonde-impersonate-group") }
+        }
+        return metadata
     }
 
     /// Runs `operation` on every node of `plan`; `sink` gets every record, from any node's task
@@ -159,7 +183,7 @@ public struct ClusterFanOut: Sendable {
                 let silent = SondeError(.daemonUnavailable, "no answer within \(Self.seconds(connectTimeout)) (connect, TLS and Status)")
                 do {
                     _ = try await withDeadline(connectTimeout, orFail: silent) {
-                        try await client.status(Sonde_V1_StatusRequest(), options: DaemonClient.options(timeout: connectTimeout))
+                        try await client.status(Sonde_V1_StatusRequest(), metadata: metadata, options: DaemonClient.options(timeout: connectTimeout))
                     }
                 } catch let error as RPCError {
                     // The call's deadline and the timer are the same limit; whichever fires first.
@@ -197,7 +221,7 @@ public struct ClusterFanOut: Sendable {
             $0.selector.names = node.containers.map(\.container.id)
             $0.timeoutSeconds = timeoutSeconds
         }
-        try await client.runGadget(request, options: streamOptions) { response in
+        try await client.runGadget(request, metadata: metadata, options: streamOptions) { response in
             for try await reply in response.messages {
                 switch reply.kind {
                 case .event(let message):
@@ -215,7 +239,7 @@ public struct ClusterFanOut: Sendable {
     private func watchSupervisor(_ node: NodePlan, _ byID: [String: PodContainer], _ client: SondeAPIClient,
                                  _ sink: @escaping @Sendable (ClusterRecord) -> Void) async throws {
         let request = Sonde_V1_WatchSupervisorRequest.with { $0.timeoutSeconds = timeoutSeconds }
-        try await client.watchSupervisor(request, options: streamOptions) { response in
+        try await client.watchSupervisor(request, metadata: metadata, options: streamOptions) { response in
             var reported = ""
             for try await reply in response.messages {
                 switch reply.kind {
@@ -244,7 +268,7 @@ public struct ClusterFanOut: Sendable {
                 $0.format = json ? .json : .text
             }
             do {
-                try await client.dumpRecorder(request, options: DaemonClient.options(timeout: .seconds(60))) { response in
+                try await client.dumpRecorder(request, metadata: metadata, options: DaemonClient.options(timeout: .seconds(60))) { response in
                     for try await reply in response.messages {
                         for line in reply.lines { sink(.dumpLine(container, line)) }
                         if reply.hasSummary, reply.summary.overwritten + reply.summary.dropped + reply.summary.corrupt > 0 {
@@ -254,8 +278,9 @@ public struct ClusterFanOut: Sendable {
                         }
                     }
                 }
-            } catch let error as RPCError where error.code == .notFound {
-                // One container the daemon does not record is a notice; the node and its others go on.
+            } catch let error as RPCError where error.code == .notFound || error.code == .permissionDenied {
+                // One container the daemon does not record, or does not let this client read, is a
+                // notice; the node and its others go on.
                 sink(.notice(node: node.node, "\(container.pod.namespace)/\(container.pod.name) \(container.container.name): \(error.message)"))
             }
         }

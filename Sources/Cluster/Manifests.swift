@@ -60,6 +60,10 @@ public enum Manifests {
         data:
           # README "Node daemon" describes every key. Recording is opt-in per pod (label
           # sonde.dev/record=true): it costs each recorded syscall about twice the tracing floor.
+          # tcp.clients authorises clients by their certificate's CN (user) and O (groups): each
+          # reads the containers of the pod namespaces listed for it, and nothing else; a
+          # certificate no rule names gets PERMISSION_DENIED (docs/daemon-security.md). Mirror
+          # your RBAC here: {"user": "alice", "podNamespaces": ["shop"]}.
           daemon.json: |
             {
               "socket": "/run/sonde/sonde.sock",
@@ -78,7 +82,12 @@ public enum Manifests {
                 "address": "0.0.0.0:7443",
                 "certificate": "/etc/sonde/tls/tls.crt",
                 "key": "/etc/sonde/tls/tls.key",
-                "clientCA": "/etc/sonde/tls/ca.crt"
+                "clientCA": "/etc/sonde/tls/ca.crt",
+                "clients": [
+                  { "group": "sonde:cluster-admins", "wholeNode": true }
+                ],
+                "limits": { "handshakeTimeoutSeconds": 10, "idleTimeoutSeconds": 300, "connections": 256,
+                            "connectionsPerPeer": 16, "streamsPerClient": 8 }
               }
             }
         ---

@@ -111,14 +111,36 @@ public struct DaemonConfig: Sendable {
         public var certificate: String
         public var key: String
         public var clientCA: String
+        /// Who may read what (`tcp.clients`); a certificate no rule names may do nothing.
+        public var clients: [ClientRule]
+        public var limits: TCPLimits
 
-        public init(host: String, port: Int, certificate: String, key: String, clientCA: String) {
+        public init(host: String, port: Int, certificate: String, key: String, clientCA: String,
+                    clients: [ClientRule] = [], limits: TCPLimits = TCPLimits()) {
             self.host = host
             self.port = port
             self.certificate = certificate
             self.key = key
             self.clientCA = clientCA
+            self.clients = clients
+            self.limits = limits
         }
+    }
+
+    /// What TCP peers may hold (`tcp.limits`): they are hostile until their certificate is checked.
+    public struct TCPLimits: Sendable, Equatable {
+        /// From accepting a connection to a finished TLS handshake.
+        public var handshakeTimeoutSeconds = 10.0
+        /// A connection without calls this long is closed.
+        public var idleTimeoutSeconds = 300.0
+        /// Connections at once (at most half the descriptors the daemon may open).
+        public var connections = 256
+        /// Connections at once from one remote address.
+        public var connectionsPerPeer = 16
+        /// Streams at once (DumpRecorder, RunGadget, WatchSupervisor) per client identity.
+        public var streamsPerClient = 8
+
+        public init() {}
     }
 
     public init() {}
@@ -172,7 +194,7 @@ public struct DaemonConfig: Sendable {
             config.recorder.stateDirectory = try record.string("stateDirectory") ?? config.recorder.stateDirectory
         }
         if let tcp = try top.object("tcp") {
-            try tcp.allow(["address", "certificate", "key", "clientCA"])
+            try tcp.allow(["address", "certificate", "key", "clientCA", "clients", "limits"])
             func required(_ key: String) throws(SondeError) -> String {
                 guard let value = try tcp.string(key), !value.isEmpty else {
                     throw SondeError(.invalidArgument, "\(tcp.path).\(key) is required: the TCP API takes mutual TLS only")
@@ -184,7 +206,8 @@ public struct DaemonConfig: Sendable {
                 throw SondeError(.invalidArgument, "\(tcp.path).address: '\(address)' is not HOST:PORT")
             }
             config.tcp = TCPListener(host: host, port: port, certificate: try required("certificate"),
-                                     key: try required("key"), clientCA: try required("clientCA"))
+                                     key: try required("key"), clientCA: try required("clientCA"),
+                                     clients: try clientRules(tcp), limits: try tcpLimits(tcp))
         }
         if let supervise = try top.object("supervise") {
             try supervise.allow(["socket", "policy"])
@@ -212,6 +235,50 @@ public struct DaemonConfig: Sendable {
             config.containerdRuncRoot = try runtimes.string("containerdRuncRoot") ?? config.containerdRuncRoot
         }
         return config
+    }
+
+    /// `tcp.clients`: [{"user" or "group": NAME, "podNamespaces": [...], "wholeNode": BOOL, "impersonate": BOOL}].
+    static func clientRules(_ tcp: Object) throws(SondeError) -> [ClientRule] {
+        guard let raw = tcp.values["clients"], !(raw is NSNull) else { return [] }
+        guard let list = raw as? [Any] else { throw SondeError(.malformedInput, "\(tcp.path).clients: expected a list of objects") }
+        var rules: [ClientRule] = []
+        for (index, item) in list.enumerated() {
+            let entry = try Object(item, path: "\(tcp.path).clients[\(index)]")
+            try entry.allow(["user", "group", "podNamespaces", "wholeNode", "impersonate"])
+            let subject: ClientRule.Subject
+            switch (try entry.string("user"), try entry.string("group")) {
+            case (let user?, nil) where !user.isEmpty: subject = .user(user)
+            case (nil, let group?) where !group.isEmpty: subject = .group(group)
+            default: throw SondeError(.invalidArgument, "\(entry.path) needs exactly one of user and group (the certificate's CN or O)")
+            }
+            let rule = ClientRule(subject: subject, podNamespaces: try entry.strings("podNamespaces") ?? [],
+                                  wholeNode: try entry.bool("wholeNode") ?? false, impersonate: try entry.bool("impersonate") ?? false)
+            if rule.podNamespaces.contains("") { throw SondeError(.invalidArgument, "\(entry.path).podNamespaces: an empty name") }
+            guard !rule.podNamespaces.isEmpty || rule.wholeNode || rule.impersonate else {
+                throw SondeError(.invalidArgument, "\(entry.path) grants nothing: give podNamespaces, wholeNode or impersonate")
+            }
+            rules.append(rule)
+        }
+        return rules
+    }
+
+    static func tcpLimits(_ tcp: Object) throws(SondeError) -> TCPLimits {
+        var limits = TCPLimits()
+        guard let object = try tcp.object("limits") else { return limits }
+        try object.allow(["handshakeTimeoutSeconds", "idleTimeoutSeconds", "connections", "connectionsPerPeer", "streamsPerClient"])
+        func seconds(_ key: String, _ value: Double) throws(SondeError) -> Double {
+            guard let raw = object.values[key], !(raw is NSNull) else { return value }
+            guard let number = raw as? NSNumber, number.doubleValue >= 0.1, number.doubleValue <= 86_400 else {
+                throw SondeError(.invalidArgument, "\(object.path).\(key): expected seconds from 0.1 to 86400")
+            }
+            return number.doubleValue
+        }
+        limits.handshakeTimeoutSeconds = try seconds("handshakeTimeoutSeconds", limits.handshakeTimeoutSeconds)
+        limits.idleTimeoutSeconds = try seconds("idleTimeoutSeconds", limits.idleTimeoutSeconds)
+        limits.connections = try object.int("connections", in: 1...1_000_000) ?? limits.connections
+        limits.connectionsPerPeer = try object.int("connectionsPerPeer", in: 1...1_000_000) ?? limits.connectionsPerPeer
+        limits.streamsPerClient = try object.int("streamsPerClient", in: 1...10_000) ?? limits.streamsPerClient
+        return limits
     }
 
     /// HOST:PORT, where port 0 (a free port, for tests) is allowed too.

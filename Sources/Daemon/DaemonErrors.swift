@@ -11,6 +11,7 @@ extension RPCError {
         case .invalidArgument: code = .invalidArgument
         case .malformedInput: code = .failedPrecondition
         case .notPrivileged: code = .permissionDenied
+        case .resourceExhausted: code = .resourceExhausted
         case .kernelFeatureMissing, .bpfLoadFailed, .bpfAttachFailed: code = .failedPrecondition
         default: code = .internalError
         }

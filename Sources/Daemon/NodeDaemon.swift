@@ -99,6 +99,14 @@ public enum NodeDaemon {
     public static func run(config: DaemonConfig, gadgets: GadgetRegistry = .builtin,
                            notice: @escaping @Sendable (String) -> Void,
                            ready: @Sendable (NodeState) -> Void = { _ in }) async throws(SondeError) {
+        // Every TCP peer, gadget and container costs descriptors: take all the hard limit allows.
+        let openFiles: UInt64
+        do {
+            openFiles = try OpenFileLimit.raiseToHardLimit()
+        } catch {
+            notice("cannot raise the open file limit: \(error)")
+            openFiles = OpenFileLimit.current
+        }
         let listener = try UnixListener.listen(path: config.socket)
         let node: NodeState
         do {
@@ -110,7 +118,7 @@ public enum NodeDaemon {
         }
         let server = GRPCServer(
             transport: HTTP2ServerTransport.Posix(listeningSocketDescriptor: Int(listener), transportSecurity: .plaintext),
-            services: [SondeService(node: node)])
+            services: [SondeService(node: node, access: .local)])
         var servers = [server]
         if let tcp = config.tcp {
             for file in [tcp.certificate, tcp.key, tcp.clientCA] where !Files.exists(file) {
@@ -127,8 +135,21 @@ public enum NodeDaemon {
                     tls.trustRoots = .certificates([.file(path: tcp.clientCA, format: .pem)])
                     tls.clientCertificateVerification = .noHostnameVerification
                 }
-            servers.append(GRPCServer(transport: HTTP2ServerTransport.Posix(address: address, transportSecurity: security),
-                                      services: [SondeService(node: node)]))
+            let admission = TCPAdmission(limits: tcp.limits, openFileLimit: openFiles, notice: notice)
+            let transportConfig = HTTP2ServerTransport.Posix.Config.defaults { transport in
+                transport.channelDebuggingCallbacks.onAcceptTCPConnection = { admission.admit($0) }
+                transport.connection.maxIdleTime = .milliseconds(Int64(tcp.limits.idleTimeoutSeconds * 1000))
+                // A peer that vanishes mid-stream is found within 80 s rather than at the next write.
+                transport.connection.keepalive.time = .seconds(60)
+                transport.connection.keepalive.timeout = .seconds(20)
+                transport.http2.maxConcurrentStreams = max(16, tcp.limits.streamsPerClient * 2)
+            }
+            servers.append(GRPCServer(transport: HTTP2ServerTransport.Posix(address: address, transportSecurity: security, config: transportConfig),
+                                      services: [SondeService(node: node, access: .tcp(StreamQuota(limit: tcp.limits.streamsPerClient)))],
+                                      interceptors: [TCPAuthorization(authorizer: Authorizer(rules: tcp.clients))]))
+            if tcp.clients.isEmpty {
+                notice("tcp: no clients in the config (tcp.clients): every TCP call will be refused")
+            }
         }
         if let supervise = node.supervise {
             do throws(SondeError) {

@@ -158,6 +158,8 @@ extension SondeError {
             self.init(.system, error.message)
         case .permissionDenied, .unauthenticated:
             self.init(.notPrivileged, error.message)
+        case .resourceExhausted:
+            self.init(.resourceExhausted, error.message)
         case .unimplemented:
             self.init(.invalidArgument, "the sonde daemon at \(socket) does not know this call (an older daemon?): \(error.message)")
         default:

@@ -83,7 +83,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "The CA that signed the daemons' certificate (PEM). Default: ca.pem beside the certificate.")
     var tlsCa: String?
 
-    @Option(help: "The name every daemon's certificate carries (one certificate for the DaemonSet).")
+    @Option(help: "The name every daemon's certificate carries (one certificate for the DaemonSet); '{node}' stands for each node's name (a certificate per node).")
     var tlsServerName = "sonde-daemon"
 
     @Option(help: "How to reach the daemons: direct (each node's address) or port-forward (through the API server, with kubectl).")
@@ -95,12 +95,21 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "Seconds a daemon has to accept, finish TLS and answer before its node is reported missing.")
     var connectTimeout: Double = 3
 
+    @Option(name: .customLong("as"), help: "Act as this Kubernetes user on the daemons (the certificate must be one they let impersonate).")
+    var asUser: String?
+
+    @Option(name: .customLong("as-group"), help: "With --as: a group of that user (repeatable).")
+    var asGroup: [String] = []
+
+    var impersonation: ClusterFanOut.Impersonation? { asUser.map { ClusterFanOut.Impersonation(user: $0, groups: asGroup) } }
+
     enum Route: String, ExpressibleByArgument, CaseIterable { case direct, portForward = "port-forward" }
 
     func validate() throws {
         guard connectTimeout > 0, connectTimeout <= 300 else { throw ValidationError("--connect-timeout must be from 0 to 300 seconds") }
         guard (1...65535).contains(daemonPort) else { throw ValidationError("--daemon-port must be a TCP port") }
         for entry in nodeAddress where !entry.contains("=") { throw ValidationError("--node-address takes NODE=HOST, not '\(entry)'") }
+        if asUser == nil && !asGroup.isEmpty { throw ValidationError("--as-group needs --as") }
         if clusterFile != nil && (server != nil || kubeconfig != nil) { throw ValidationError("--cluster-file excludes --server and --kubeconfig") }
     }
 
@@ -166,7 +175,8 @@ func runOnCluster(pods: PodOptions, cluster: ClusterOptions, operation: ClusterO
             for skipped in plan.skipped { ClusterSession.printLine(STDERR_FILENO, "kubectl-sonde: skipped \(skipped)") }
             throw SondeError(.notFound, "none of the selected pods has a running container to trace")
         }
-        let fanOut = ClusterFanOut(dialer: try cluster.dialer(api: api), connectTimeout: cluster.connect, timeoutSeconds: timeout ?? 0)
+        let fanOut = ClusterFanOut(dialer: try cluster.dialer(api: api), connectTimeout: cluster.connect, timeoutSeconds: timeout ?? 0,
+                                    impersonate: cluster.impersonation)
         let outcome = await ClusterSession.run(plan, operation, fanOut: fanOut, follow: ClusterFanOut.Follow(api: api, selection: selection),
                                                renderer: ClusterRenderer(format: format == .json ? .json : .columns, columns: columns))
         if outcome.failedNodes.count == outcome.nodes { throw ExitCode.failure }

@@ -46,6 +46,10 @@ import Testing
         let daemonJSON = try #require(data["daemon.json"])
         let config = try #require(try JSONSerialization.jsonObject(with: Data(daemonJSON.utf8)) as? [String: Any])
         #expect((config["tcp"] as? [String: Any])?["address"] as? String == "0.0.0.0:7443")
+        // Authorisation is explicit: the node-wide grant is for a named group only, not every certificate.
+        let clients = try #require((config["tcp"] as? [String: Any])?["clients"] as? [[String: Any]])
+        #expect(clients.allSatisfy { $0["group"] as? String == "sonde:cluster-admins" || $0["wholeNode"] as? Bool != true }, "\(clients)")
+        #expect((config["tcp"] as? [String: Any])?["limits"] is [String: Any])
 
         // The DaemonSet: host PID, host network, the mounts and capabilities, each with its reason in a comment.
         let spec = try #require(((objects[5]["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])

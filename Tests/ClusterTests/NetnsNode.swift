@@ -65,7 +65,9 @@ final class NetnsNode: @unchecked Sendable {
             "record": record,
             "runtimes": ["containerdAddress": directory + "/no-containerd.sock"],
             "tcp": ["address": "\(address):\(port)", "certificate": certificates + "/daemon.pem",
-                    "key": certificates + "/daemon.key", "clientCA": certificates + "/ca.pem"],
+                    "key": certificates + "/daemon.key", "clientCA": certificates + "/ca.pem",
+                    // The tests' one client reads the whole node (their containers have no pods).
+                    "clients": [["user": "sonde-client", "wholeNode": true]]],
         ]
         if let policy {
             try policy.write(toFile: directory + "/policy.json", atomically: true, encoding: .utf8)

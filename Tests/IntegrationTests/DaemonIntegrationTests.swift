@@ -33,16 +33,23 @@ final class DaemonProcess: @unchecked Sendable {
 
     var hookExecutable: String { (sondeExecutable as NSString).deletingLastPathComponent + "/sonde-hook" }
 
-    /// Starts it and waits until it answers.
-    func start() async throws {
+    /// Starts it and waits until it answers. `fileLimit`: its RLIMIT_NOFILE, soft and hard (a limit
+    /// can always be lowered; the daemon raises its soft limit to the hard one).
+    func start(fileLimit: Int? = nil) async throws {
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: sondeExecutable)
-        process.arguments = ["daemon", "--socket", socket, "--config", configPath,
-                             "--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory,
-                             "--daemon-state-directory", directory + "/state"]
+        let arguments = ["daemon", "--socket", socket, "--config", configPath,
+                         "--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory,
+                         "--daemon-state-directory", directory + "/state"]
+        if let fileLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", sondeExecutable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: sondeExecutable)
+            process.arguments = arguments
+        }
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice

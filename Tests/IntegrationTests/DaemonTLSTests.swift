@@ -33,7 +33,8 @@ final class DaemonTLSTests: XCTestCase {
         let port = Int.random(in: 20000...40000)
         let config: [String: Any] = [
             "record": ["enabled": false],
-            "tcp": ["address": "127.0.0.1:\(port)", "certificate": d + "/server.pem", "key": d + "/server.key", "clientCA": d + "/ca.pem"],
+            "tcp": ["address": "127.0.0.1:\(port)", "certificate": d + "/server.pem", "key": d + "/server.key", "clientCA": d + "/ca.pem",
+                    "clients": [["user": "sonde-client", "wholeNode": true], ["user": "intruder", "wholeNode": true]]],
         ]
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: daemon.configPath))
         try await daemon.start()
