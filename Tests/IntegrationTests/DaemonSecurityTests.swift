@@ -279,20 +279,30 @@ final class DaemonSecurityTests: XCTestCase {
         XCTAssertEqual(gatewayItself, .permissionDenied, "impersonating is no grant of its own")
 
         // Streams per client: two held open (each ready), the third refused, then room again.
+        // (A stream holds its slot until its gadget is detached: the ones above end first.)
+        let idle = try await eventuallyValue(timeout: .seconds(30)) { () -> Bool? in
+            try await daemon.api { try await $0.status(.init()) }.gadgetSessions == 0 ? true : nil
+        }
+        XCTAssertEqual(idle, true, daemon.log)
+        let failure = Locked<String?>(nil)
         let holding = (0..<2).map { _ in
             let ready = Locked(false)
             let task = Task {
-                try await certificates.api(user: "alice", port: port) { client in
-                    try await client.runGadget(.with { $0.gadget = "exec"; $0.selector.names = [a.name] }) { response in
-                        for try await reply in response.messages where reply.kind == .ready(true) { ready.set(true) }
+                do {
+                    try await certificates.api(user: "alice", port: port) { client in
+                        try await client.runGadget(.with { $0.gadget = "exec"; $0.selector.names = [a.name] }) { response in
+                            for try await reply in response.messages where reply.kind == .ready(true) { ready.set(true) }
+                        }
                     }
+                } catch {
+                    failure.set("\(error)")
                 }
             }
             return (ready, task)
         }
         defer { for (_, task) in holding { task.cancel() } }
         let bothReady = try await eventually(timeout: .seconds(30)) { holding.allSatisfy { $0.0.get() } }
-        XCTAssertTrue(bothReady, daemon.log)
+        XCTAssertTrue(bothReady, "\(failure.get() ?? "")\n\(daemon.log)")
         let third = try await certificates.code(user: "alice", port: port) { client in
             try await client.runGadget(.with { $0.gadget = "exec"; $0.selector.names = [a.name]; $0.timeoutSeconds = 5 }) { response in
                 for try await _ in response.messages {}
