@@ -51,6 +51,14 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
         }
     }
 
+    /// Whether the client may see an event. The agent describes a container by what the runtime
+    /// sent it (no pod): the daemon's collection, which knows the pod, decides.
+    func permits(_ event: Event, _ grant: Grant) -> Bool {
+        guard !grant.wholeNode else { return true }
+        guard let container = event.container else { return false }
+        return grant.permits(node.collection.container(cgroupID: container.cgroupID) ?? container)
+    }
+
     /// Runs a stream, counted against its client's quota on TCP.
     func stream(_ client: APIClient, _ body: () async throws -> Void) async throws {
         switch access {
@@ -343,7 +351,7 @@ extension SondeService {
         for await item in subscription.items {
             switch item {
             case .event(let event):
-                guard grant.permits(event) else { break }
+                guard permits(event, grant) else { break }
                 try await response.write(.with { $0.event = Sonde_V1_Event(event) })
                 delivered += 1
             case .tick:

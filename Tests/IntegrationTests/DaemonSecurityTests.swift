@@ -108,6 +108,52 @@ final class DaemonSecurityTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
     }
 
+    /// The daemon out of descriptors altogether (root holding 300 connections to its unix socket,
+    /// which has no cap: it is root's): the recorder's housekeeping, which opens its registry every
+    /// 200 ms, meets EMFILE and waits it out instead of ending the daemon; once the connections
+    /// go, the daemon answers and records again.
+    func testRunningOutOfDescriptorsDegradesAndRecovers() async throws {
+        let daemon = try DaemonProcess(recording: ["sonde-sec-none"])
+        defer { daemon.remove() }
+        try await daemon.start(fileLimit: 128)
+        var held: [Int32] = []
+        defer { for fd in held { close(fd) } }
+        for _ in 0..<300 {
+            if let fd = connectUnix(daemon.socket) { held.append(fd) }
+        }
+        let short = try await eventually(timeout: .seconds(30)) { daemon.log.contains("recorder: ") && daemon.log.contains("EMFILE") }
+        XCTAssertTrue(short, "the recorder never ran short: \(held.count) connections held\n\(daemon.log)")
+        XCTAssertTrue(daemon.isRunning, daemon.log)
+        for fd in held { close(fd) }
+        held = []
+        let recovered = try await eventually(timeout: .seconds(30)) { daemon.log.contains("recorder: working again") }
+        XCTAssertTrue(recovered, daemon.log)
+        let status = try IntegrationTests.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
+        XCTAssertEqual(status.status, 0, status.stderr + daemon.log)
+        XCTAssertTrue(daemon.isRunning, daemon.log)
+    }
+
+    /// A connection to the unix socket, or nil once its backlog is full (non-blocking: the
+    /// daemon cannot accept while it has no descriptor left).
+    func connectUnix(_ path: String) -> Int32? {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
+        guard connected else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
     /// A blocking TCP connection from `source` (a loopback address) that sends nothing.
     func connectSilently(from source: String, port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -173,20 +219,7 @@ final class DaemonSecurityTests: XCTestCase {
         try a.start()
         try b.start()
         for (container, namespace) in [(a, "team-a"), (b, "team-b")] {
-            let state = try JSONSerialization.jsonObject(with: Data(try IntegrationTests.run(RuncContainer.runc, ["state", container.name]).stdout.utf8)) as! [String: Any]
-            _ = try await daemon.api { client in
-                try await client.addContainer(.with {
-                    $0.runtime = "containerd"
-                    $0.state = .with {
-                        $0.id = container.name
-                        $0.pid = Int32(state["pid"] as! Int)
-                        $0.bundle = container.bundle.path
-                        $0.status = "created"
-                        $0.annotations = ["io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.container-name": "app",
-                                          "io.kubernetes.cri.sandbox-name": "pod-" + namespace, "io.kubernetes.cri.sandbox-namespace": namespace]
-                    }
-                })
-            }
+            try await register(container, namespace: namespace, daemon: daemon)
         }
         // Both recorded, with calls in their rings.
         for container in [a, b] {
@@ -323,6 +356,79 @@ final class DaemonSecurityTests: XCTestCase {
         }
         XCTAssertEqual(roomAgain, true, daemon.log)
         XCTAssertTrue(daemon.isRunning, daemon.log)
+    }
+
+    /// WatchSupervisor on TCP: two supervised containers in pods of team-a and team-b calling mknod
+    /// five times a second; alice (team-a) gets team-a's decisions only, carol (the whole node) both.
+    func testWatchSupervisorStreamsOnlyTheClientsNamespaces() async throws {
+        let certificates = try Certificates(users: ["/CN=alice", "/CN=carol/O=ops"])
+        defer { certificates.remove() }
+        let d = certificates.directory
+        try SupervisorIntegrationTests.policy.write(toFile: d + "/policy.json", atomically: true, encoding: .utf8)
+        let port = Int.random(in: 20000...40000)
+        let daemon = try DaemonProcess(recording: [], config: [
+            "record": ["enabled": false],
+            "supervise": ["socket": d + "/agent.sock", "policy": d + "/policy.json"],
+            "runtimes": ["runcRoot": d + "/no-runc", "containerdRuncRoot": d + "/no-shims", "containerdAddress": d + "/no-containerd.sock"],
+            "tcp": certificates.tcp(port: port, clients: [["user": "alice", "podNamespaces": ["team-a"]], ["group": "ops", "wholeNode": true]]),
+        ])
+        defer { daemon.remove() }
+        try await daemon.start()
+        var containers: [String: RuncContainer] = [:]
+        defer { for container in containers.values { container.remove() } }
+        for namespace in ["team-a", "team-b"] {
+            let container = try RuncContainer(prefix: "sonde-sec-sv", args: [
+                "sh", "-c", "while true; do mknod /root/null c 1 3; rm -f /root/null; usleep 200000; done",
+            ])
+            containers[namespace] = container
+            try container.supervise(socket: d + "/agent.sock", metadata: "sonde-test")
+            // Created (its seccomp fd already with the agent), registered with its pod, then started.
+            let created = try IntegrationTests.run(RuncContainer.runc, ["create", "--bundle", container.bundle.path, container.name], timeout: 60)
+            XCTAssertEqual(created.status, 0, created.stderr)
+            try await register(container, namespace: namespace, daemon: daemon)
+            let started = try IntegrationTests.run(RuncContainer.runc, ["start", container.name], timeout: 60)
+            XCTAssertEqual(started.status, 0, started.stderr)
+        }
+        let a = try XCTUnwrap(containers["team-a"]), b = try XCTUnwrap(containers["team-b"])
+
+        /// Container ids of the decisions `user` is sent, until `enough` says so (or 60 s).
+        func watch(_ user: String, until enough: @escaping @Sendable ([String]) -> Bool) async throws -> [String] {
+            try await certificates.api(user: user, port: port) { client in
+                try await client.watchSupervisor(.with { $0.timeoutSeconds = 60 }) { response in
+                    var seen: [String] = []
+                    for try await reply in response.messages {
+                        if case .event(let event) = reply.kind { seen.append(event.container.id) }
+                        if enough(seen) { break }
+                    }
+                    return seen
+                }
+            }
+        }
+        let carol = try await watch("carol") { Set($0).isSuperset(of: [a.name, b.name]) }
+        XCTAssertTrue(Set(carol).isSuperset(of: [a.name, b.name]), "\(carol)\n\(daemon.log)")
+        // In the time alice gets five of team-a's, team-b's container calls as often.
+        let alice = try await watch("alice") { $0.count >= 5 }
+        XCTAssertGreaterThanOrEqual(alice.count, 5, daemon.log)
+        XCTAssertEqual(Set(alice), [a.name], "decisions of containers outside team-a reached alice")
+        XCTAssertTrue(daemon.isRunning, daemon.log)
+    }
+
+    /// Registers a created runc container as a CRI hook would: with its pod's namespace.
+    func register(_ container: RuncContainer, namespace: String, daemon: DaemonProcess) async throws {
+        let state = try JSONSerialization.jsonObject(with: Data(try IntegrationTests.run(RuncContainer.runc, ["state", container.name]).stdout.utf8)) as! [String: Any]
+        _ = try await daemon.api { client in
+            try await client.addContainer(.with {
+                $0.runtime = "containerd"
+                $0.state = .with {
+                    $0.id = container.name
+                    $0.pid = Int32(state["pid"] as! Int)
+                    $0.bundle = container.bundle.path
+                    $0.status = "created"
+                    $0.annotations = ["io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.container-name": "app",
+                                      "io.kubernetes.cri.sandbox-name": "pod-" + namespace, "io.kubernetes.cri.sandbox-namespace": namespace]
+                }
+            })
+        }
     }
 }
 
