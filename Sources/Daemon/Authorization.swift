@@ -1,5 +1,4 @@
 import Containers
-import Events
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import LinuxKit
@@ -76,12 +75,6 @@ public struct Grant: Sendable, Equatable {
         if wholeNode { return true }
         guard let namespace = container.pod?.namespace else { return false }
         return everyPodNamespace || podNamespaces.contains(namespace)
-    }
-
-    /// Events of host processes (no container) are the whole node's.
-    public func permits(_ event: Event) -> Bool {
-        guard let container = event.container else { return wholeNode }
-        return permits(container)
     }
 
     public var summary: String {

@@ -256,7 +256,7 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
             let stats = try await session.run(ready: { continuation.yield(.with { $0.ready = true }) }) { event in
                 // A container the client may not read (one that started since, or any
                 // container when it named none) is none of its business.
-                guard grant.permits(event) else { return }
+                guard permits(event, grant) else { return }
                 metrics?.gadgetEvent(name)
                 if case .dropped = continuation.yield(.with { $0.event = Sonde_V1_Event(event) }) { overflow.add(1) }
             }
