@@ -287,6 +287,30 @@ import Testing
         }
     }
 
+    /// RBAC is the daemons' to enforce: a certificate of the cluster's CA that no daemon's
+    /// tcp.clients names gets nothing from any node, whatever pods the API lists for it.
+    @Test func aCertificateNoDaemonAuthorisesGetsNothing() async throws {
+        try #require(getuid() == 0, "needs root: network namespaces, BPF, runc")
+        let cluster = try await startCluster(nodes: 1)
+        defer { cluster.remove() }
+        let d = cluster.certificates
+        try must("/bin/sh", ["-c", """
+            cd "\(d)" && openssl req -newkey rsa:2048 -nodes -keyout alice.key -out alice.csr -subj /CN=alice 2>/dev/null \
+              && openssl x509 -req -in alice.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out alice.pem -days 1 2>/dev/null
+            """], timeout: 60)
+        let denied = try run("/usr/bin/env", [executable("kubectl-sonde"), "trace", "exec", "-n", "shop", "-l", "app=web", "--timeout", "2", "-o", "json",
+                                              "--cluster-file", cluster.clusterFile, "--tls-cert", d + "/alice.pem", "--tls-key", d + "/alice.key",
+                                              "--tls-ca", d + "/ca.pem"], timeout: 90)
+        #expect(denied.status != 0)
+        // With -o json the node's failure is a record: {"node":"node-0","error":"node unavailable","reason":...}.
+        #expect(denied.stdout.contains("alice") && denied.stdout.contains("is not authorised on this daemon"), "\(denied.stdout) \(denied.stderr)")
+        #expect(!denied.stdout.contains("\"source\":\"exec\""), "\(denied.stdout)")
+        // The same pods with a certificate the daemon grants the node: served.
+        let served = try cluster.plugin(["trace", "exec", "-n", "shop", "-l", "app=web", "--timeout", "2", "-o", "json"])
+        #expect(served.status == 0, "\(served.stderr)")
+        #expect(served.stdout.contains("\"source\":\"exec\""), "\(served.stdout.suffix(500))")
+    }
+
     @Test func supervisorDecisionsOfEveryNodeCarryTheirPod() async throws {
         try #require(getuid() == 0, "needs root: network namespaces, seccomp agents, runc")
         var cluster = try Cluster()
