@@ -7,6 +7,7 @@
 // The supervisor's attack tests (Tests/IntegrationTests/SupervisorAttackTests.swift):
 //   probe openw PATH                      open for writing and close at once (never writes); "openw=0|-ERRNO"
 //   probe fxattr PATH NAME VALUE          fsetxattr on an fd of PATH; "fxattr=0|-ERRNO"
+//   probe fdxattr FD NAME VALUE           fsetxattr on an inherited fd; "fdxattr=0|-ERRNO"
 //   probe fcap PATH                       setxattr security.capability (a valid v2 set: cap_net_raw); "fcap=0|-ERRNO"
 //   probe ptrace-helpers                  PTRACE_ATTACH to every process named sonde-supervise* it can see;
 //                                         "helpers=N attached=K errno=E"
@@ -84,6 +85,11 @@ int main(int argc, char **argv) {
         int fd = open(argv[2], O_RDONLY);
         int r = fd < 0 ? -1 : fsetxattr(fd, argv[3], argv[4], strlen(argv[4]), 0);
         printf("fxattr=%d\n", r == 0 ? 0 : -errno);
+        return 0;
+    }
+    if (argc == 5 && strcmp(argv[1], "fdxattr") == 0) {
+        int r = fsetxattr(atoi(argv[2]), argv[3], argv[4], strlen(argv[4]), 0);
+        printf("fdxattr=%d\n", r == 0 ? 0 : -errno);
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "fcap") == 0) {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSonde
+import Foundation
 import LinuxKit
 
 /// Performs an allowed call in the caller's place.
@@ -157,6 +158,11 @@ public struct Emulator {
         }
         defer { close(target) }
         let grant: UInt64 = InterceptedCall.privilegeNeeded(xattr: name) == Caller.capSysAdmin ? UInt64(1) << Caller.capSysAdmin : 0
+        // A path is resolved inside the caller's root; an fd is not: one leaked in from the host (a
+        // runtime's, an exec'd tool's) would take the granted capability outside the container.
+        if grant != 0, case .fd(let fd) = xattrTarget, !callerMountsHold(fd: fd) {
+            return notify.isValid(id) ? .failure(Errno(rawValue: EPERM)) : .gone
+        }
         var info = stat()
         if fstat(target, &info) != 0 { return .failure(Errno.current) }
         // fsetxattr needs a real open file; reopening an O_PATH fd of a device or fifo would run its
@@ -181,6 +187,23 @@ public struct Emulator {
         let opened = procDirectory.map { openat($0, "fd/\(fd)", O_PATH | O_CLOEXEC) } ?? open("/proc/\(pid)/fd/\(fd)", O_PATH | O_CLOEXEC)
         if opened < 0 { throw Errno.current == .notFound ? Errno(rawValue: EBADF) : Errno.current }
         return opened
+    }
+
+    /// Whether the caller's fd is on a mount of the caller's mount namespace (its fdinfo's mnt_id is
+    /// one of its mountinfo's; mount ids are unique across namespaces).
+    func callerMountsHold(fd: Int32) -> Bool {
+        func read(_ name: String) -> String? {
+            let file = procDirectory.map { openat($0, name, O_RDONLY | O_CLOEXEC) } ?? open("/proc/\(pid)/\(name)", O_RDONLY | O_CLOEXEC)
+            guard file >= 0 else { return nil }
+            defer { close(file) }
+            let data = try? FileHandle(fileDescriptor: file, closeOnDealloc: false).readToEnd()
+            return data.map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+        }
+        guard let info = read("fdinfo/\(fd)"),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("mnt_id:") }),
+              let mountID = Int(line.dropFirst("mnt_id:".count).trimmingCharacters(in: .whitespaces)),
+              let mounts = read("mountinfo") else { return false }
+        return mounts.split(separator: "\n").contains { $0.split(separator: " ", maxSplits: 1).first.flatMap { Int($0) } == mountID }
     }
 
     /// Opens a mount's target (and a bind mount's source) in the caller's root and hands them to the

@@ -217,6 +217,25 @@ import Testing
         #expect(agent.events(of: c).contains { $0["syscall"] as? String == "fsetxattr" && $0["verdict"] as? String == "allow" }, "\(agent.events(of: c))")
     }
 
+    /// fsetxattr names its file by fd, which no root confines: a host directory's fd handed into the
+    /// container (runc --preserve-fds) must not get a trusted.* attribute with the granted capability.
+    @Test func anFdFromOutsideTheContainerGetsNoPrivilegedAttribute() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy)
+        defer { agent.stop() }
+        let outside = "/tmp/sonde-sv-leak-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        let c = try agent.container("/bin/probe fdxattr 3 trusted.overlay.opaque y; /bin/probe fxattr /etc trusted.overlay.opaque y")
+        defer { c.remove() }
+        // The shell opens the host directory as fd 3 and runc passes it in.
+        let result = try run("/bin/sh", ["-c", "exec 3<\"$1\"; exec \(RuncContainer.runc) run --preserve-fds 1 --bundle \"$2\" \"$3\"", "sh",
+                                        outside, c.bundle.path, c.name], timeout: 60)
+        #expect(result.stdout.contains("fdxattr=-\(EPERM)"), "\(result.stdout)\n\(result.stderr)\n\(agent.log)")
+        #expect(result.stdout.contains("fxattr=0"), "\(result.stdout)")
+        let attributes = try run("/usr/bin/python3", ["-c", "import os,sys; print(os.listxattr(sys.argv[1]))", outside])
+        #expect(!attributes.stdout.contains("trusted.overlay.opaque"), "\(attributes.stdout)")
+    }
+
     /// 11. The emulation used the agent's supplementary groups: a caller without the agent's group
     /// could create in that group's directory, and one with a group of its own could not use it.
     @Test func aCallMakesUseOfTheCallersGroupsOnly() async throws {

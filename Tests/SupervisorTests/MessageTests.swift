@@ -226,3 +226,36 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(status.fsuid, 5)
     }
 }
+
+/// Security issue, 9: with the fd limit reached, every /proc open failure read as ESRCH ("the caller
+/// is gone"), and an allowed call was answered EPERM with the real cause hidden. The error is now what
+/// it is. The soft limit is lowered for the test (allowed without privilege) and restored.
+final class ProcessFilesTests: XCTestCase {
+    func testRunningOutOfFdsIsReportedAsEMFILENotAsAGoneCaller() throws {
+        var saved = rlimit()
+        XCTAssertEqual(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &saved), 0)
+        let highest = (try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")).compactMap { Int32($0) }.max() ?? 2
+        var lowered = saved
+        lowered.rlim_cur = rlim_t(highest + 16)
+        XCTAssertEqual(setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lowered), 0)
+        var filler: [Int32] = []
+        defer {
+            for fd in filler { close(fd) }
+            var restore = saved
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &restore)
+        }
+        while true {
+            let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            if fd < 0 { break }
+            filler.append(fd)
+        }
+        XCTAssertEqual(errno, EMFILE)
+        XCTAssertThrowsError(try ProcessFiles().read(tid: getpid())) { XCTAssertEqual($0 as? Errno, Errno(rawValue: EMFILE)) }
+        XCTAssertThrowsError(try TargetStatus.read(pid: getpid())) { XCTAssertEqual($0 as? Errno, Errno(rawValue: EMFILE)) }
+    }
+
+    func testAProcessThatIsGoneReadsAsGone() {
+        XCTAssertThrowsError(try TargetStatus.read(pid: Int32.max)) { XCTAssertEqual($0 as? Errno, Errno(rawValue: ESRCH)) }
+        XCTAssertThrowsError(try ProcessFiles().read(tid: Int32.max)) { XCTAssertEqual($0 as? Errno, Errno(rawValue: ESRCH)) }
+    }
+}

@@ -90,7 +90,7 @@ final class SupervisorAgent: @unchecked Sendable {
     static func seccomp(socket: String, metadata: String) -> [String: Any] {
         ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], "listenerPath": socket,
          "listenerMetadata": metadata,
-         "syscalls": [["names": ["mknod", "mknodat", "mount", "setxattr", "lsetxattr"], "action": "SCMP_ACT_NOTIFY"]]]
+         "syscalls": [["names": ["mknod", "mknodat", "mount", "setxattr", "lsetxattr", "fsetxattr"], "action": "SCMP_ACT_NOTIFY"]]]
     }
 }
 
