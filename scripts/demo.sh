@@ -1,7 +1,7 @@
 #!/bin/sh
 # The demo: builds sonde, records a real runc container with the flight recorder, lets it run and
 # exit, then shows its last syscalls as strace would have printed them. Also traces its execs live.
-#   sudo scripts/demo.sh
+#   scripts/demo.sh   (as root)
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs every test of sonde: unit tests and integration tests with real BPF and real containers.
-#   sudo scripts/test.sh
+#   scripts/test.sh   (as root)
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh

@@ -2,6 +2,7 @@
 #include "csonde.h"
 #include <sched.h>
 #include <signal.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -147,5 +148,34 @@ int sonde_set_capabilities(uint64_t effective, uint64_t permitted, uint64_t inhe
 }
 
 int sonde_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+
+int sonde_thread_setgroups(const uint32_t *groups, int count) {
+    return (int)syscall(SYS_setgroups, count, groups);
+}
+
+int sonde_set_nondumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
+int sonde_restrict_capabilities(uint64_t keep) {
+    // The bounding set first (needs CAP_SETPCAP, which is dropped last), then ambient, then the rest.
+    for (int cap = 0; cap <= 63; cap++) {
+        if (keep & (1ULL << cap)) continue;
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) continue;   // unknown to this kernel, or already gone
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) return -1;
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) return -1;
+    uint64_t effective, permitted, inheritable;
+    if (sonde_get_capabilities(&effective, &permitted, &inheritable) != 0) return -1;
+    return sonde_set_capabilities(effective & keep, permitted & keep, 0);
+}
+
+int sonde_become(uint32_t uid, uint32_t gid, int drop_groups) {
+    // Dropping groups fails (EPERM) where the user namespace denies setgroups; the process then keeps
+    // none it did not already have, so that is not an error.
+    if (drop_groups && syscall(SYS_setgroups, 0, NULL) != 0 && errno != EPERM) return -1;
+    if (syscall(SYS_setresgid, gid, gid, gid) != 0) return -1;
+    return (int)syscall(SYS_setresuid, uid, uid, uid);
+}
+
+int sonde_close_from(int first) { return (int)syscall(SYS_close_range, first, ~0U, 0); }
 
 int sonde_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }

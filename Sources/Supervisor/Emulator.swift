@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSonde
+import Foundation
 import LinuxKit
 
 /// Performs an allowed call in the caller's place.
@@ -40,16 +41,21 @@ public struct Emulator {
     let id: UInt64
     let pid: Int32
     let status: TargetStatus
+    /// The caller's capabilities where they are the host's (a container without its own user
+    /// namespace, the caller in it); 0 otherwise: capabilities held in a user namespace give the
+    /// agent, which acts on the host, nothing.
+    let callerCapabilities: UInt64
     let credentials: ThreadCredentials
     /// An open /proc/PID directory of the caller (bound to it), or nil to walk /proc/PID.
     let procDirectory: Int32?
 
-    public init(notify: NotifyFD, id: UInt64, pid: Int32, status: TargetStatus, credentials: ThreadCredentials,
-                procDirectory: Int32? = nil) {
+    public init(notify: NotifyFD, id: UInt64, pid: Int32, status: TargetStatus, callerCapabilities: UInt64,
+                credentials: ThreadCredentials, procDirectory: Int32? = nil) {
         self.notify = notify
         self.id = id
         self.pid = pid
         self.status = status
+        self.callerCapabilities = callerCapabilities
         self.credentials = credentials
         self.procDirectory = procDirectory
     }
@@ -97,7 +103,7 @@ public struct Emulator {
     }
 
     func withCallerCredentials<T>(granting granted: UInt64 = 0, _ body: () -> T) -> T {
-        credentials.act(as: status, granting: granted, body)
+        credentials.act(as: status, capabilities: callerCapabilities, granting: granted, body)
     }
 
     /// Resolves `path` inside the caller's root (or below its cwd / dirfd) *as the caller*: the walk
@@ -121,9 +127,11 @@ public struct Emulator {
             return notify.isValid(id) ? .failure(error) : .gone
         }
         defer { close(start.fd) }
-        // As the caller, with CAP_MKNOD granted because the policy allowed this node: the walk to the
+        // As the caller, with CAP_MKNOD granted for a device the policy allowed: the walk to the
         // parent and the parent's permissions are checked against the caller's ids and capabilities.
-        return withCallerCredentials(granting: ThreadCredentials.mknodCapability) { () -> Outcome in
+        let type = DeviceNumbers.type(mode)
+        let grant = type == .char || type == .block ? UInt64(1) << Caller.capMknod : 0
+        return withCallerCredentials(granting: grant) { () -> Outcome in
             let parent = sonde_openat2(start.fd, parentPath, UInt64(O_PATH | O_DIRECTORY | O_CLOEXEC), 0, start.resolve)
             if parent < 0 {
                 let error = Errno.current
@@ -135,12 +143,26 @@ public struct Emulator {
         }
     }
 
-    public func setxattr(path: String, name: String, value: [UInt8], flags: Int32, follow: Bool) -> Outcome {
+    /// Sets an attribute with the caller's ids and its own capabilities only, plus CAP_SYS_ADMIN for a
+    /// trusted.* or security.* name the policy allowed a privileged caller (Decision.checked). A
+    /// security.capability is never granted: only a caller holding CAP_SETFCAP on the host sets one.
+    public func setxattr(target xattrTarget: XattrTarget, name: String, value: [UInt8], flags: Int32) -> Outcome {
         let target: Int32
-        do { target = try resolve(path, dirfd: nil, flags: follow ? 0 : O_NOFOLLOW) } catch {
+        do throws(Errno) {
+            switch xattrTarget {
+            case .path(let path, let follow): target = try resolve(path, dirfd: nil, flags: follow ? 0 : O_NOFOLLOW)
+            case .fd(let fd): target = try callerFile(fd)
+            }
+        } catch {
             return notify.isValid(id) ? .failure(error) : .gone
         }
         defer { close(target) }
+        let grant: UInt64 = InterceptedCall.privilegeNeeded(xattr: name) == Caller.capSysAdmin ? UInt64(1) << Caller.capSysAdmin : 0
+        // A path is resolved inside the caller's root; an fd is not: one leaked in from the host (a
+        // runtime's, an exec'd tool's) would take the granted capability outside the container.
+        if grant != 0, case .fd(let fd) = xattrTarget, !callerMountsHold(fd: fd) {
+            return notify.isValid(id) ? .failure(Errno(rawValue: EPERM)) : .gone
+        }
         var info = stat()
         if fstat(target, &info) != 0 { return .failure(Errno.current) }
         // fsetxattr needs a real open file; reopening an O_PATH fd of a device or fifo would run its
@@ -153,19 +175,46 @@ public struct Emulator {
         if file < 0 { return .failure(Errno.current) }
         defer { close(file) }
         guard notify.isValid(id) else { return .gone }
-        return withCallerCredentials {
+        return withCallerCredentials(granting: grant) {
             let done = value.withUnsafeBytes { sonde_fsetxattr(file, name, $0.baseAddress, value.count, flags) }
             return done < 0 ? .failure(Errno.current) : .result(0)
         }
     }
 
+    /// The file behind one of the caller's fds, as an O_PATH fd of the agent (through the caller's
+    /// /proc/PID/fd link: the same open file, checked valid by the caller afterwards).
+    func callerFile(_ fd: Int32) throws(Errno) -> Int32 {
+        let opened = procDirectory.map { openat($0, "fd/\(fd)", O_PATH | O_CLOEXEC) } ?? open("/proc/\(pid)/fd/\(fd)", O_PATH | O_CLOEXEC)
+        if opened < 0 { throw Errno.current == .notFound ? Errno(rawValue: EBADF) : Errno.current }
+        return opened
+    }
+
+    /// Whether the caller's fd is on a mount of the caller's mount namespace (its fdinfo's mnt_id is
+    /// one of its mountinfo's; mount ids are unique across namespaces).
+    func callerMountsHold(fd: Int32) -> Bool {
+        func read(_ name: String) -> String? {
+            let file = procDirectory.map { openat($0, name, O_RDONLY | O_CLOEXEC) } ?? open("/proc/\(pid)/\(name)", O_RDONLY | O_CLOEXEC)
+            guard file >= 0 else { return nil }
+            defer { close(file) }
+            let data = try? FileHandle(fileDescriptor: file, closeOnDealloc: false).readToEnd()
+            return data.map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+        }
+        guard let info = read("fdinfo/\(fd)"),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("mnt_id:") }),
+              let mountID = Int(line.dropFirst("mnt_id:".count).trimmingCharacters(in: .whitespaces)),
+              let mounts = read("mountinfo") else { return false }
+        return mounts.split(separator: "\n").contains { $0.split(separator: " ", maxSplits: 1).first.flatMap { Int($0) } == mountID }
+    }
+
     /// Opens a mount's target (and a bind mount's source) in the caller's root and hands them to the
-    /// container's helper.
+    /// container's helper. A caller with no_new_privs gets a nosuid mount: it asked never to gain
+    /// privileges, and a mount made for it must not add a way.
     public func mount(source: String?, target: String, fstype: String?, flags: UInt64, data: String?,
                       helper: () throws(Errno) -> MountHelper) -> Outcome {
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
-        let mountFlags = MountFlags(syscallFlags: flags)
+        var mountFlags = MountFlags(syscallFlags: flags)
+        if status.noNewPrivileges { mountFlags.insert(.nosuid) }
         do throws(Errno) {
             // mount(2) follows symlinks in the target, inside the caller's root; both paths are walked
             // as the caller, so it cannot mount over or from a place it could not reach.
@@ -189,54 +238,61 @@ public struct Emulator {
     }
 }
 
-/// The fs credentials, filesystem capabilities and umask of one session thread, switched to a
-/// caller's for one call. setfsuid/setfsgid and capset act on the calling thread only, and the session
-/// thread unshared its fs_struct (CLONE_FS), so its umask is its own too: nothing here touches the
-/// rest of the agent. Calls that would not change anything are skipped.
+/// The fs credentials, supplementary groups, capabilities and umask of one session thread, switched
+/// to a caller's for one call. setfsuid/setfsgid, the raw setgroups and capset act on the calling
+/// thread only, and the session thread unshared its fs_struct (CLONE_FS), so its umask is its own
+/// too: nothing here touches the rest of the agent. Calls that would not change anything are skipped.
 public final class ThreadCredentials {
     private let ownUID = UInt32(geteuid()), ownGID = UInt32(getegid())
     private var mask: UInt32
+    /// The groups the thread holds now: the last caller's (they are left in place between calls:
+    /// with its own ids and capabilities back, the agent's thread is root and groups add nothing).
+    private var groups: [UInt32]
     private var effective: UInt64 = 0, permitted: UInt64 = 0, inheritable: UInt64 = 0
-
-    /// CAP_FS_MASK: the capabilities the kernel drops when fsuid leaves 0 - CHOWN, DAC_OVERRIDE,
-    /// DAC_READ_SEARCH, FOWNER, FSETID, MKNOD, MAC_OVERRIDE.
-    static let filesystemCapabilities: UInt64 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 27 | 1 << 32
-    public static let mknodCapability: UInt64 = 1 << 27
 
     public init() {
         let current = umask(0o022)
         umask(current)
         mask = UInt32(current)
+        let count = getgroups(0, nil)
+        var own = [gid_t](repeating: 0, count: Int(max(count, 0)))
+        if count > 0 { _ = getgroups(count, &own) }
+        groups = own.map { UInt32($0) }
         _ = sonde_get_capabilities(&effective, &permitted, &inheritable)
     }
 
-    /// Runs `body` with the caller's fsuid, fsgid and umask, and with only the filesystem
-    /// capabilities the caller has itself (a root caller without CAP_DAC_OVERRIDE is held to the
-    /// directory's permissions, as the kernel would hold it), plus `granted` - what the policy allows
-    /// on its behalf (CAP_MKNOD for an allowed device).
-    public func act<T>(as caller: TargetStatus, granting granted: UInt64 = 0, _ body: () -> T) -> T {
+    /// Runs `body` with the caller's fsuid, fsgid, supplementary groups and umask, and with no
+    /// capability but `capabilities` (the caller's own, where they are host capabilities) and
+    /// `granted` (what the policy allows on its behalf: CAP_MKNOD for an allowed device). The agent's
+    /// own capabilities never take part: a root caller without CAP_DAC_OVERRIDE is held to the
+    /// directory's permissions, as the kernel would hold it.
+    public func act<T>(as caller: TargetStatus, capabilities: UInt64, granting granted: UInt64 = 0, _ body: () -> T) -> T {
         // The umask stays the last caller's: nothing else this thread does depends on it.
         if caller.umask & 0o777 != mask {
             mask = caller.umask & 0o777
             umask(mode_t(mask))
         }
+        if caller.groups != groups {
+            if caller.groups.withUnsafeBufferPointer({ sonde_thread_setgroups($0.baseAddress, Int32($0.count)) }) == 0 {
+                groups = caller.groups
+            } else {
+                // Without the caller's groups the call must not run with whatever the thread holds.
+                _ = sonde_thread_setgroups(nil, 0)
+                groups = []
+            }
+        }
         let switchUID = caller.fsuid != ownUID, switchGID = caller.fsgid != ownGID
         if switchGID { sonde_setfsgid(caller.fsgid) }
         if switchUID { sonde_setfsuid(caller.fsuid) }
-        // After a switch away from fsuid 0 the kernel has dropped every filesystem capability; the
-        // caller's own ones only count while it acts as root of our user namespace (fsuid unchanged).
-        let fs = Self.filesystemCapabilities
-        let now = switchUID && ownUID == 0 ? effective & ~fs : effective
-        let callerFS = switchUID ? 0 : caller.capEff & fs
-        let wanted = (effective & ~fs) | (effective & callerFS) | (granted & permitted)
-        let switchCaps = wanted != now
-        if switchCaps { _ = sonde_set_capabilities(wanted, permitted, inheritable) }
+        // setfsuid away from 0 has dropped the filesystem capabilities; capset sets the exact set.
+        let wanted = (capabilities | granted) & permitted
+        _ = sonde_set_capabilities(wanted, permitted, inheritable)
         // Back to the agent's own ids and capabilities before anything else: /proc/PID access is
         // checked with them.
         defer {
             if switchUID { sonde_setfsuid(ownUID) }
             if switchGID { sonde_setfsgid(ownGID) }
-            if switchCaps { _ = sonde_set_capabilities(effective, permitted, inheritable) }
+            _ = sonde_set_capabilities(effective, permitted, inheritable)
         }
         return body()
     }

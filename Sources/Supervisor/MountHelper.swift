@@ -6,12 +6,21 @@ import Foundation
 import LinuxKit
 
 /// The agent's side of a container's mount helper: a single-threaded process (the
-/// `sonde-supervise-helper` executable) that joined the container's user (when it has its own),
-/// mount and pid namespaces once, and performs mounts on fds the agent resolved. One per
-/// (mount namespace, pid namespace) of a session, spawned at its first mount, ended with the session.
+/// `sonde-supervise-helper` executable) that joined the container's namespaces once, and performs
+/// mounts on fds the agent resolved. One per (mount namespace, pid namespace) of a session, spawned
+/// at its first mount, ended with the session.
+///
+/// What a process of the container can do to it (the helper is privileged and sits in its
+/// namespaces, CVE-2016-9962's class): it starts with an empty environment, /dev/null as stdio and
+/// no fd but its socket; it is non-dumpable before it joins anything, so ptrace and /proc/PID access
+/// need CAP_SYS_PTRACE in the host's user namespace; it keeps only CAP_SYS_ADMIN and
+/// CAP_DAC_READ_SEARCH. In a container with its own user namespace it becomes that namespace's root
+/// and holds capabilities only there. In a container without one it stays out of the container's pid
+/// namespace, so no process of the container can even name it (such containers get no proc mounts).
 ///
 /// Wire protocol over a SOCK_SEQPACKET socketpair (message boundaries kept, fds with SCM_RIGHTS):
-///  1. agent -> helper: "ns" with fds [user ns, mount ns, pid ns]; helper -> agent: Int32 errno (0: joined).
+///  1. agent -> helper: "ns:" and the namespace names, with their fds in that order (user first, pid
+///     last when joined); helper -> agent: Int32 errno (0: joined).
 ///  2. per mount: agent -> helper: the encoded Request with fds [target] or [target, bind source];
 ///     helper -> agent: Int32 errno of the mount (0: mounted).
 /// The helper exits when its socket closes.
@@ -62,13 +71,20 @@ public final class MountHelper: @unchecked Sendable {
     /// How long a mount may take before the helper is judged stuck.
     static let answerTimeout = timeval(tv_sec: 10, tv_usec: 0)
 
+    /// The namespaces the helper joins, in order: the user namespace first (it gives the capabilities
+    /// the others need), the pid namespace last (it only applies to children).
+    public static func namespaces(joinPidNamespace: Bool) -> [String] {
+        ["user", "mnt", "net", "ipc", "uts", "cgroup"] + (joinPidNamespace ? ["pid"] : [])
+    }
+
     /// Spawns the helper and has it join the namespaces of `target` (a process of the container).
     /// `validate` is called after the namespace fds are open: only if the notification is still valid
     /// do they belong to the caller.
-    public init(executable: String, target: Int32, validate: () -> Bool) throws(Errno) {
+    public init(executable: String, target: Int32, joinPidNamespace: Bool, validate: () -> Bool) throws(Errno) {
         var namespaceFDs: [Int32] = []
         defer { for fd in namespaceFDs { close(fd) } }
-        for name in ["user", "mnt", "pid"] {
+        let names = Self.namespaces(joinPidNamespace: joinPidNamespace)
+        for name in names {
             let fd = open("/proc/\(target)/ns/\(name)", O_RDONLY | O_CLOEXEC)
             if fd < 0 { throw Errno.current }
             namespaceFDs.append(fd)
@@ -80,11 +96,14 @@ public final class MountHelper: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        // stdio from /dev/null, the socket as fd 3; the helper closes everything above 3 first thing.
+        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
         posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
         var child: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), nil]
         defer { for arg in argv { free(arg) } }
-        let spawned = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        let emptyEnvironment: [UnsafeMutablePointer<CChar>?] = [nil]
+        let spawned = posix_spawn(&child, executable, &actions, nil, argv, emptyEnvironment)
         close(pair[1])
         if spawned != 0 {
             close(pair[0])
@@ -95,7 +114,7 @@ public final class MountHelper: @unchecked Sendable {
         var timeout = Self.answerTimeout
         _ = setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         do throws(Errno) {
-            let joined = try exchange(Array("ns".utf8), fds: namespaceFDs)
+            let joined = try exchange(Array(("ns:" + names.joined(separator: ",")).utf8), fds: namespaceFDs)
             if joined != 0 { throw Errno(rawValue: joined) }
         } catch {
             stop()

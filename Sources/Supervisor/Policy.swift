@@ -106,6 +106,9 @@ public struct Policy: Sendable, Equatable {
         public var setxattr: [String]
         public var defaultAction: Action?
         public var logOnly: Bool?
+        /// Emulate allowed calls for callers that are not root in the container too (by default they
+        /// get the kernel's EPERM, as they would without sonde).
+        public var allowNonRootCallers = false
         /// "entry: rule" for each rule, as events show it: made once when the policy is read, not per call.
         public internal(set) var labels = Labels()
     }
@@ -124,8 +127,27 @@ public struct Policy: Sendable, Equatable {
         var names: [String] = []
         if entries.contains(where: { !$0.mknod.isEmpty }) { names += ["mknod", "mknodat"] }
         if entries.contains(where: { !$0.mount.isEmpty }) { names += ["mount"] }
-        if entries.contains(where: { !$0.setxattr.isEmpty }) { names += ["setxattr", "lsetxattr"] }
+        if entries.contains(where: { !$0.setxattr.isEmpty }) { names += ["setxattr", "lsetxattr", "fsetxattr"] }
         return names
+    }
+
+    /// Filesystems that expose kernel state or host-wide control: no container is given these, with
+    /// or without a user namespace. A rule naming one is rejected when the policy is read.
+    public static let neverMountable: Set<String> = [
+        "debugfs", "tracefs", "securityfs", "bpf", "devtmpfs", "configfs", "efivarfs", "binfmt_misc", "pstore",
+        "fusectl", "nfsd", "rpc_pipefs", "selinuxfs", "resctrl", "nsfs", "sockfs", "pipefs", "autofs",
+    ]
+    /// Filesystems that need no device or remote source; every other type is disk- or network-backed
+    /// and its rule must name the `source`, or any block device node the container has could be mounted.
+    public static let sourceless: Set<String> = [
+        "proc", "sysfs", "tmpfs", "ramfs", "devpts", "mqueue", "cgroup", "cgroup2", "hugetlbfs", "overlay", "fuse",
+    ]
+
+    /// What may be mounted with the host's privileges, for a container without its own user
+    /// namespace (see Decision.decide): filesystems with no view of the host - tmpfs, ramfs, and a
+    /// disk filesystem from the source its rule names.
+    static func mountableWithHostPrivileges(_ fstype: String) -> Bool {
+        fstype == "tmpfs" || fstype == "ramfs" || !(sourceless.contains(fstype) || fstype.hasPrefix("fuse.") || neverMountable.contains(fstype))
     }
 
     static func glob(_ pattern: String, _ text: String) -> Bool {
@@ -241,9 +263,10 @@ extension Policy {
     }
 
     static func parseEntry(_ reader: Reader, index: Int) throws(SondeError) -> Entry {
-        try reader.only(["name", "match", "mknod", "mount", "setxattr", "default", "logOnly"])
+        try reader.only(["name", "match", "mknod", "mount", "setxattr", "default", "logOnly", "allowNonRootCallers"])
         var entry = Entry(name: try reader.string("name") ?? "entry\(index)", match: Match(), mknod: [], mount: [],
                           setxattr: [], defaultAction: nil, logOnly: try reader.bool("logOnly"))
+        entry.allowNonRootCallers = try reader.bool("allowNonRootCallers") ?? false
         if let action = try reader.string("default") { entry.defaultAction = try parseAction(action, at: reader.path("default")) }
         if let matchValue = reader.object["match"] {
             let match = try Reader(matchValue, path: reader.path("match"))
@@ -279,6 +302,14 @@ extension Policy {
             guard let fstype = try rule.string("fstype"), !fstype.isEmpty else {
                 throw SondeError(.invalidArgument, "\(rule.path("fstype")): missing (a filesystem type such as tmpfs, or \"bind\")")
             }
+            if Policy.neverMountable.contains(fstype) {
+                throw SondeError(.invalidArgument, "\(rule.path("fstype")): \(fstype) is never mounted for a container: it exposes the host's kernel state")
+            }
+            let source = try rule.string("source")
+            if fstype != "bind" && source == nil && !(Policy.sourceless.contains(fstype) || fstype.hasPrefix("fuse.")) {
+                throw SondeError(.invalidArgument, "\(rule.path("source")): a \(fstype) rule needs the source it may mount",
+                                 hint: "without it, any block device node in the container could be mounted; name the device, e.g. \"source\": \"/dev/vdb\"")
+            }
             let allowed = try flags(rule, "flags"), required = try flags(rule, "require")
             for forbidden: MountFlags in [.remount, .move, .shared, .private, .slave, .unbindable]
                 where allowed.contains(forbidden) || required.contains(forbidden) {
@@ -287,7 +318,7 @@ extension Policy {
             if fstype != "bind" && (allowed.contains(.bind) || allowed.contains(.rec)) {
                 throw SondeError(.invalidArgument, "\(rule.path("flags")): bind/rec belong to rules with \"fstype\": \"bind\"")
             }
-            entry.mount.append(MountRule(fstype: fstype, source: try rule.string("source"),
+            entry.mount.append(MountRule(fstype: fstype, source: source,
                                          allowedFlags: allowed.union(required), requiredFlags: required))
         }
         for (i, item) in try reader.array("setxattr").enumerated() {

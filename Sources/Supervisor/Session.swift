@@ -14,6 +14,8 @@ public final class Session: @unchecked Sendable {
     public let identity: ContainerIdentity
     let container: Container
     let mountNamespaceID: UInt64
+    /// The container's user namespace: decides what may be mounted for it, and who counts as its root.
+    let userNamespace: ContainerUserNamespace
     /// Mount helpers by (mount namespace, pid namespace) of their callers. Only the session thread
     /// touches it.
     private var helpers: [String: MountHelper] = [:]
@@ -31,8 +33,10 @@ public final class Session: @unchecked Sendable {
     /// The pid the runtime named; kept for a successor agent.
     let pid: Int32
 
-    init(supervisor: Supervisor, notify: NotifyFD, identity: ContainerIdentity, container: Container, mountNamespaceID: UInt64, pid: Int32) {
+    init(supervisor: Supervisor, notify: NotifyFD, identity: ContainerIdentity, container: Container, mountNamespaceID: UInt64,
+         userNamespace: ContainerUserNamespace, pid: Int32) {
         self.pid = pid
+        self.userNamespace = userNamespace
         self.supervisor = supervisor
         self.notify = notify
         self.identity = identity
@@ -118,7 +122,7 @@ public final class Session: @unchecked Sendable {
         }
 
         if let call {
-            decision = Decision.decide(call, policy: policy, entry: entry)
+            decision = Decision.decide(call, policy: policy, entry: entry, ownUserNamespace: userNamespace.own)
         } else {
             // Not a call sonde emulates (another ABI, or a profile that sends more syscalls than the
             // policy knows): the default answer, never CONTINUE.
@@ -128,20 +132,25 @@ public final class Session: @unchecked Sendable {
         }
 
         // The caller's credentials, umask and name from /proc/PID/status - read only when the call is
-        // performed, killed or reported: a plain denial needs none of it.
+        // allowed (who asks decides), killed or reported: a plain denial needs none of it.
         var status = TargetStatus()
         let kills: Bool
         if case .kill? = decision.action { kills = true } else { kills = false }
-        if wantsEvents || kills || (decision.verdict == .allow && !decision.logOnly) {
+        if wantsEvents || kills || decision.verdict == .allow {
             do { status = try processFiles.read(tid: tid) } catch {
-                // Normally the caller is gone. If it still waits, it gets an errno, never a hang.
+                // Normally the caller is gone (ESRCH). If it still waits, the agent is short of
+                // something (fds, memory): said as what it is, and the caller gets an errno, never a hang.
                 if notify.isValid(id) {
-                    supervisor.log("container \(identity.id): cannot read /proc/\(tid)/status (\(error)); the call fails with EPERM")
-                    reply(id, .failure(Errno(rawValue: EPERM)))
+                    let answer = Errno(rawValue: error.rawValue == ESRCH ? EPERM : ENOMEM)
+                    supervisor.log("container \(identity.id): cannot read /proc/\(tid) (\(error)); the call fails with \(answer)")
+                    reply(id, .failure(answer))
+                    supervisor.count { $0.denied += 1 }
+                } else {
+                    finishGone()
                 }
-                finishGone()
                 return
             }
+            if let call { decision = decision.checked(call, caller: caller(status), entry: entry) }
         }
         // What was read from /proc/PID and its memory counts only if PID is still the caller. The
         // emulator and kill() check again after their own last read and before acting (a
@@ -175,14 +184,22 @@ public final class Session: @unchecked Sendable {
              decision: decision, outcome: outcome, started: started)
     }
 
+    /// Who the caller is, for Decision.checked.
+    func caller(_ status: TargetStatus) -> Caller {
+        Caller(uid: status.euid, isContainerRoot: userNamespace.rootUID == status.euid, capabilities: status.capEff,
+               userNamespace: status.userNamespace, containerUserNamespace: userNamespace.inode)
+    }
+
     func perform(_ call: InterceptedCall, id: UInt64, tid: Int32, status: TargetStatus) -> Emulator.Outcome {
-        let emulator = Emulator(notify: notify, id: id, pid: tid, status: status, credentials: credentials,
-                                procDirectory: processFiles.directory(tid: tid))
+        // The caller's capabilities act on the host only where they are host capabilities.
+        let hostCapabilities = !userNamespace.own && status.userNamespace == userNamespace.inode ? status.capEff : 0
+        let emulator = Emulator(notify: notify, id: id, pid: tid, status: status, callerCapabilities: hostCapabilities,
+                                credentials: credentials, procDirectory: processFiles.directory(tid: tid))
         switch call {
         case .mknod(let path, let dirfd, let mode, let device):
             return emulator.mknod(path: path, dirfd: dirfd, mode: mode, device: device)
-        case .setxattr(let path, let name, let value, let flags, let follow):
-            return emulator.setxattr(path: path, name: name, value: value, flags: flags, follow: follow)
+        case .setxattr(let target, let name, let value, let flags):
+            return emulator.setxattr(target: target, name: name, value: value, flags: flags)
         case .mount(let source, let target, let fstype, let flags, let data):
             return emulator.mount(source: source, target: target, fstype: fstype, flags: flags, data: data) { () throws(Errno) -> MountHelper in
                 try helper(for: tid, id: id)
@@ -190,16 +207,20 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    /// The helper for the caller's namespaces, spawned at the first mount from them.
+    /// The helper for the caller's namespaces, spawned at the first mount from them. The namespaces
+    /// are read from /proc/TID, so they are the caller's only if the notification is still valid
+    /// after the read (TID may be another process by now).
     func helper(for tid: Int32, id: UInt64) throws(Errno) -> MountHelper {
         let key = (try? Files.inode("/proc/\(tid)/ns/mnt")).map(String.init) ?? "?"
         let pidKey = (try? Files.inode("/proc/\(tid)/ns/pid")).map(String.init) ?? "?"
+        guard notify.isValid(id) else { throw Errno(rawValue: ESRCH) }
         if let helper = helpers[key + ":" + pidKey] {
             if !helper.broken { return helper }
             helper.stop() // killed or stopped from inside the container: a new one serves this call
             helpers[key + ":" + pidKey] = nil
         }
-        let helper = try MountHelper(executable: supervisor.helperExecutable, target: tid) { notify.isValid(id) }
+        let helper = try MountHelper(executable: supervisor.helperExecutable, target: tid,
+                                     joinPidNamespace: userNamespace.own) { notify.isValid(id) }
         helpers[key + ":" + pidKey] = helper
         return helper
     }

@@ -259,8 +259,13 @@ public final class Supervisor: @unchecked Sendable {
     @discardableResult
     public func adopt(notifyFD: Int32, identity: ContainerIdentity, pid: Int32) -> Session {
         let container = describe(identity, pid: pid)
+        let userNamespace = ContainerUserNamespace.of(pid: pid)
         let session = Session(supervisor: self, notify: NotifyFD(notifyFD), identity: identity, container: container,
-                              mountNamespaceID: (try? Namespaces.mountNamespaceID(pid: pid)) ?? 0, pid: pid)
+                              mountNamespaceID: (try? Namespaces.mountNamespaceID(pid: pid)) ?? 0,
+                              userNamespace: userNamespace, pid: pid)
+        if userNamespace.inode == 0 {
+            log("container \(identity.id): cannot read the user namespace of pid \(pid); no caller of it counts as privileged")
+        }
         lock.withLock {
             sessions[ObjectIdentifier(session)] = session
             counters.containers += 1

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSonde
+import Foundation
 import LinuxKit
 
 /// A seccomp notify fd: receive notifications, check they are still valid, answer them.
@@ -140,14 +141,22 @@ public struct TargetStatus: Sendable, Equatable {
     public var tgid: Int32 = 0
     public var ppid: Int32 = 0
     public var uid: UInt32 = 0
+    public var euid: UInt32 = 0
     public var gid: UInt32 = 0
     public var fsuid: UInt32 = 0
     public var fsgid: UInt32 = 0
     public var umask: UInt32 = 0o022
-    /// The effective capabilities (in the caller's own user namespace).
+    /// Supplementary groups (host ids, as the agent reads them).
+    public var groups: [UInt32] = []
+    /// The effective capabilities (in the caller's own user namespace: see `userNamespace`).
     public var capEff: UInt64 = 0
-    /// The CapEff line was read whole (a status without it is not trusted).
+    /// prctl(PR_SET_NO_NEW_PRIVS): the caller asked never to gain privileges.
+    public var noNewPrivileges = false
+    /// The NoNewPrivs line (after CapEff) was read whole: a status cut before it is not trusted.
     public var sawCapabilities = false
+    /// The inode of the caller's user namespace (/proc/TID/ns/user); 0 when not read. Its
+    /// capabilities mean something only in that namespace.
+    public var userNamespace: UInt64 = 0
 
     /// Parses the text of /proc/PID/status (ids there are in the reader's user namespace: the host's).
     public init(text: String) { self.init(bytes: Array(text.utf8)) }
@@ -182,14 +191,23 @@ public struct TargetStatus: Sendable, Equatable {
                 else if key("PPid") { ppid = Int32(truncatingIfNeeded: Self.number(field, radix: 10, index: 0) ?? 0) }
                 else if key("Uid") {
                     uid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 0) ?? 0)
+                    euid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 1) ?? 0)
                     fsuid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 3) ?? 0)
                 } else if key("Gid") {
                     gid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 0) ?? 0)
                     fsgid = UInt32(truncatingIfNeeded: Self.number(field, radix: 10, index: 3) ?? 0)
+                } else if key("Groups") {
+                    var index = 0
+                    while let group = Self.number(field, radix: 10, index: index) {
+                        groups.append(UInt32(truncatingIfNeeded: group))
+                        index += 1
+                    }
                 } else if key("CapEff") {
                     capEff = Self.number(field, radix: 16, index: 0) ?? 0
+                } else if key("NoNewPrivs") {
+                    noNewPrivileges = (Self.number(field, radix: 10, index: 0) ?? 0) != 0
                     sawCapabilities = true
-                    return   // nothing after CapEff is needed
+                    return   // nothing after NoNewPrivs is needed
                 }
             }
         }
@@ -222,29 +240,36 @@ public struct TargetStatus: Sendable, Equatable {
 
     public static func read(pid: Int32) throws(Errno) -> TargetStatus {
         let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw Errno(rawValue: ESRCH) }
+        if fd < 0 { throw procError() }
         defer { close(fd) }
         return try read(fd: fd)
     }
 
+    /// The errno of a failed /proc access, as what it is: ENOENT (and ESRCH) mean the process is
+    /// gone; EMFILE, ENFILE, ENOMEM are the agent running short, and must not read as "gone".
+    static func procError() -> Errno {
+        let error = Errno.current
+        return error == .notFound ? Errno(rawValue: ESRCH) : error
+    }
+
     /// Reads an open /proc/PID/status from its start (seq_file regenerates it on each read at 0)
-    /// up to its CapEff line.
+    /// up to its NoNewPrivs line.
     public static func read(fd: Int32) throws(Errno) -> TargetStatus {
-        // Name, Umask, Tgid, PPid, Uid, Gid come first; CapEff at about byte 800, after the Groups
-        // line, which a process with many supplementary groups makes as long as it likes: read on
-        // until CapEff's line is whole.
+        // Name, Umask, Tgid, PPid, Uid, Gid come first; CapEff and NoNewPrivs at about byte 900,
+        // after the Groups line, which a process with many supplementary groups makes as long as it
+        // likes: read on until NoNewPrivs' line is whole.
         var buffer = [UInt8](repeating: 0, count: 4096)
         var total = 0
         while true {
             if total == buffer.count { buffer += [UInt8](repeating: 0, count: buffer.count) }
             let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + total, $0.count - total, off_t(total)) }
-            if got < 0 { throw Errno(rawValue: ESRCH) }
+            if got < 0 { throw procError() }
             if got == 0 { break }
             total += got
             let status = TargetStatus(bytes: Array(buffer[..<total]))
             if status.sawCapabilities { return status }
         }
-        throw Errno(rawValue: ESRCH) // gone, or no CapEff: never guess its capabilities
+        throw Errno(rawValue: ESRCH) // gone, or no NoNewPrivs: never guess its capabilities
     }
 }
 
@@ -256,18 +281,40 @@ final class ProcessFiles {
     private var files: [Int32: (directory: Int32, status: Int32)] = [:]
     static let limit = 64
 
+    /// The caller's status and user namespace. Errors are what they are (TargetStatus.procError):
+    /// running out of fds frees this cache and tries once more before it fails.
     func read(tid: Int32) throws(Errno) -> TargetStatus {
+        do throws(Errno) { return try readOnce(tid: tid) } catch where error.rawValue == EMFILE || error.rawValue == ENFILE {
+            closeAll()
+            return try readOnce(tid: tid)
+        }
+    }
+
+    private func readOnce(tid: Int32) throws(Errno) -> TargetStatus {
         if let cached = files[tid] {
-            if let status = try? TargetStatus.read(fd: cached.status) { return status }
+            if var status = try? TargetStatus.read(fd: cached.status) {
+                status.userNamespace = try Self.userNamespace(cached.directory)
+                return status
+            }
             forget(tid)
         }
         if files.count >= Self.limit { closeAll() }
         let directory = open("/proc/\(tid)", O_PATH | O_DIRECTORY | O_CLOEXEC)
-        if directory < 0 { throw Errno(rawValue: ESRCH) }
+        if directory < 0 { throw TargetStatus.procError() }
         let status = openat(directory, "status", O_RDONLY | O_CLOEXEC)
-        if status < 0 { close(directory); throw Errno(rawValue: ESRCH) }
+        if status < 0 { let error = TargetStatus.procError(); close(directory); throw error }
         files[tid] = (directory, status)
-        return try TargetStatus.read(fd: status)
+        var read = try TargetStatus.read(fd: status)
+        read.userNamespace = try Self.userNamespace(directory)
+        return read
+    }
+
+    /// The inode of the user namespace of the task behind a /proc/TID directory fd (fstatat follows
+    /// the ns/user link to its nsfs inode; the fd is bound to the task, never to a reused pid).
+    static func userNamespace(_ directory: Int32) throws(Errno) -> UInt64 {
+        var info = stat()
+        guard fstatat(directory, "ns/user", &info, 0) == 0 else { throw TargetStatus.procError() }
+        return UInt64(info.st_ino)
     }
 
     /// The /proc/TID directory fd of a caller whose status was read, if cached.
@@ -282,5 +329,39 @@ final class ProcessFiles {
     func closeAll() {
         for cached in files.values { close(cached.status); close(cached.directory) }
         files.removeAll()
+    }
+}
+
+/// A container's user namespace, read once when its notify fd is adopted (from the process the
+/// runtime named): the namespace its root lives in, and the host uid that root is.
+public struct ContainerUserNamespace: Sendable, Equatable {
+    /// The nsfs inode; 0 when it could not be read (the process was gone): then no caller counts as
+    /// privileged, since none can be shown to be in it.
+    public var inode: UInt64
+    /// A namespace of its own, not the agent's (the host's).
+    public var own: Bool
+    /// The host uid that uid 0 inside maps to; nil when 0 is not mapped.
+    public var rootUID: UInt32?
+
+    public init(inode: UInt64, own: Bool, rootUID: UInt32?) {
+        self.inode = inode
+        self.own = own
+        self.rootUID = rootUID
+    }
+
+    public static func of(pid: Int32) -> ContainerUserNamespace {
+        guard let inode = try? Files.inode("/proc/\(pid)/ns/user"), let mine = try? Files.inode("/proc/self/ns/user"),
+              let map = try? String(contentsOfFile: "/proc/\(pid)/uid_map", encoding: .utf8)
+        else { return ContainerUserNamespace(inode: 0, own: true, rootUID: nil) }
+        return ContainerUserNamespace(inode: UInt64(inode), own: inode != mine, rootUID: rootUID(uidMap: map))
+    }
+
+    /// The outside id of inside id 0 in a uid_map ("inside outside count" per line).
+    public static func rootUID(uidMap: String) -> UInt32? {
+        for line in uidMap.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true).compactMap { UInt32($0) }
+            if fields.count == 3, fields[0] == 0, fields[2] > 0 { return fields[1] }
+        }
+        return nil
     }
 }

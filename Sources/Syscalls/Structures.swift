@@ -257,16 +257,26 @@ extension Call {
         out.quoted(b[offset..<(offset + shown)], more: shown < end - offset)
     }
 
+    /// struct tms: each clock_t with strace's seconds comment when it is not 0,
+    /// `{tms_utime=1 /* 0.01 s */, tms_stime=0, ...}`.
     func writeTms(_ b: [UInt8], to out: inout Output) {
-        out.append("{tms_utime=")
-        out.signed(b.i64(0))
-        out.append(", tms_stime=")
-        out.signed(b.i64(8))
-        out.append(", tms_cutime=")
-        out.signed(b.i64(16))
-        out.append(", tms_cstime=")
-        out.signed(b.i64(24))
+        for (index, name) in ["{tms_utime=", ", tms_stime=", ", tms_cutime=", ", tms_cstime="].enumerated() {
+            out.append(name)
+            Self.writeClockTicks(b.i64(index * 8), to: &out)
+        }
         out.byte(0x7D)
+    }
+
+    /// USER_HZ, the unit of clock_t in times(2) (sysconf(_SC_CLK_TCK); 100 on every Linux ABI sonde reads).
+    static let clockTicksPerSecond: Int64 = 100
+
+    static func writeClockTicks(_ ticks: Int64, to out: inout Output) {
+        out.signed(ticks)
+        guard ticks != 0 else { return }
+        let hz = UInt64(clockTicksPerSecond), value = UInt64(bitPattern: ticks)
+        let fraction = String(value % hz)
+        let width = String(hz - 1).count
+        out.append(" /* \(value / hz).\(String(repeating: "0", count: max(0, width - fraction.count)))\(fraction) s */")
     }
 
     /// struct flock: `{l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=0}`.

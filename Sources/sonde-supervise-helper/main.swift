@@ -19,12 +19,13 @@ func reply(_ error: Int32) {
 /// The next message and its fds; nil once the agent closed the socket.
 func receive() -> (bytes: [UInt8], fds: [Int32])? {
     var buffer = [UInt8](repeating: 0, count: 16384)
-    var fds = [Int32](repeating: -1, count: 4)
+    // Up to 8 fds: the namespaces to join (7 at most), and the agent sends no more (sonde_send_with_fds).
+    var fds = [Int32](repeating: -1, count: 8)
     var count: Int32 = 0, truncated: Int32 = 0
     while true {
         let got = buffer.withUnsafeMutableBytes { bytes in
             fds.withUnsafeMutableBufferPointer {
-                sonde_recv_with_fds(channel, bytes.baseAddress, bytes.count, $0.baseAddress, 4, &count, &truncated)
+                sonde_recv_with_fds(channel, bytes.baseAddress, bytes.count, $0.baseAddress, 8, &count, &truncated)
             }
         }
         if got < 0 && errno == EINTR { continue }
@@ -44,15 +45,16 @@ let attributeFlags: UInt64 = 0x1 | 0x2 | 0x4 | 0x8
 func perform(_ request: MountHelper.Request, fds: [Int32]) -> Int32 {
     if request.bind {
         guard fds.count == 2 else { return EINVAL }
-        let recursive = request.flags & 0x4000 != 0   // MS_REC
         let extra = request.flags & ~(0x1000 | 0x4000 | 0x8000 | attributeFlags)  // bind, rec, silent
         if extra != 0 { return EINVAL }
-        // OPEN_TREE_CLONE | AT_EMPTY_PATH (| AT_RECURSIVE): a detached copy of the source mount.
-        let tree = sonde_open_tree(fds[1], "", UInt32(1 | O_CLOEXEC | 0x1000 | (recursive ? 0x8000 : 0)))
+        // OPEN_TREE_CLONE | AT_EMPTY_PATH | AT_RECURSIVE: a detached copy of the source mount with
+        // everything mounted on it - always recursive, so the copy uncovers nothing the runtime
+        // mounted over (masked files, the read-only /proc/sys).
+        let tree = sonde_open_tree(fds[1], "", UInt32(1 | O_CLOEXEC | 0x1000 | 0x8000))
         if tree < 0 { return errno }
         defer { close(tree) }
         let attributes = request.flags & attributeFlags
-        if attributes != 0 && sonde_mount_setattr_empty(tree, attributes, recursive ? 1 : 0) != 0 { return errno }
+        if attributes != 0 && sonde_mount_setattr_empty(tree, attributes, 1) != 0 { return errno }
         // MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH: attach the tree on the target fd.
         if sonde_move_mount(tree, "", fds[0], "", 0x4 | 0x40) != 0 { return errno }
         return 0
@@ -106,17 +108,39 @@ if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "exec-filtered
     execFiltered(Array(CommandLine.arguments.dropFirst()))
 }
 
-guard let first = receive(), first.bytes == Array("ns".utf8), first.fds.count == 3 else {
+// Before anything of a container is touched: nobody may ptrace or read this process (see
+// MountHelper), and it holds no fd but its socket and stdio.
+if sonde_set_nondumpable() != 0 || sonde_close_from(channel + 1) != 0 { reply(errno); exit(1) }
+
+let namespaceTypes: [String: Int32] = [
+    "user": Int32(SONDE_CLONE_NEWUSER), "mnt": Int32(SONDE_CLONE_NEWNS), "pid": Int32(SONDE_CLONE_NEWPID),
+    "net": 0x40000000, "ipc": 0x08000000, "uts": 0x04000000, "cgroup": 0x02000000,
+]
+guard let first = receive(), first.bytes.starts(with: Array("ns:".utf8)) else {
     reply(EINVAL)
     exit(2)
 }
-// The user namespace first: it gives the capabilities the other two setns calls need inside it.
-if !sameNamespace(first.fds[0], "/proc/self/ns/user") && sonde_setns(first.fds[0], Int32(SONDE_CLONE_NEWUSER)) != 0 { reply(errno); exit(1) }
-if sonde_setns(first.fds[1], Int32(SONDE_CLONE_NEWNS)) != 0 { reply(errno); exit(1) }
-if sonde_setns(first.fds[2], Int32(SONDE_CLONE_NEWPID)) != 0 { reply(errno); exit(1) }
+let names = String(decoding: first.bytes.dropFirst(3), as: UTF8.self).split(separator: ",").map(String.init)
+guard names.count == first.fds.count, names.first == "user", names.allSatisfy({ namespaceTypes[$0] != nil }) else {
+    reply(EINVAL)
+    exit(2)
+}
+// A namespace the container shares with the host is the helper's already; joining it again from
+// inside the container's user namespace would be refused (the host's user namespace owns it).
+// Compared before any setns: once in the container's mount namespace, /proc is the container's.
+let alreadyIn = zip(names, first.fds).map { sameNamespace($1, "/proc/self/ns/\($0)") }
+// The user namespace first: it gives the capabilities the other setns calls need inside it.
+for (index, name) in names.enumerated() where !alreadyIn[index] {
+    if sonde_setns(first.fds[index], namespaceTypes[name]!) != 0 { reply(errno); exit(1) }
+}
 for fd in first.fds { close(fd) }
-// setns(Int32(SONDE_CLONE_NEWPID)) only moves children: the server is a child, so proc mounts show the container's pids.
-let server = sonde_fork()
+// The container's root: in its own user namespace, uid and gid 0 there (capabilities held only
+// there); otherwise the host's root with no supplementary groups. Then only what mounting needs.
+// Credential changes reset dumpability to fs.suid_dumpable: set again.
+let keep: UInt64 = 1 << 21 | 1 << 2   // CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH
+if sonde_become(0, 0, 1) != 0 || sonde_restrict_capabilities(keep) != 0 || sonde_set_nondumpable() != 0 { reply(errno); exit(1) }
+// setns(CLONE_NEWPID) only moves children: the server is a child, so proc mounts show the container's pids.
+let server = names.contains("pid") ? sonde_fork() : 0
 if server < 0 { reply(errno); exit(1) }
 if server > 0 {
     close(channel)

@@ -156,7 +156,14 @@ final class SupervisorSignals: @unchecked Sendable {
 struct SuperviseProfile: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
-        abstract: "Print the OCI linux.seccomp section that sends the policy's syscalls to the agent.")
+        abstract: "Print the OCI linux.seccomp section that sends the policy's syscalls to the agent.",
+        discussion: """
+        The section denies by default: sonde's own default profile (every syscall allowed but those a \
+        runtime's default profile refuses to unprivileged containers), or the --base profile with the \
+        policy's syscalls merged in. Either way the new mount API answers ENOSYS (callers fall back to \
+        mount(2), which the agent sees), clone3 answers ENOSYS, clone/unshare may not create namespaces \
+        and seccomp() may not install a listener of the container's own.
+        """)
 
     @OptionGroup var policy: PolicyOption
 
@@ -166,9 +173,15 @@ struct SuperviseProfile: ParsableCommand {
     @Option(help: "listenerMetadata: the policy matches entries on it (match.metadata).")
     var metadata: String?
 
+    @Option(help: "A profile to merge the notify rules into (a config.json or its linux.seccomp section); it must deny by default.")
+    var base: String?
+
     func run() throws {
         let loaded = try policy.load()
-        print(SeccompProfile.ociSection(policy: loaded, socket: socket, metadata: metadata))
+        do {
+            let baseProfile = try base.map { path throws(SondeError) in try SeccompProfile.loadBase(path: path) }
+            print(try SeccompProfile.ociSection(policy: loaded, socket: socket, metadata: metadata, base: baseProfile))
+        } catch { throw Output.fail(error) }
     }
 }
 

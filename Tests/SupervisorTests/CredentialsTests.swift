@@ -34,15 +34,17 @@ final class CredentialsTests: XCTestCase {
         return e
     }
 
+    /// Its capabilities are held in its own user namespace: they give the agent nothing; only the
+    /// capability the policy grants is effective.
     func testACallerInAUserNamespaceActsWithItsHostIDsAndGetsOnlyTheGrantedCapability() throws {
-        guard geteuid() == 0 else { return XCTFail("needs root: run sudo scripts/test.sh") }
+        guard geteuid() == 0 else { return XCTFail("needs root: run scripts/test.sh as root") }
         let seen = onOwnThread {
             var caller = TargetStatus()
             caller.fsuid = 100_000; caller.fsgid = 100_001; caller.umask = 0o027; caller.capEff = ~0
             let credentials = ThreadCredentials()
             var seen = Seen()
             seen.effectiveBefore = CredentialsTests.effective()
-            credentials.act(as: caller, granting: ThreadCredentials.mknodCapability) {
+            credentials.act(as: caller, capabilities: 0, granting: 1 << 27) {
                 let inside = CredentialsTests.status()
                 seen.fsuidInside = inside.fsuid
                 seen.fsgidInside = inside.fsgid
@@ -56,14 +58,16 @@ final class CredentialsTests: XCTestCase {
         XCTAssertEqual(seen.fsuidInside, 100_000)
         XCTAssertEqual(seen.fsgidInside, 100_001)
         XCTAssertEqual(seen.umaskInside, 0o027)
-        // A non-zero fsuid leaves no filesystem capability but the granted CAP_MKNOD (bit 27); DAC_OVERRIDE (bit 1) is gone.
-        XCTAssertEqual(seen.effectiveInside & ThreadCredentials.filesystemCapabilities, ThreadCredentials.mknodCapability)
+        // Nothing but the granted CAP_MKNOD (bit 27): no DAC_OVERRIDE, no CAP_SYS_ADMIN of the agent's.
+        XCTAssertEqual(seen.effectiveInside, 1 << 27)
         XCTAssertEqual(seen.fsuidAfter, 0)
         XCTAssertEqual(seen.effectiveAfter, seen.effectiveBefore)
     }
 
+    /// Attack 5 of the security issue: an emulated call ran with the agent's CAP_SYS_ADMIN and
+    /// CAP_SETFCAP. Now the thread holds the caller's own capabilities and nothing else.
     func testARootCallerWithoutDACOverrideKeepsItsOwnCapabilitiesOnly() throws {
-        guard geteuid() == 0 else { return XCTFail("needs root: run sudo scripts/test.sh") }
+        guard geteuid() == 0 else { return XCTFail("needs root: run scripts/test.sh as root") }
         let seen = onOwnThread {
             var caller = TargetStatus()
             caller.umask = 0o022
@@ -72,14 +76,29 @@ final class CredentialsTests: XCTestCase {
             let credentials = ThreadCredentials()
             var seen = Seen()
             seen.effectiveBefore = CredentialsTests.effective()
-            credentials.act(as: caller) { seen.effectiveInside = CredentialsTests.effective() }
+            credentials.act(as: caller, capabilities: caller.capEff) { seen.effectiveInside = CredentialsTests.effective() }
             seen.effectiveAfter = CredentialsTests.effective()
             return seen
         }
-        XCTAssertEqual(seen.effectiveInside & (1 << 1), 0, "CAP_DAC_OVERRIDE dropped")
-        XCTAssertEqual(seen.effectiveInside & (1 << 0), 1, "CAP_CHOWN kept")
-        XCTAssertEqual(seen.effectiveInside & (1 << 21), seen.effectiveBefore & (1 << 21), "CAP_SYS_ADMIN untouched")
+        XCTAssertEqual(seen.effectiveInside, 1 << 0 | 1 << 5 | 1 << 10 | 1 << 29, "exactly the caller's own")
+        XCTAssertNotEqual(seen.effectiveBefore & (1 << 21), 0, "the agent itself holds CAP_SYS_ADMIN")
         XCTAssertEqual(seen.effectiveAfter, seen.effectiveBefore)
+    }
+
+    /// Attack 11: the call was made with the agent's supplementary groups. Inside, the thread holds
+    /// the caller's; the rest of the process keeps its own.
+    func testTheCallersSupplementaryGroupsAndNoneOfTheAgents() throws {
+        guard geteuid() == 0 else { return XCTFail("needs root: run scripts/test.sh as root") }
+        let processGroups = CredentialsTests.status().groups
+        let inside = Locked<[UInt32]>([])
+        _ = onOwnThread {
+            var caller = TargetStatus()
+            caller.fsuid = 1000; caller.fsgid = 1000; caller.groups = [4242, 4343]
+            ThreadCredentials().act(as: caller, capabilities: 0) { inside.set(CredentialsTests.status().groups) }
+            return Seen()
+        }
+        XCTAssertEqual(inside.get(), [4242, 4343])
+        XCTAssertEqual(CredentialsTests.status().groups, processGroups, "other threads keep their groups")
     }
 }
 

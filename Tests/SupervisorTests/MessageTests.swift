@@ -157,7 +157,10 @@ final class DecodingTests: XCTestCase {
         let bind = try CallDecoder.decode(.mount, arguments: [0x1006, 0x1006, 0, 0x1000, 0, 0], memory: memory)
         XCTAssertEqual(bind, .mount(source: "/mnt", target: "/mnt", fstype: nil, flags: 0x1000, data: nil))
         let xattr = try CallDecoder.decode(.lsetxattr, arguments: [0x1006, 0x1013, 0x102a, 1, 0, 0], memory: memory)
-        XCTAssertEqual(xattr, .setxattr(path: "/mnt", name: "trusted.overlay.opaque", value: Array("y".utf8), flags: 0, follow: false))
+        XCTAssertEqual(xattr, .setxattr(target: .path("/mnt", follow: false), name: "trusted.overlay.opaque", value: Array("y".utf8), flags: 0))
+        let fxattr = try CallDecoder.decode(.fsetxattr, arguments: [7, 0x1013, 0x102a, 1, 0, 0], memory: memory)
+        XCTAssertEqual(fxattr, .setxattr(target: .fd(7), name: "trusted.overlay.opaque", value: Array("y".utf8), flags: 0))
+        XCTAssertEqual(fxattr.syscallName, "fsetxattr")
         XCTAssertThrowsError(try CallDecoder.decode(.setxattr, arguments: [0x1006, 0x1013, 0x102a, 70000, 0, 0], memory: memory)) {
             XCTAssertEqual($0 as? Errno, Errno(rawValue: E2BIG))
         }
@@ -175,7 +178,7 @@ final class DecodingTests: XCTestCase {
     }
 
     func testStatus() {
-        let status = TargetStatus(text: "Name:\tmknod\nUmask:\t0027\nState:\tS\nTgid:\t42\nPid:\t43\nPPid:\t1\nUid:\t100000\t100000\t100000\t100001\nGid:\t100000\t100000\t100000\t100002\nGroups:\t\nCapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\n")
+        let status = TargetStatus(text: "Name:\tmknod\nUmask:\t0027\nState:\tS\nTgid:\t42\nPid:\t43\nPPid:\t1\nUid:\t100000\t100000\t100000\t100001\nGid:\t100000\t100000\t100000\t100002\nGroups:\t10 20 \nCapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n")
         XCTAssertEqual(status.name, "mknod")
         XCTAssertEqual(status.umask, 0o027)
         XCTAssertEqual(status.tgid, 42)
@@ -184,7 +187,20 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(status.fsgid, 100002)
         XCTAssertEqual(status.uid, 100000)
         XCTAssertEqual(status.capEff, 0xa80425fb)
+        XCTAssertEqual(status.groups, [10, 20])
+        XCTAssertTrue(status.noNewPrivileges)
         XCTAssertTrue(status.sawCapabilities)
+    }
+
+    /// A status cut after CapEff but before NoNewPrivs is not trusted either.
+    func testStatusWithoutNoNewPrivsIsNotTrusted() {
+        XCTAssertFalse(TargetStatus(text: "Name:\tx\nUid:\t0\t0\t0\t0\nCapEff:\t0000000000000004\n").sawCapabilities)
+    }
+
+    func testRootOfAUserNamespaceFromItsUidMap() {
+        XCTAssertEqual(ContainerUserNamespace.rootUID(uidMap: "         0     300000      65536\n"), 300000)
+        XCTAssertEqual(ContainerUserNamespace.rootUID(uidMap: "         0          0 4294967295\n"), 0)
+        XCTAssertNil(ContainerUserNamespace.rootUID(uidMap: "      1000       1000          1\n"))
     }
 
     /// A CapEff line cut by the end of the text is not read as a shorter number.
@@ -198,7 +214,7 @@ final class DecodingTests: XCTestCase {
     func testStatusWithAHugeGroupsLineIsReadToItsCapabilities() throws {
         let groups = (0..<2000).map { String(100_000 + $0) }.joined(separator: " ")
         let text = "Name:\tx\nUmask:\t0022\nUid:\t0\t0\t0\t5\nGid:\t0\t0\t0\t6\nGroups:\t\(groups)\n"
-            + "CapInh:\t0000000000000000\nCapPrm:\t0000000000000040\nCapEff:\t0000000000000040\nCapBnd:\t0\n"
+            + "CapInh:\t0000000000000000\nCapPrm:\t0000000000000040\nCapEff:\t0000000000000040\nCapBnd:\t0\nNoNewPrivs:\t0\n"
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-status-\(getpid())").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -208,5 +224,38 @@ final class DecodingTests: XCTestCase {
         let status = try TargetStatus.read(fd: fd)
         XCTAssertEqual(status.capEff, 0x40)
         XCTAssertEqual(status.fsuid, 5)
+    }
+}
+
+/// Security issue, 9: with the fd limit reached, every /proc open failure read as ESRCH ("the caller
+/// is gone"), and an allowed call was answered EPERM with the real cause hidden. The error is now what
+/// it is. The soft limit is lowered for the test (allowed without privilege) and restored.
+final class ProcessFilesTests: XCTestCase {
+    func testRunningOutOfFdsIsReportedAsEMFILENotAsAGoneCaller() throws {
+        var saved = rlimit()
+        XCTAssertEqual(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &saved), 0)
+        let highest = (try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")).compactMap { Int32($0) }.max() ?? 2
+        var lowered = saved
+        lowered.rlim_cur = rlim_t(highest + 16)
+        XCTAssertEqual(setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lowered), 0)
+        var filler: [Int32] = []
+        defer {
+            for fd in filler { close(fd) }
+            var restore = saved
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &restore)
+        }
+        while true {
+            let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            if fd < 0 { break }
+            filler.append(fd)
+        }
+        XCTAssertEqual(errno, EMFILE)
+        XCTAssertThrowsError(try ProcessFiles().read(tid: getpid())) { XCTAssertEqual($0 as? Errno, Errno(rawValue: EMFILE)) }
+        XCTAssertThrowsError(try TargetStatus.read(pid: getpid())) { XCTAssertEqual($0 as? Errno, Errno(rawValue: EMFILE)) }
+    }
+
+    func testAProcessThatIsGoneReadsAsGone() {
+        XCTAssertThrowsError(try TargetStatus.read(pid: Int32.max)) { XCTAssertEqual($0 as? Errno, Errno(rawValue: ESRCH)) }
+        XCTAssertThrowsError(try ProcessFiles().read(tid: Int32.max)) { XCTAssertEqual($0 as? Errno, Errno(rawValue: ESRCH)) }
     }
 }

@@ -149,6 +149,9 @@ import Syscalls
                      returns: 0) == "getresuid([0], [0], [0]) = 0")
         #expect(line("times", [0x7000], [0: Pack().zeros(32).data], returns: 1_718_188_211) ==
             "times({tms_utime=0, tms_stime=0, tms_cutime=0, tms_cstime=0}) = 1718188211")
+        // A used clock tick gets strace's seconds comment: the oracle line must not depend on CPU ticks.
+        #expect(line("times", [0x7000], [0: Pack().u64(1).u64(0).u64(150).u64(12345).data], returns: 7) ==
+            "times({tms_utime=1 /* 0.01 s */, tms_stime=0, tms_cutime=150 /* 1.50 s */, tms_cstime=12345 /* 123.45 s */}) = 7")
         let uts = Pack().raw(Array("Linux".utf8)).zeros(60).raw(Array("vm".utf8)).zeros(63).data
         #expect(line("uname", [0x7000], [0: uts], returns: 0) == "uname({sysname=\"Linux\", nodename=\"vm\", ...}) = 0")
         #expect(line("getpid", [], returns: 11653) == "getpid() = 11653")

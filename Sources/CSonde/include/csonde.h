@@ -57,6 +57,24 @@ int sonde_set_capabilities(uint64_t effective, uint64_t permitted, uint64_t inhe
 // prctl(PR_SET_NO_NEW_PRIVS) (prctl is variadic).
 int sonde_set_no_new_privs(void);
 
+// The calling thread's supplementary groups (the raw syscall: glibc's setgroups() broadcasts the
+// change to every thread of the process, which would hand one caller's groups to the whole agent).
+int sonde_thread_setgroups(const uint32_t *groups, int count);
+
+// Hardening for a helper that enters a container (CVE-2016-9962's class: a process of the container
+// must not be able to ptrace or read a privileged process that joined it).
+//  - PR_SET_DUMPABLE 0: ptrace and /proc/PID access then need CAP_SYS_PTRACE in the user namespace
+//    the helper was exec'd in (the host's), which no container process has. Credential changes
+//    reset it to fs.suid_dumpable, so call it again after each.
+int sonde_set_nondumpable(void);
+//  - drops every capability not in `keep` from the bounding, ambient, inheritable, permitted and
+//    effective sets (in the user namespace the process is in now).
+int sonde_restrict_capabilities(uint64_t keep);
+//  - setresgid/setresuid/setgroups as raw syscalls (the helper is single-threaded; no broadcast).
+int sonde_become(uint32_t uid, uint32_t gid, int drop_groups);
+//  - closes every fd from `first` up (close_range(2), Linux 5.9).
+int sonde_close_from(int first);
+
 // open_tree(2) and move_mount(2) (bind mounts inside a container's mount namespace).
 int sonde_open_tree(int dirfd, const char *path, unsigned int flags);
 int sonde_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);

@@ -77,5 +77,5 @@ var sondeExecutable: String {
 /// Thrown by a test's setUp when not run as root: integration tests fail rather than skip, so that
 /// a run that could not exercise them never looks green.
 struct RootRequired: Error, CustomStringConvertible {
-    var description: String { "integration tests need root: run sudo scripts/test.sh" }
+    var description: String { "integration tests need root: run scripts/test.sh as root" }
 }

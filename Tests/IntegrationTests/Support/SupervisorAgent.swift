@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// `sonde supervise` running as its own process for one test, with its events (JSON lines) and log
 /// in files; stopped by its pid.
@@ -13,7 +14,9 @@ final class SupervisorAgent: @unchecked Sendable {
     var eventsPath: String { directory.appendingPathComponent("events\(tag).jsonl").path }
     var logPath: String { directory.appendingPathComponent("agent\(tag).log").path }
 
-    init(policy: String) throws {
+    /// `groups`: supplementary groups the agent process runs with (setpriv), to show they never
+    /// reach a caller's call.
+    init(policy: String, groups: [Int] = []) throws {
         directory = URL(fileURLWithPath: "/tmp/sonde-sv-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         ownsDirectory = true
         tag = ""
@@ -21,7 +24,7 @@ final class SupervisorAgent: @unchecked Sendable {
         socket = directory.appendingPathComponent("agent.sock").path
         policyPath = directory.appendingPathComponent("policy.json").path
         try policy.write(toFile: policyPath, atomically: true, encoding: .utf8)
-        try launch(["supervise", "--socket", socket, "--policy", policyPath, "--events", "-o", "json"])
+        try launch(["supervise", "--socket", socket, "--policy", policyPath, "--events", "-o", "json"], groups: groups)
     }
 
     /// A new agent that takes over `predecessor`'s socket and containers (`--takeover`).
@@ -34,11 +37,17 @@ final class SupervisorAgent: @unchecked Sendable {
         try launch(["supervise", "--socket", socket, "--policy", policyPath, "--events", "-o", "json", "--takeover"])
     }
 
-    private func launch(_ arguments: [String]) throws {
+    private func launch(_ arguments: [String], groups: [Int] = []) throws {
         _ = FileManager.default.createFile(atPath: eventsPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: sondeExecutable)
-        process.arguments = arguments
+        if groups.isEmpty {
+            process.executableURL = URL(fileURLWithPath: sondeExecutable)
+            process.arguments = arguments
+        } else {
+            // setpriv execs sonde in place: the pid stays the agent's.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--groups", groups.map(String.init).joined(separator: ","), "--", sondeExecutable] + arguments
+        }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: eventsPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardInput = FileHandle.nullDevice
@@ -81,7 +90,7 @@ final class SupervisorAgent: @unchecked Sendable {
     static func seccomp(socket: String, metadata: String) -> [String: Any] {
         ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], "listenerPath": socket,
          "listenerMetadata": metadata,
-         "syscalls": [["names": ["mknod", "mknodat", "mount", "setxattr", "lsetxattr"], "action": "SCMP_ACT_NOTIFY"]]]
+         "syscalls": [["names": ["mknod", "mknodat", "mount", "setxattr", "lsetxattr", "fsetxattr"], "action": "SCMP_ACT_NOTIFY"]]]
     }
 }
 
@@ -138,4 +147,36 @@ extension SupervisorAgent {
         guard built.status == 0 else { throw TestFailure("could not build probe.c: \(built.stderr)") }
         return binary
     }
+}
+
+extension SupervisorAgent {
+    /// A runc container (not started) running `script` with the probe at /bin/probe, whose supervised
+    /// syscalls go to this agent with `metadata`.
+    func container(_ script: String, prefix: String = "sonde-it-sv", metadata: String = "sonde-test") throws -> RuncContainer {
+        let container = try RuncContainer(prefix: prefix, args: ["sh", "-c", script], extraBinaries: [try probe()])
+        try container.supervise(by: self, metadata: metadata)
+        return container
+    }
+
+    /// Waits until the agent released the container's session: its events are all written then (an
+    /// event follows its answer, so it may trail the container's own end).
+    func settle(_ container: RuncContainer) async throws {
+        let released = try await eventually { self.log.contains("container \(container.name): no process uses its filter any more") }
+        #expect(released, "\(log)")
+    }
+
+    /// The agent's events for one container.
+    func events(of container: RuncContainer) -> [[String: Any]] {
+        events.filter { ($0["container"] as? [String: Any])?["id"] as? String == container.name }
+    }
+}
+
+/// A node's type, device numbers and owner as the host sees them; nil when there is none.
+func deviceNode(_ path: String) -> (isChar: Bool, major: UInt64, minor: UInt64, uid: UInt32)? {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return nil }
+    let rdev = UInt64(info.st_rdev)
+    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~UInt64(0xfff))
+    let minor = (rdev & 0xff) | ((rdev >> 12) & ~UInt64(0xff))
+    return (info.st_mode & S_IFMT == S_IFCHR, major, minor, info.st_uid)
 }
