@@ -128,6 +128,7 @@ public final class Supervisor: @unchecked Sendable {
         _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
         ready?()
         var pollers = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: acceptWake, events: Int16(POLLIN), revents: 0)]
+        var shortage = ResourceShortage()
         while true {
             if poll(&pollers, 2, -1) < 0 {
                 if errno == EINTR { continue }
@@ -141,9 +142,14 @@ public final class Supervisor: @unchecked Sendable {
             let connection = sonde_accept_cloexec(listener)
             if connection < 0 {
                 if errno == EAGAIN || errno == EINTR || errno == ECONNABORTED { continue }
-                if errno == EMFILE || errno == ENFILE { log("accept: \(Errno.current); retrying"); usleep(10_000); continue }
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    // Out of fds or memory: the runtime waits in the backlog; try again later, say so once.
+                    shortage.wait(Errno.current) { log("accept on \(path): \($0); runtimes wait in the backlog, retrying") }
+                    continue
+                }
                 throw SondeError.system("accept on \(path)", Errno.current)
             }
+            shortage.recovered { log("accept on \(path): accepting again after \($0)") }
             connectionStarted()
             Thread.detachNewThread { [self] in
                 defer { connectionEnded() }
@@ -291,5 +297,26 @@ public final class Supervisor: @unchecked Sendable {
         let runtime: RuntimeName = Files.exists("/run/runc/\(identity.id)") ? .runc : RuntimeName(rawValue: "oci")
         return Container(runtime: runtime, id: identity.id, name: identity.id, initPID: pid, cgroupPath: cgroupPath,
                          cgroupID: cgroupID, bundle: identity.bundle, annotations: identity.annotations)
+    }
+}
+
+/// Backing off while a resource is short (EMFILE...): waits 10 ms, doubling up to 1 s, and says it
+/// once when the shortage starts and once when it ends, not on every retry.
+struct ResourceShortage {
+    private var delay: UInt32 = 0
+    private var error: Errno?
+
+    mutating func wait(_ error: Errno, report: (Errno) -> Void) {
+        if self.error == nil { report(error) }
+        self.error = error
+        delay = min(max(delay * 2, 10_000), 1_000_000)
+        usleep(delay)
+    }
+
+    mutating func recovered(report: (Errno) -> Void) {
+        guard let error else { return }
+        report(error)
+        self.error = nil
+        delay = 0
     }
 }

@@ -236,6 +236,36 @@ import Testing
         #expect(!attributes.stdout.contains("trusted.overlay.opaque"), "\(attributes.stdout)")
     }
 
+    /// 9 (the agent's part). Clients that connect to the agent's socket and never speak, past its fd
+    /// limit: accept fails with EMFILE. The agent backs off and says so once (not a line every 10 ms),
+    /// and serves runtimes again as soon as the silent clients are gone.
+    @Test func silentClientsPastTheFdLimitAreWaitedOutAndTheAgentServesAgain() async throws {
+        let agent = try SupervisorAgent(policy: Self.policy, fileLimit: 64)
+        defer { agent.stop() }
+        let flood = """
+        import socket, sys, time
+        held = []
+        for _ in range(150):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.setblocking(False)
+            try: s.connect(sys.argv[1])
+            except (BlockingIOError, OSError): pass
+            held.append(s)
+        time.sleep(2)
+        for s in held: s.close()
+        print("closed", len(held))
+        """
+        let sent = try run("/usr/bin/python3", ["-c", flood, agent.socket], timeout: 60)
+        #expect(sent.stdout.contains("closed 150"), "\(sent.stderr)")
+        #expect(try await eventually { agent.log.contains("EMFILE") }, "\(agent.log)")
+        try agentStillServes(agent)
+        // One line when a shortage starts and one when it ends, however many retries between them
+        // (the agent accepted the container's connection, so every shortage has ended).
+        let starts = agent.log.components(separatedBy: "runtimes wait in the backlog").count - 1
+        let ends = agent.log.components(separatedBy: "accepting again").count - 1
+        #expect(starts >= 1 && starts == ends, "\(agent.log)")
+        #expect(agent.process.isRunning)
+    }
+
     /// 11. The emulation used the agent's supplementary groups: a caller without the agent's group
     /// could create in that group's directory, and one with a group of its own could not use it.
     @Test func aCallMakesUseOfTheCallersGroupsOnly() async throws {

@@ -16,7 +16,8 @@ final class SupervisorAgent: @unchecked Sendable {
 
     /// `groups`: supplementary groups the agent process runs with (setpriv), to show they never
     /// reach a caller's call.
-    init(policy: String, groups: [Int] = []) throws {
+    /// `fileLimit`: a lower soft RLIMIT_NOFILE for the agent (lowering needs no privilege).
+    init(policy: String, groups: [Int] = [], fileLimit: Int? = nil) throws {
         directory = URL(fileURLWithPath: "/tmp/sonde-sv-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         ownsDirectory = true
         tag = ""
@@ -24,7 +25,7 @@ final class SupervisorAgent: @unchecked Sendable {
         socket = directory.appendingPathComponent("agent.sock").path
         policyPath = directory.appendingPathComponent("policy.json").path
         try policy.write(toFile: policyPath, atomically: true, encoding: .utf8)
-        try launch(["supervise", "--socket", socket, "--policy", policyPath, "--events", "-o", "json"], groups: groups)
+        try launch(["supervise", "--socket", socket, "--policy", policyPath, "--events", "-o", "json"], groups: groups, fileLimit: fileLimit)
     }
 
     /// A new agent that takes over `predecessor`'s socket and containers (`--takeover`).
@@ -37,17 +38,15 @@ final class SupervisorAgent: @unchecked Sendable {
         try launch(["supervise", "--socket", socket, "--policy", policyPath, "--events", "-o", "json", "--takeover"])
     }
 
-    private func launch(_ arguments: [String], groups: [Int] = []) throws {
+    private func launch(_ arguments: [String], groups: [Int] = [], fileLimit: Int? = nil) throws {
         _ = FileManager.default.createFile(atPath: eventsPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        if groups.isEmpty {
-            process.executableURL = URL(fileURLWithPath: sondeExecutable)
-            process.arguments = arguments
-        } else {
-            // setpriv execs sonde in place: the pid stays the agent's.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--groups", groups.map(String.init).joined(separator: ","), "--", sondeExecutable] + arguments
-        }
+        // setpriv and the shell exec sonde in place: the pid stays the agent's.
+        var command = [sondeExecutable] + arguments
+        if !groups.isEmpty { command = ["/usr/bin/setpriv", "--groups", groups.map(String.init).joined(separator: ","), "--"] + command }
+        if let fileLimit { command = ["/bin/sh", "-c", "ulimit -Sn \(fileLimit) && exec \"$@\"", "sh"] + command }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: eventsPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardInput = FileHandle.nullDevice
