@@ -66,6 +66,12 @@ import Testing
         ], hostNetwork: true)
         defer { server.remove() }
         try server.start()
+        // The recorder finds new containers on its next round: wait until it records this one, or a
+        // container that lives less than a round (it ends 300 ms after the connection) goes unseen.
+        let followed = try await eventually(timeout: .seconds(30)) {
+            ((try? run(sondeExecutable, ["record", "list"] + location, timeout: 10))?.stdout.contains(server.name)) ?? false
+        }
+        #expect(followed, "the recorder did not take \(server.name): \(recorder.errorText)")
         let connected = try await eventually(timeout: .seconds(30)) {
             ((try? run("/bin/sh", ["-c", "echo hello | /bin/busybox nc 127.0.0.1 \(port)"], timeout: 10))?.status ?? 1) == 0
         }
