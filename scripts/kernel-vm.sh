@@ -4,13 +4,15 @@
 # the kernel filesystems sonde needs, runs the command there and returns its output and status.
 #
 #   scripts/kernel-vm.sh [--kernel PACKAGE] [--cgroup v2|v1|hybrid] [--timeout SECONDS]
-#                        [--memory MB] [--cpus N] [--cache DIR] [--cwd DIR] -- COMMAND [ARG...]
+#                        [--memory MB] [--cpus N] [--cpu MODEL] [--cache DIR] [--cwd DIR] [--out DIR]
+#                        -- COMMAND [ARG...]
 #
 # PACKAGE defaults to the kernel Debian 12 ships (what linux-image-amd64 depends on); it is fetched
 # with `apt-get download` into the cache (default /var/cache/sonde-kernels) and unpacked there,
 # never installed. The command runs as root in a chroot of the host's root with cwd DIR (default:
 # the current directory). Writes land in guest memory and are gone when the guest powers off;
-# /run/vm/out inside the guest is this run's result directory on the host (printed at the end).
+# /run/vm/out inside the guest is this run's result directory on the host: DIR of --out, else a
+# new one under /tmp (printed at the end).
 # Exit status: the command's; 124 on timeout; 2 when the kernel package cannot be had.
 set -euo pipefail
 
@@ -19,6 +21,10 @@ cgroup=v2
 timeout=900
 memory=4096
 cpus=2
+# qemu64: glibc then takes its SSE2 string functions, which TCG runs far faster than the AVX ones
+# it picks on -cpu max.
+cpu=qemu64
+out=""
 cache=/var/cache/sonde-kernels
 cwd=$PWD
 
@@ -32,6 +38,8 @@ while [ $# -gt 0 ]; do
         --timeout) timeout=$2; shift 2 ;;
         --memory) memory=$2; shift 2 ;;
         --cpus) cpus=$2; shift 2 ;;
+        --cpu) cpu=$2; shift 2 ;;
+        --out) out=$2; shift 2 ;;
         --cache) cache=$2; shift 2 ;;
         --cwd) cwd=$2; shift 2 ;;
         --) shift; break ;;
@@ -50,7 +58,10 @@ busybox=/bin/busybox
 
 # The kernel package: the one Debian 12's linux-image-amd64 points at, unless named.
 if [ -z "$kernel_package" ]; then
-    kernel_package=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1)
+    shipped() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1; }
+    kernel_package=$(shipped)
+    # A fresh machine may have no package lists yet.
+    [ -n "$kernel_package" ] || { apt-get update -qq >&2 || true; kernel_package=$(shipped); }
     [ -n "$kernel_package" ] || die "cannot tell which kernel Debian ships: apt-cache knows no linux-image-amd64 (run apt-get update)"
 fi
 mkdir -p "$cache"
@@ -81,10 +92,16 @@ qemu_pid=""
 cleanup() {
     if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then kill "$qemu_pid" 2>/dev/null || true; fi
     rm -rf "$run/initramfs" "$run/initramfs.cpio.gz"
+    if [ -n "$out" ]; then rm -rf "$run"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-mkdir -p "$run/initramfs/bin" "$run/initramfs/modules" "$run/out"
+if [ -n "$out" ]; then
+    rm -rf "$out" && mkdir -p "$out" && ln -s "$(cd "$out" && pwd)" "$run/out"
+else
+    mkdir -p "$run/out"
+fi
+mkdir -p "$run/initramfs/bin" "$run/initramfs/modules"
 
 # The initramfs needs the 9p chain and overlayfs, each after what it depends on (modules.dep).
 ordered=""
@@ -177,18 +194,18 @@ chmod +x "$run/initramfs/init"
 echo "kernel-vm: booting $version ($kernel_package) with cgroup $cgroup, $cpus CPUs, $memory MB, timeout ${timeout}s" >&2
 # TCG: a KVM boot hung on machines of this kind. panic=-1 and -no-reboot: a guest panic ends qemu.
 # timeout(1) bounds the run: it stops qemu (its child only) when the time is up and exits 124.
-timeout --kill-after=20 "$timeout" qemu-system-x86_64 -accel tcg -cpu max -smp "$cpus" -m "$memory" -machine q35 \
+timeout --kill-after=20 "$timeout" qemu-system-x86_64 -accel tcg -cpu "$cpu" -smp "$cpus" -m "$memory" -machine q35 \
     -kernel "$vmlinuz" -initrd "$run/initramfs.cpio.gz" \
     -append "console=ttyS0 quiet loglevel=3 panic=-1 sysrq_always_enabled=1 rdinit=/init" \
     -virtfs local,path=/,mount_tag=host,security_model=passthrough,readonly=on,multidevs=remap \
-    -virtfs local,path="$run/out",mount_tag=out,security_model=passthrough \
+    -virtfs local,path="$(readlink -f "$run/out")",mount_tag=out,security_model=passthrough \
     -nic none -display none -monitor none -serial stdio -no-reboot < /dev/null &
 qemu_pid=$!
 qemu_status=0
 wait "$qemu_pid" || qemu_status=$?
 qemu_pid=""
 
-echo "kernel-vm: results in $run/out" >&2
+echo "kernel-vm: results in $(readlink -f "$run/out")" >&2
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
     echo "kernel-vm: error: the guest did not finish within ${timeout}s; qemu was stopped" >&2
     exit 124

@@ -15,7 +15,8 @@ public struct RecorderSettings: Sendable {
     /// Rings kept ready for containers that start while recording (their first syscalls need one
     /// before user space can make it).
     public var poolSize = 8
-    /// Key containers by mount namespace instead of cgroup v2 id (hosts without the unified hierarchy).
+    /// Key containers by mount namespace instead of cgroup id (v1-only hosts key by their pids
+    /// cgroup without it; see CgroupV2).
     public var keyByMountNamespace = false
     public var pinDirectory = "/sys/fs/bpf/sonde/recorder"
     public var stateDirectory = "/run/sonde/recorder"
