@@ -107,10 +107,10 @@ mkdir -p "$run/initramfs/bin" "$run/initramfs/modules"
 ordered=""
 add_module() {
     local name=$1 path deps dep
-    path=$(grep -E "(^|/)$name\.ko(\.[a-z]+)?:" "$modules/modules.dep" | head -1 | cut -d: -f1)
+    path=$(grep -E "(^|/)$name\.ko(\.[a-z]+)?:" "$modules/modules.dep" | head -1 | cut -d: -f1 || true)
     [ -n "$path" ] || die "kernel $version has no module $name"
     case " $ordered " in *" $path "*) return ;; esac
-    deps=$(grep -E "^$path:" "$modules/modules.dep" | cut -d: -f2)
+    deps=$(grep -E "^$path:" "$modules/modules.dep" | cut -d: -f2 || true)
     for dep in $deps; do add_module "$(basename "$dep" | sed 's/\.ko.*//')"; done
     ordered="$ordered $path"
 }
