@@ -50,7 +50,7 @@ int BPF_PROG(sonde_advise_enter, struct pt_regs *regs, long id)
         count_skip(SONDE_ADVISE_SKIP_RANGE);
         return 0;
     }
-    __u64 cgroup = bpf_get_current_cgroup_id();
+    __u64 cgroup = sonde_cgroup_id();
     struct sonde_syscall_set *set = bpf_map_lookup_elem(&advise_syscalls, &cgroup);
     if (!set) {
         static const struct sonde_syscall_set empty = {};

@@ -15,17 +15,32 @@ const struct sonde_oomkill_event *sonde_btf_oomkill_event __attribute__((unused)
 #define MM_ANONPAGES 1
 #define MM_SHMEMPAGES 3
 
+/* Linux 6.1 (before 6.2) keeps the counters as atomics in a struct mm_rss_stat; libbpf matches
+ * these by name without the ___old suffix, in kernels that have them. */
+struct mm_rss_stat___old {
+    atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+    struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
 static __always_inline __u64 rss(struct mm_struct *mm, int member)
 {
-    /* What get_mm_counter() reads: the shared count, without the per-CPU deltas. */
-    __s64 n = BPF_CORE_READ(mm, rss_stat[member].count);
+    /* What get_mm_counter() reads: the shared count, without the per-CPU deltas. The branch the
+     * running kernel lacks is dropped at load (its relocation says which). */
+    __s64 n;
+    if (bpf_core_type_exists(struct mm_rss_stat___old))
+        n = BPF_CORE_READ((struct mm_struct___old *)mm, rss_stat.count[member & 3].counter);
+    else
+        n = BPF_CORE_READ(mm, rss_stat[member].count);
     return n > 0 ? n : 0;
 }
 
 SEC("tp_btf/mark_victim")
 int BPF_PROG(sonde_mark_victim, struct task_struct *task, uid_t uid)
 {
-    __u64 victim_cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+    __u64 victim_cgroup = sonde_task_cgroup_id(task);
     if (!sonde_selected() && sonde_filter_by_cgroup && !bpf_map_lookup_elem(&sonde_cgroups, &victim_cgroup))
         return 0;
     struct sonde_oomkill_event *e = bpf_ringbuf_reserve(&sonde_events, sizeof(*e), 0);

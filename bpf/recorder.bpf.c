@@ -21,6 +21,20 @@ char LICENSE[] SEC("license") = "GPL";
 /* Without a unified cgroup hierarchy, containers are told apart by mount namespace instead. */
 const volatile __u8 key_by_mntns = 0;
 
+/* Hosts with cgroup v1 only: containers are told apart by their cgroup in the pids controller's
+ * v1 hierarchy (bpf_get_current_cgroup_id() reports the unified root for every task there). */
+const volatile __u8 key_by_v1_pids = 0;
+
+/* Whether sched_process_exit passes group_dead (newer kernels); set by user space from the
+ * kernel's BTF. Linux 6.1's tracepoint has the task only. */
+const volatile __u8 exit_has_group_dead = 1;
+
+/* Bumped by the programs when a multi-threaded process moves to another cgroup: the tracepoint
+ * names the leader only, and walking the other threads needs the task iterator kfuncs (Linux
+ * 6.7+). It joins user space's generation in every task cache word (known_unrecorded), so a bump
+ * makes every "not recorded" answer stale. Moves of whole multi-threaded processes are rare. */
+__u32 moved_generation = 0;
+
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, SONDE_REC_FILTER_SIZE);
@@ -149,7 +163,25 @@ static __always_inline __u64 task_key(struct task_struct *task)
 {
     if (key_by_mntns)
         return task->nsproxy->mnt_ns->ns.inum;
+    if (key_by_v1_pids) {
+        /* task->cgroups->subsys[pids_cgrp_id]: the index is the running kernel's (CO-RE), and the
+         * verifier takes no computed index into a kernel struct, so the slot is probe-read. */
+        struct cgroup_subsys_state *css = NULL;
+        __u32 index = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
+        void *slots = (void *)BPF_CORE_READ(task, cgroups) + bpf_core_field_offset(struct css_set, subsys);
+        bpf_probe_read_kernel(&css, sizeof(css), slots + (index & 63) * sizeof(css));
+        return BPF_CORE_READ(css, cgroup, kn, id);
+    }
     return task->cgroups->dfl_cgrp->kn->id;
+}
+
+/* Whether a cgroup is in the hierarchy containers are keyed by: the unified one (id 0), or the
+ * pids controller's. Ids of different hierarchies may be equal. */
+static __always_inline bool keyed_hierarchy(struct cgroup *cgrp)
+{
+    if (key_by_v1_pids)
+        return cgrp->root->subsys_mask & (1u << bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id));
+    return cgrp->root->hierarchy_id == 0;
 }
 
 /* A task's pt_regs address as a number. The verifier allows no arithmetic on a kernel pointer but
@@ -187,7 +219,7 @@ static __always_inline bool known_unrecorded(__u64 regs, __u64 **slot, __u64 *wo
         return false;
     /* The generation is read before the filter: a key added after this read comes with a bump,
      * so an answer remembered under this generation goes stale. */
-    __u32 generation = *(volatile __u32 *)&config->generation;
+    __u32 generation = *(volatile __u32 *)&config->generation + *(volatile __u32 *)&moved_generation;
     sonde_barrier();
     __u32 index = task_cache_index(regs);
     *slot = bpf_map_lookup_elem(&rec_task_cache, &index);
@@ -777,8 +809,8 @@ int BPF_PROG(sonde_rec_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
     __u32 zero = 0;
     struct sonde_rec_config *config = bpf_map_lookup_elem(&rec_config, &zero);
-    /* Only the unified hierarchy (id 0): its ids are what bpf_get_current_cgroup_id() reports. */
-    if (!config || !config->track_new_cgroups || key_by_mntns || cgrp->root->hierarchy_id != 0)
+    /* Only the hierarchy whose ids task_key() reports. */
+    if (!config || !config->track_new_cgroups || key_by_mntns || !keyed_hierarchy(cgrp))
         return 0;
     __u64 key = cgrp->kn->id;
     __u32 slot;
@@ -820,8 +852,10 @@ SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(sonde_rec_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 {
     __u64 key = cgrp->kn->id;
+    if (key_by_mntns || !keyed_hierarchy(cgrp))
+        return 0;
     struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
-    if (!target || key_by_mntns)
+    if (!target)
         return 0;
     /* The rings stay: a container that is gone can still be dumped. User space decides when. */
     struct sonde_rec_notice *n = reserve_notice(SONDE_REC_CGROUP_REMOVED);
@@ -838,11 +872,6 @@ int BPF_PROG(sonde_rec_cgroup_rmdir, struct cgroup *cgrp, const char *path)
  * word), and a task that moves to another cgroup may now be recorded. Both run before the task's
  * next syscall: a new task does not run before it is woken, and a task moved by another one
  * (runc moves its child while the child waits on a pipe) is moved before this tracepoint fires. */
-/* The kernel's open-coded task iterator (kfuncs; Debian's libbpf 1.1 has no bpf_for_each). */
-extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) __ksym;
-extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __ksym;
-extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __ksym;
-
 static __always_inline void forget_task(struct task_struct *task)
 {
     __u32 index = task_cache_index(regs_number((const void *)bpf_task_pt_regs(task)));
@@ -863,15 +892,9 @@ int BPF_PROG(sonde_rec_cgroup_attach, struct cgroup *dst_cgrp, const char *path,
              bool threadgroup)
 {
     forget_task(task);
-    if (threadgroup) {
-        /* cgroup.procs moves every thread; the tracepoint names the leader only. */
-        struct bpf_iter_task threads;
-        struct task_struct *thread;
-        bpf_iter_task_new(&threads, task, BPF_TASK_ITER_PROC_THREADS);
-        while ((thread = bpf_iter_task_next(&threads)))
-            forget_task(thread);
-        bpf_iter_task_destroy(&threads);
-    }
+    /* cgroup.procs moves every thread; the tracepoint names the leader only (see moved_generation). */
+    if (threadgroup && task->signal->nr_threads > 1)
+        __sync_fetch_and_add(&moved_generation, 1);
     return 0;
 }
 
@@ -887,10 +910,19 @@ static __always_inline bool fatal_signal(int sig)
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(sonde_rec_process_exit, struct task_struct *task, bool group_dead)
+int BPF_PROG(sonde_rec_process_exit, struct task_struct *task)
 {
-    if (!group_dead)
-        return 0; /* one notice per process, when its last thread ends */
+    /* One notice per process, when its last thread ends. Without the tracepoint's group_dead (the
+     * verifier skips this branch when the constant says it is absent, so the argument is never read
+     * there), the count of live threads says it: do_exit() decrements it before the tracepoint. Two
+     * threads ending at once may then both see zero; user space drops the second notice. */
+    if (exit_has_group_dead) {
+        sonde_barrier(); /* keeps the compiler from loading ctx[1] before the test */
+        if (!ctx[1])
+            return 0;
+    } else if (BPF_CORE_READ(task, signal, live.counter) != 0) {
+        return 0;
+    }
     __u64 key = task_key(bpf_get_current_task_btf());
     struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
     if (!target)

@@ -27,7 +27,7 @@ static __always_inline bool target_selected(__u64 cgroup_id)
 SEC("tp_btf/signal_generate")
 int BPF_PROG(sonde_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
-    __u64 target_cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+    __u64 target_cgroup = sonde_task_cgroup_id(task);
     if (!sonde_selected() && !target_selected(target_cgroup))
         return 0;
     struct sonde_signal_event *e = bpf_ringbuf_reserve(&sonde_events, sizeof(*e), 0);

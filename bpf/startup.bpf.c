@@ -109,7 +109,7 @@ int BPF_PROG(sonde_startup_exec, struct task_struct *p, pid_t old_pid, struct li
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
     if (BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) == sonde_host_mntns)
         return 0;
-    __u64 cgroup = bpf_get_current_cgroup_id();
+    __u64 cgroup = sonde_cgroup_id();
     if (!first_time(cgroup, SONDE_STARTUP_EXEC))
         return 0;
     struct sonde_startup_event *e = reserve(SONDE_STARTUP_EXEC, cgroup);
@@ -164,7 +164,7 @@ int sonde_startup_listen(struct trace_event_raw_inet_sock_set_state *ctx)
 {
     if (ctx->newstate != TCP_LISTEN_STATE || ctx->protocol != IPPROTO_TCP || !sonde_selected())
         return 0;
-    __u64 cgroup = bpf_get_current_cgroup_id();
+    __u64 cgroup = sonde_cgroup_id();
     if (!first_time(cgroup, SONDE_STARTUP_LISTEN))
         return 0;
     struct sonde_startup_event *e = reserve(SONDE_STARTUP_LISTEN, cgroup);
@@ -179,7 +179,7 @@ static __always_inline int on_accept_exit(long ret)
 {
     if (ret < 0 || !sonde_selected())
         return 0;
-    __u64 cgroup = bpf_get_current_cgroup_id();
+    __u64 cgroup = sonde_cgroup_id();
     if (!first_time(cgroup, SONDE_STARTUP_ACCEPT))
         return 0;
     struct sonde_startup_event *e = reserve(SONDE_STARTUP_ACCEPT, cgroup);

@@ -93,7 +93,7 @@ int BPF_PROG(sonde_sysmet_enter, struct pt_regs *regs, long id)
 {
     struct task_struct *task = bpf_get_current_task_btf();
     /* What bpf_get_current_cgroup_id() returns, read through BTF: the helper call costs more. */
-    __u64 cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+    __u64 cgroup_id = sonde_v1_pids ? sonde_task_cgroup_id(task) : task->cgroups->dfl_cgrp->kn->id;
     if (sonde_filter_by_cgroup && !bpf_map_lookup_elem(&sonde_cgroups, &cgroup_id))
         return 0;
     if (id == SYSMET_NR_EXIT || id == SYSMET_NR_EXIT_GROUP) {

@@ -90,7 +90,9 @@ static __always_inline struct sonde_tcp_event *reserve(__u32 type)
 static __always_inline void own(struct sock *sk, struct sonde_event_header *hdr)
 {
     __u64 key = (__u64)sk;
-    if (bpf_map_update_elem(&tcp_owners, &key, hdr, BPF_ANY) < 0)
+    /* Through the stack: Linux 6.1's verifier takes no ring buffer record as a map value. */
+    struct sonde_event_header copy = *hdr;
+    if (bpf_map_update_elem(&tcp_owners, &key, &copy, BPF_ANY) < 0)
         sonde_count_lost(SONDE_LOST_INFLIGHT_FULL);
 }
 

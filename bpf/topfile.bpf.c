@@ -70,7 +70,7 @@ static __noinline int account(__u64 fd, __u32 write, long ret)
         return 0;
 
     struct sonde_topfile_key key = {
-        .cgroup_id = bpf_get_current_cgroup_id(),
+        .cgroup_id = sonde_cgroup_id(),
         .dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev),
         .inode = BPF_CORE_READ(file, f_inode, i_ino),
         .pid = pid_tgid >> 32,

@@ -69,7 +69,7 @@ static __always_inline int account(struct trace_event_raw_sock_msg_length *ctx, 
     struct sock *sk = ctx->sk;
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     struct sonde_toptcp_key key = {
-        .cgroup_id = bpf_get_current_cgroup_id(),
+        .cgroup_id = sonde_cgroup_id(),
         .sock = (__u64)sk,
         .pid = pid_tgid >> 32,
     };

@@ -3,7 +3,7 @@
 # Idempotent; run as root. Used by scripts/demo.sh, scripts/test.sh and .ci/run.
 set -eu
 
-packages="libbpf-dev libseccomp-dev bpftool pkg-config libelf-dev zlib1g-dev runc busybox-static util-linux strace gcc libc6-dev python3 protobuf-compiler chromium iproute2 openssl python3-yaml prometheus curl"
+packages="libbpf-dev libseccomp-dev bpftool pkg-config libelf-dev zlib1g-dev runc busybox-static util-linux strace gcc libc6-dev python3 protobuf-compiler chromium iproute2 openssl python3-yaml prometheus curl qemu-system-x86 cpio kmod"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -13,3 +13,6 @@ trap 'bash scripts/setup-containerd.sh stop' EXIT
 swift build --build-tests
 # One test at a time: they share the kernel, cgroups and runc's state, on two cores.
 swift test --skip-build --no-parallel
+# The kernel-matrix lane: the core tests again on Debian 12's own kernel (6.1) in qemu, with pure
+# cgroup v2 and with cgroup v1 only (docs/kernels.md). Fetches the kernel package on first use.
+bash scripts/kernel-matrix.sh

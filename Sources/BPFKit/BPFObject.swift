@@ -153,6 +153,7 @@ public final class BPFObject: @unchecked Sendable {
     /// Creates the maps and verifies and loads the programs. A rejection carries the tail of the
     /// verifier's log.
     public func load() throws(SondeError) {
+        try checkHooks()
         LibbpfLog.reset()
         let rc = bpf_object__load(object)
         guard rc == 0 else {
@@ -164,12 +165,49 @@ public final class BPFObject: @unchecked Sendable {
                                  hint: "sonde needs root, and a kernel that allows BPF (check kernel.unprivileged_bpf_disabled and lockdown)",
                                  errno: error, details: log)
             default:
-                throw SondeError(.bpfLoadFailed, "cannot load BPF object \(name)",
-                                 hint: "the verifier's log follows; a kernel older than 5.8 lacks ring buffers",
-                                 errno: error, details: log)
+                let oldest = KernelBTF.oldestSupported
+                let hint = KernelBTF.isOlderThanSupported
+                    ? "this kernel (\(KernelBTF.release)) is older than the oldest sonde supports, \(oldest.major).\(oldest.minor) (docs/kernels.md)"
+                    : "the kernel (\(KernelBTF.release)) rejected a program; libbpf's and the verifier's log follow"
+                throw SondeError(.bpfLoadFailed, "cannot load BPF object \(name)", hint: hint, errno: error, details: log)
             }
         }
         isLoaded = true
+    }
+
+    /// The hooks the object's programs attach to, in the sections that name them.
+    public var hooks: [String] {
+        var result: [String] = []
+        var program = bpf_object__next_program(object, nil)
+        while let current = program {
+            if bpf_program__autoload(current) { result.append(String(cString: bpf_program__section_name(current))) }
+            program = bpf_object__next_program(object, current)
+        }
+        return result
+    }
+
+    /// The tracepoints this object needs that the running kernel lacks ("tp_btf/cap_capable",
+    /// "tracepoint/sock/sock_send_length"): tracepoints are added in every release, and libbpf
+    /// would report a missing one as a failed load.
+    public var missingHooks: [String] {
+        hooks.filter { section in
+            if section.hasPrefix("tp_btf/") {
+                return !KernelBTF.tracepoints.isEmpty && KernelBTF.tracepoints[String(section.dropFirst(7))] == nil
+            }
+            if section.hasPrefix("tracepoint/") {
+                return KernelBTF.hasTracefsEvent(String(section.dropFirst(11))) == false
+            }
+            return false
+        }
+    }
+
+    private func checkHooks() throws(SondeError) {
+        let missing = missingHooks
+        guard !missing.isEmpty else { return }
+        let names = missing.map { $0.split(separator: "/").dropFirst().joined(separator: ":") }
+        throw SondeError(.kernelFeatureMissing,
+                         "\(name) needs the tracepoint\(names.count > 1 ? "s" : "") \(names.joined(separator: ", ")), which this kernel (\(KernelBTF.release)) does not have",
+                         hint: "a newer kernel has \(names.count > 1 ? "them" : "it"); docs/kernels.md lists what works on which kernel")
     }
 
     /// Attaches every loaded program at the hook its section names (tracepoint/..., tp_btf/...,

@@ -82,8 +82,8 @@ struct RuncStateReader: Sendable {
     /// The container as far as runc's state tells; callers add runtime-specific names and pods.
     static func container(from entry: Entry, runtime: RuntimeName, cgroups: CgroupV2) throws(SondeError) -> Container {
         let state = entry.state
-        guard let unified = state.cgroup_paths?[""] else {
-            throw SondeError(.malformedInput, "runc state of \(state.id) has no cgroup v2 path")
+        guard let unified = state.cgroup_paths?[cgroups.runtimeStateKey] else {
+            throw SondeError(.malformedInput, "runc state of \(state.id) has no \(cgroups.v1Controller.map { "\($0) (cgroup v1)" } ?? "cgroup v2") path")
         }
         let cgroupPath = try cgroups.normalize(unified)
         let cgroupID = try cgroups.id(of: cgroupPath)

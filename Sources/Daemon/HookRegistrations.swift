@@ -84,9 +84,9 @@ public final class HookRegistrations: ContainerSource, Sendable {
         }
         let path: String
         do {
-            path = try CgroupV2.cgroupOfProcess(state.pid)
+            path = try cgroups.cgroup(ofProcess: state.pid)
         } catch {
-            throw SondeError(.notFound, "process \(state.pid) of container \(state.id) is gone or has no cgroup v2", hint: error.message)
+            throw SondeError(.notFound, "process \(state.pid) of container \(state.id) is gone or has no cgroup in \(cgroups.mountPoint)", hint: error.message)
         }
         // The root cgroup holds every process of the host: recording it as "a container" would
         // record the whole machine. A runtime always gives a container a cgroup of its own.

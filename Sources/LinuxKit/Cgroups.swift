@@ -2,19 +2,64 @@ import Foundation
 
 /// The cgroup v2 (unified) hierarchy. sonde keys per-container kernel state by cgroup v2 id, which
 /// is what bpf_get_current_cgroup_id() returns and equals the inode number of the cgroup directory.
+///
+/// Hosts with cgroup v1 only have no unified hierarchy; there the pids controller's v1 hierarchy
+/// stands in for it (`v1Controller`): runc and the other runtimes give every container a cgroup
+/// there, its ids are inode numbers like v2 ones, and sonde's BPF programs read the same id from
+/// a task's pids cgroup instead of calling bpf_get_current_cgroup_id() (which reports the root of
+/// the unmounted v2 hierarchy for every task there).
 public struct CgroupV2: Sendable {
-    /// Where cgroup2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones.
+    /// Where cgroup2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid
+    /// ones; on v1-only hosts where the stand-in v1 hierarchy is (/sys/fs/cgroup/pids).
     public let mountPoint: String
+    /// nil for the unified hierarchy; the v1 controller whose hierarchy stands in for it.
+    public let v1Controller: String?
 
-    public init(mountPoint: String) { self.mountPoint = mountPoint }
+    public init(mountPoint: String, v1Controller: String? = nil) {
+        self.mountPoint = mountPoint
+        self.v1Controller = v1Controller
+    }
 
-    /// Finds the cgroup2 mount in /proc/self/mountinfo.
+    /// Whether this is the unified (v2) hierarchy.
+    public var isUnified: Bool { v1Controller == nil }
+
+    /// The controller whose v1 hierarchy stands in for the unified one on v1-only hosts.
+    public static let standInController = "pids"
+
+    /// Finds the cgroup2 mount in /proc/self/mountinfo, or on a host without one the v1 hierarchy
+    /// of the pids controller.
     public static func find() throws(SondeError) -> CgroupV2 {
-        guard let entry = try MountTable.current().first(where: { $0.filesystemType == "cgroup2" }) else {
-            throw SondeError(.kernelFeatureMissing, "no cgroup v2 (unified) hierarchy is mounted",
-                             hint: "mount it: mount -t cgroup2 none /sys/fs/cgroup/unified")
+        let mounts = try MountTable.current()
+        if let entry = mounts.first(where: { $0.filesystemType == "cgroup2" }) {
+            return CgroupV2(mountPoint: entry.mountPoint)
         }
-        return CgroupV2(mountPoint: entry.mountPoint)
+        // A v1 hierarchy is mounted where its controllers name it (/sys/fs/cgroup/pids, or a
+        // joint mount such as /sys/fs/cgroup/cpu,cpuacct).
+        if let entry = mounts.first(where: { entry in
+            entry.filesystemType == "cgroup" &&
+                (entry.mountPoint.split(separator: "/").last?.split(separator: ",").contains(Substring(standInController)) ?? false)
+        }) {
+            return CgroupV2(mountPoint: entry.mountPoint, v1Controller: standInController)
+        }
+        throw SondeError(.kernelFeatureMissing, "no cgroup v2 (unified) hierarchy is mounted, nor a v1 hierarchy of the \(standInController) controller",
+                         hint: "mount one: mount -t cgroup2 none /sys/fs/cgroup/unified")
+    }
+
+    /// The key of this hierarchy in a runc state file's cgroup_paths (the unified one is "").
+    public var runtimeStateKey: String { v1Controller ?? "" }
+
+    /// The cgroup of a process in this hierarchy, relative to its root, from /proc/PID/cgroup
+    /// ("0::/path" for the unified hierarchy, "ID:pids:/path" for the v1 stand-in).
+    public func cgroup(ofProcess pid: Int32) throws(SondeError) -> String {
+        guard let controller = v1Controller else { return try Self.cgroupOfProcess(pid) }
+        let text = try Files.readText("/proc/\(pid)/cgroup")
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            if fields.count == 3, fields[1].split(separator: ",").contains(Substring(controller)) {
+                return String(fields[2])
+            }
+        }
+        throw SondeError(.notFound, "process \(pid) has no \(controller) cgroup")
     }
 
     /// Normalises a cgroup path as users write it ("/system.slice/foo.service", "foo", or the full

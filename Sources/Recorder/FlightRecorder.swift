@@ -15,7 +15,8 @@ public struct RecorderSettings: Sendable {
     /// Rings kept ready for containers that start while recording (their first syscalls need one
     /// before user space can make it).
     public var poolSize = 8
-    /// Key containers by mount namespace instead of cgroup v2 id (hosts without the unified hierarchy).
+    /// Key containers by mount namespace instead of cgroup id (v1-only hosts key by their pids
+    /// cgroup without it; see CgroupV2).
     public var keyByMountNamespace = false
     public var pinDirectory = "/sys/fs/bpf/sonde/recorder"
     public var stateDirectory = "/run/sonde/recorder"
@@ -193,6 +194,11 @@ public final class FlightRecorder: @unchecked Sendable {
 
         let object = try BPFObject(name: "recorder", bytes: EmbeddedBPF.recorder.bytes)
         try object.setConstant("key_by_mntns", to: UInt8(settings.keyByMountNamespace ? 1 : 0))
+        // No unified hierarchy (cgroup v1 only): the pids controller's hierarchy stands in for it.
+        let v1Pids = !settings.keyByMountNamespace && (try? CgroupV2.find())?.isUnified == false
+        try object.setConstant("key_by_v1_pids", to: UInt8(v1Pids ? 1 : 0))
+        // Linux 6.1's sched_process_exit passes the task only; newer ones add group_dead.
+        try object.setConstant("exit_has_group_dead", to: UInt8((KernelBTF.tracepoints["sched_process_exit"] ?? 2) >= 2 ? 1 : 0))
         for name in mapNames { try object.setPinPath(map: name, dir + "/" + name) }
         // Templates for the verifier only: the rings themselves are made per slot (makeRing).
         let templates = try (0..<RingLayout.sizeClasses).map { sizeClass throws(SondeError) in

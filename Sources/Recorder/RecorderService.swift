@@ -39,6 +39,10 @@ public final class RecorderService: @unchecked Sendable {
     let render: @Sendable (RecorderDump, Container) -> String
     private var lastRefresh = ContinuousClock.now
     private var firstSeen: [UInt32: ContinuousClock.Instant] = [:]
+    /// Process exits already dumped, by ring slot and pid, with the notice's time: on kernels whose
+    /// sched_process_exit tracepoint lacks group_dead (Linux 6.1), two threads ending together may
+    /// both report their process's end.
+    private var dumpedExits: [UInt64: UInt64] = [:]
     private let refreshRequested = Mutex(false)
 
     public init(recorder: FlightRecorder, collection: ContainerCollection, options: Options,
@@ -105,7 +109,7 @@ public final class RecorderService: @unchecked Sendable {
         if refresh || !crashes.isEmpty { try recordMatching() }
         try resolvePending()
         // After resolving: a container that crashed at once may only now be known by its ring.
-        for crash in crashes { crashDump(crash) }
+        for crash in crashes where firstReport(of: crash) { crashDump(crash) }
         try recorder.refillPool()
         try recorder.releaseEnded(olderThan: options.retention)
     }
@@ -169,6 +173,18 @@ public final class RecorderService: @unchecked Sendable {
         guard selector.names.isEmpty || selector.names.contains(name) || selector.names.contains(where: { name.hasSuffix($0) }),
               selector.cgroupPaths.isEmpty || selector.cgroupPaths.contains(where: { path.hasPrefix($0) }) else { return nil }
         return Container(runtime: .cgroup, id: path, name: name, cgroupPath: path, cgroupID: cgroupID)
+    }
+
+    /// Whether no notice of this process's end came within the last second (a duplicate is a few
+    /// microseconds behind the first; a pid reused within a second by a process that crashes too
+    /// is not a case to dump twice for).
+    private func firstReport(of exit: RecorderNotice) -> Bool {
+        let second: UInt64 = 1_000_000_000
+        dumpedExits = dumpedExits.filter { exit.bootNanoseconds &- $0.value < 10 * second }
+        let key = UInt64(exit.slot) << 32 | UInt64(exit.pid)
+        if let earlier = dumpedExits[key], exit.bootNanoseconds &- earlier < second { return false }
+        dumpedExits[key] = exit.bootNanoseconds
+        return true
     }
 
     private func crashDump(_ event: RecorderNotice) {

@@ -74,7 +74,7 @@ struct RecordStart: AsyncParsableCommand {
     @Option(help: "How long the recording of an exited container is kept for dumping, in seconds.")
     var retention = 3600
 
-    @Flag(help: "Key containers by mount namespace instead of cgroup (hosts without a unified cgroup hierarchy).")
+    @Flag(help: "Key containers by mount namespace instead of cgroup (cgroup v1 hosts use their pids hierarchy without it).")
     var keyByMountNamespace = false
 
     @Option(help: "Stop following containers after this many seconds (recording goes on).")

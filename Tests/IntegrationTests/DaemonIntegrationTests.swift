@@ -107,12 +107,14 @@ final class DaemonProcess: @unchecked Sendable {
 }
 
 extension RuncContainer {
-    /// Adds sonde-hook as the bundle's prestart and poststop hook (deploy/runc-hooks.md).
+    /// Adds sonde-hook as the bundle's prestart and poststop hook (deploy/runc-hooks.md). With a
+    /// generous bound rather than the default 2 s: these tests need the registration to happen, and
+    /// in the kernel-matrix lane (qemu TCG) a daemon's answer can take longer than that.
     func addHooks(hook: String, socket: String, log: String) throws {
         let url = bundle.appendingPathComponent("config.json")
         var config = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         func entry(_ stage: String) -> [String: Any] {
-            ["path": hook, "args": ["sonde-hook", stage, "--socket", socket, "--log", log], "timeout": 5]
+            ["path": hook, "args": ["sonde-hook", stage, "--socket", socket, "--log", log, "--timeout", "30"], "timeout": 40]
         }
         config["hooks"] = ["prestart": [entry("prestart")], "poststop": [entry("poststop")]]
         try JSONSerialization.data(withJSONObject: config).write(to: url)

@@ -212,4 +212,32 @@ import Testing
         #expect(stopped.status == 0)
         #expect(!Files.exists(settings.pinDirectory))
     }
+
+    @Test func aThreadWhoseProcessMovesIntoARecordedCgroupIsRecorded() throws {
+        let settings = settings()
+        let location = ["--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory]
+        defer { _ = try? run(sondeExecutable, ["record", "stop"] + location) }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-mover-\(getpid())-\(UInt32.random(in: 0...9999))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let binary = work.appendingPathComponent("mover").path
+        let source = packageRoot.appendingPathComponent("Tests/IntegrationTests/Oracle/mover.c").path
+        let built = try run("/usr/bin/gcc", ["-O1", "-pthread", "-o", binary, source])
+        #expect(built.status == 0, "\(built.stderr)")
+
+        let cgroups = try CgroupV2.find()
+        let path = "/sonde-it-mover-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
+        defer { rmdir(cgroups.directory(of: path)) }
+        let started = try run(sondeExecutable, ["record", "start", "--cgroup", path, "--timeout", "1"] + location)
+        #expect(started.status == 0, "\(started.stderr)")
+
+        let marker = "/sonde-mover-after-the-move-\(getpid())"
+        let moved = try run(binary, [cgroups.directory(of: path) + "/cgroup.procs", marker])
+        #expect(moved.status == 0, "mover exited with \(moved.status): \(moved.stderr)")
+        let dump = try run(sondeExecutable, ["record", "dump", "--cgroup", path] + location)
+        #expect(dump.status == 0, "\(dump.stderr)")
+        #expect(dump.stdout.contains(marker), "the second thread's syscall after the move is missing:\n\(dump.stdout.suffix(2000))")
+        #expect(!dump.stdout.contains("/sonde-mover-before-the-move"))
+    }
 }

@@ -118,6 +118,7 @@ public final class GadgetSession: Sendable {
         let object = try BPFObject(name: gadget.name, bytes: gadget.object.bytes)
         try object.setConstant("sonde_filter_by_cgroup", to: UInt8(selector.host ? 0 : 1))
         try object.setConstant("sonde_track_new_cgroups", to: UInt8(selector.host ? 0 : 1))
+        try object.setConstant("sonde_v1_pids", to: UInt8(collection.cgroups.isUnified ? 0 : 1))
         try object.setMaxEntries(map: "sonde_events", options.ringBufferBytes)
         try gadget.configure(object)
         try object.load()

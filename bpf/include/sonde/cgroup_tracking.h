@@ -26,9 +26,12 @@ static __always_inline void sonde_emit_cgroup_event(struct cgroup *cgrp, const c
     bpf_ringbuf_submit(e, 0);
 }
 
-/* Only the unified (v2) hierarchy: bpf_get_current_cgroup_id() reports v2 ids. Its hierarchy id is 0. */
+/* Only the hierarchy containers are keyed by: the unified one (hierarchy id 0), or on v1-only
+ * hosts the pids controller's (see sonde_v1_pids). */
 static __always_inline bool sonde_is_v2(struct cgroup *cgrp)
 {
+    if (sonde_v1_pids)
+        return BPF_CORE_READ(cgrp, root, subsys_mask) & (1u << bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id));
     return BPF_CORE_READ(cgrp, root, hierarchy_id) == 0;
 }
 

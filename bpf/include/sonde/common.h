@@ -13,6 +13,10 @@
 /* Set by user space between open and load. */
 const volatile __u8 sonde_filter_by_cgroup = 1; /* 0: every process of the host */
 const volatile __u8 sonde_track_new_cgroups = 1; /* mark cgroups created while running as pending */
+/* Hosts with cgroup v1 only: bpf_get_current_cgroup_id() reports the root of the (unmounted)
+ * unified hierarchy for every task there, so containers are told apart by their cgroup in the pids
+ * controller's v1 hierarchy instead, whose ids user space reads under /sys/fs/cgroup/pids. */
+const volatile __u8 sonde_v1_pids = 0;
 
 /* cgroup v2 id -> SONDE_CGROUP_SELECTED or SONDE_CGROUP_PENDING. */
 struct {
@@ -43,12 +47,36 @@ static __always_inline void sonde_count_lost(__u32 reason)
         __sync_fetch_and_add(n, 1);
 }
 
+/* A task's cgroup id in the hierarchy sonde keys containers by (see sonde_v1_pids). */
+static __always_inline __u64 sonde_task_cgroup_id(struct task_struct *task)
+{
+    if (sonde_v1_pids) {
+        /* task->cgroups->subsys[pids_cgrp_id]: the controller's index is the running kernel's
+         * (CO-RE), so the slot is read at a computed address. */
+        struct css_set *cset = BPF_CORE_READ(task, cgroups);
+        struct cgroup_subsys_state *css = NULL;
+        __u32 index = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
+        void *slots = (void *)cset + bpf_core_field_offset(struct css_set, subsys);
+        bpf_probe_read_kernel(&css, sizeof(css), slots + (index & 63) * sizeof(css));
+        return BPF_CORE_READ(css, cgroup, kn, id);
+    }
+    return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+}
+
+/* The current task's, as bpf_get_current_cgroup_id() reports it on hosts with a unified hierarchy. */
+static __always_inline __u64 sonde_cgroup_id(void)
+{
+    if (sonde_v1_pids)
+        return sonde_task_cgroup_id((struct task_struct *)bpf_get_current_task());
+    return bpf_get_current_cgroup_id();
+}
+
 /* The one container filter: is the current task in a selected (or pending) cgroup? */
 static __always_inline bool sonde_selected(void)
 {
     if (!sonde_filter_by_cgroup)
         return true;
-    __u64 id = bpf_get_current_cgroup_id();
+    __u64 id = sonde_cgroup_id();
     return bpf_map_lookup_elem(&sonde_cgroups, &id) != NULL;
 }
 
@@ -59,7 +87,7 @@ static __always_inline void sonde_fill_header(struct sonde_event_header *h, __u3
     __u64 uid_gid = bpf_get_current_uid_gid();
 
     h->timestamp_ns = bpf_ktime_get_boot_ns();
-    h->cgroup_id = bpf_get_current_cgroup_id();
+    h->cgroup_id = sonde_cgroup_id();
     h->mntns_id = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
     h->kind = kind;
     h->pid = pid_tgid >> 32;
