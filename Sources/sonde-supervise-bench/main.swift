@@ -234,6 +234,10 @@ report += "\n\(options.parallel) supervised containers in parallel, each \(optio
     + throughput.map { String(format: "%.0f", $0) }.joined(separator: ", ") + ")\n"
 report += "\nEach figure is the median over \(options.rounds) rounds of that round's median / p99 over \(options.calls) calls.\n"
 print(report)
+/// A supervised row's median over a floor row's, as text with two decimals.
+func ratio(_ row: Row, _ floor: Row) -> String {
+    String(format: "%.2f", Double(median(row.medians)) / Double(max(1, median(floor.medians))))
+}
 if let path = options.write {
     var machine = shell("/bin/uname", ["-sr"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
     machine += ", " + (shell("/bin/sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).out.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -249,19 +253,21 @@ if let path = options.write {
     The loop makes and unlinks /dev/n (runc's tmpfs /dev) so that the file system's own cost stays small
     and equal on both sides (on an ext4 rootfs, a mknod right after an unlink in the same directory spends
     several microseconds looking for recently deleted inodes, for both sides alike).
-    Emulated means: notification received, path read from the caller's memory, the caller's status read,
-    its root opened, the parent directory opened with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) as
-    the caller (its fsuid/fsgid, umask and filesystem capabilities, plus CAP_MKNOD), NOTIF_ID_VALID checked,
-    mknodat, answer sent.
+    Emulated means: notification received, path read from the caller's memory, the caller's status and
+    user namespace read, the caller held against the policy (container root in the container's own user
+    namespace, docs/supervisor.md), its root opened, the parent directory opened with
+    openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) as the caller (its fsuid/fsgid, groups, umask and
+    its own capabilities only, plus CAP_MKNOD), NOTIF_ID_VALID checked, mknodat, answer sent.
 
     \(report)
-    Target (issue 7): median at most 30 us for an emulated mknod - \(median(rows[1].medians) <= 30_000 ? "met" : "not met") here
-    (\(us(median(rows[1].medians))) us). The floor rows run the same system calls from plain C on the host
-    (bench/supervise-floor.c): what the kernel alone costs on this machine for a notification answered with
-    EPERM, and for the emulation (status read, root open, openat2, NOTIF_ID_VALID, mknodat). The
-    difference between a floor row and its supervised row is sonde's own work: policy decision, Swift,
-    and - for a runc container's root, which lacks CAP_DAC_OVERRIDE - switching the thread's capabilities
-    to the caller's and back. LXD and seccompagent fork and exec a helper per call (about 1 ms).
+    Ratios to the floors of this run: emulated mknod \(ratio(rows[1], rows[4]))x the plain-C emulation,
+    denied call \(ratio(rows[3], rows[5]))x the plain-C RECV + read + SEND. The floor rows run the same
+    system calls from plain C on the host (bench/supervise-floor.c): what the kernel alone costs on this
+    machine for a notification answered with EPERM, and for the emulation (status read, root open,
+    openat2, NOTIF_ID_VALID, mknodat). The difference between a floor row and its supervised row is
+    sonde's own work: policy decision, the caller checks of the security issue (its user namespace, one
+    fstatat; its groups and capabilities set on the thread and back, two capset calls), and Swift.
+    LXD forks and execs a helper per call (about 5 ms here, issue 18).
 
     """
     try! text.write(toFile: path, atomically: true, encoding: .utf8)
