@@ -11,8 +11,11 @@ bash scripts/setup-podman.sh
 bash scripts/setup-containerd.sh
 trap 'bash scripts/setup-containerd.sh stop' EXIT
 swift build --build-tests
-# One test at a time: they share the kernel, cgroups and runc's state, on two cores.
-swift test --skip-build --no-parallel
 # The kernel-matrix lane: the core tests again on Debian 12's own kernel (6.1) in qemu, with pure
 # cgroup v2 and with cgroup v1 only (docs/kernels.md). Fetches the kernel package on first use.
-bash scripts/kernel-matrix.sh
+# It runs first so that the host suite's summary is the last thing printed; both always run.
+lane=0
+bash scripts/kernel-matrix.sh || lane=$?
+# One test at a time: they share the kernel, cgroups and runc's state, on two cores.
+swift test --skip-build --no-parallel
+if [ "$lane" -ne 0 ]; then echo "scripts/test.sh: the kernel-matrix lane failed (exit $lane, see its table above)" >&2; exit "$lane"; fi
