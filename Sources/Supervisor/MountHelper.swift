@@ -96,6 +96,8 @@ public final class MountHelper: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        var attributes = Supervisor.spawnAttributes()
+        defer { posix_spawnattr_destroy(&attributes) }
         // stdio from /dev/null, the socket as fd 3; the helper closes everything above 3 first thing.
         for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
         posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
@@ -103,7 +105,7 @@ public final class MountHelper: @unchecked Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), nil]
         defer { for arg in argv { free(arg) } }
         let emptyEnvironment: [UnsafeMutablePointer<CChar>?] = [nil]
-        let spawned = posix_spawn(&child, executable, &actions, nil, argv, emptyEnvironment)
+        let spawned = posix_spawn(&child, executable, &actions, &attributes, argv, emptyEnvironment)
         close(pair[1])
         if spawned != 0 {
             close(pair[0])

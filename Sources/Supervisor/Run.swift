@@ -31,12 +31,14 @@ extension Supervisor {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        var attributes = Supervisor.spawnAttributes()
+        defer { posix_spawnattr_destroy(&attributes) }
         posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
         let arguments = [helperExecutable, "exec-filtered", numbers.joined(separator: ","), "--"] + command
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for arg in argv { free(arg) } }
         var child: pid_t = 0
-        let spawned = posix_spawn(&child, helperExecutable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&child, helperExecutable, &actions, &attributes, argv, environ)
         close(pair[1])
         if spawned != 0 {
             throw SondeError.system("starting \(helperExecutable)", Errno(rawValue: spawned), hint: "it is built beside sonde by `swift build`")

@@ -320,3 +320,31 @@ struct ResourceShortage {
         delay = 0
     }
 }
+
+extension Supervisor {
+    /// The signals the agent takes with sigwait (SIGHUP reloads, SIGINT/SIGTERM stop), blocked in all
+    /// its threads.
+    public static var stopSignals: sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in [SIGHUP, SIGINT, SIGTERM] { sigaddset(&set, number) }
+        return set
+    }
+
+    /// posix_spawn attributes for the agent's children: no signal blocked, and the agent's signals
+    /// and SIGPIPE (ignored by the agent) back to their defaults - a mask and ignored dispositions
+    /// survive exec, and the command of `supervise run` must be stoppable as usual. The caller
+    /// destroys them.
+    static func spawnAttributes() -> posix_spawnattr_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = stopSignals
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        return attributes
+    }
+}

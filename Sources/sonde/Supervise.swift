@@ -112,8 +112,7 @@ struct SuperviseServe: ParsableCommand {
     func run() throws {
         let supervisor = Supervisor(policy: try policy.load(), policyPath: policy.policy,
                                     log: { Output.notice($0) }, onEvent: events.sink())
-        let signals = SupervisorSignals(supervisor: supervisor)
-        defer { signals.cancel() }
+        _ = SupervisorSignals(supervisor: supervisor)
         supervisor.watchPolicyFile()
         do {
             let inherited = takeover ? try supervisor.takeOver(socketPath: socket) : nil
@@ -127,18 +126,17 @@ struct SuperviseServe: ParsableCommand {
 }
 
 /// SIGHUP reloads the policy; SIGINT/SIGTERM print the totals and end the agent. The containers'
-/// notify fds close with the process: their later notified calls fail with ENOSYS (see README).
-final class SupervisorSignals: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-
+/// notify fds close with the process: their later notified calls fail with ENOSYS (docs/supervisor.md).
+///
+/// The three signals are blocked before the agent starts any thread (threads inherit the mask) and
+/// taken by one thread with sigwait. A dispatch signal source would need fds (its event loop's epoll
+/// and signalfd, set up asynchronously): an agent whose fds a flood of silent clients had exhausted
+/// could then never be stopped but by SIGKILL. Helpers are spawned with the mask cleared
+/// (Supervisor.spawnAttributes).
+final class SupervisorSignals: Sendable {
     init(supervisor: Supervisor, onStop: (@Sendable () -> Void)? = nil) {
-        func source(_ number: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: handler)
-            source.resume()
-            return source
-        }
+        var handled = Supervisor.stopSignals
+        pthread_sigmask(SIG_BLOCK, &handled, nil)
         let stop: @Sendable () -> Void = {
             let c = supervisor.statistics
             Output.notice("stopping: \(c.containers) containers, \(c.notifications) notifications, \(c.allowed) allowed, "
@@ -147,10 +145,15 @@ final class SupervisorSignals: @unchecked Sendable {
             onStop?()
             exit(0)
         }
-        sources = [source(SIGHUP) { supervisor.reloadPolicy() }, source(SIGINT, stop), source(SIGTERM, stop)]
+        Thread.detachNewThread {
+            var waitFor = Supervisor.stopSignals
+            while true {
+                var number: Int32 = 0
+                guard sigwait(&waitFor, &number) == 0 else { continue }
+                if number == SIGHUP { supervisor.reloadPolicy() } else { stop() }
+            }
+        }
     }
-
-    func cancel() { for source in sources { source.cancel() } }
 }
 
 struct SuperviseProfile: ParsableCommand {
@@ -210,8 +213,7 @@ struct SuperviseRun: ParsableCommand {
         let loaded = try policy.load()
         let supervisor = Supervisor(policy: loaded, policyPath: policy.policy, log: { Output.notice($0) },
                                     onEvent: events.sink())
-        let signals = SupervisorSignals(supervisor: supervisor)
-        defer { signals.cancel() }
+        _ = SupervisorSignals(supervisor: supervisor)
         let supervised: Supervisor.Supervised
         do {
             supervised = try supervisor.runSupervised(command: command, syscalls: loaded.interceptedSyscalls.isEmpty

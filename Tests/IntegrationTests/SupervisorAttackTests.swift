@@ -264,6 +264,11 @@ import Testing
         let ends = agent.log.components(separatedBy: "accepting again").count - 1
         #expect(starts >= 1 && starts == ends, "\(agent.log)")
         #expect(agent.process.isRunning)
+        // And it still stops on SIGTERM: its signals need no fd (a dispatch signal source's event
+        // loop, set up after a flood had taken every fd, once left it unstoppable but by SIGKILL).
+        agent.signal(SIGTERM)
+        #expect(try await eventually { !agent.process.isRunning }, "the agent did not stop on SIGTERM: \(agent.log)")
+        #expect(agent.log.contains("stopping:"), "\(agent.log)")
     }
 
     /// 11. The emulation used the agent's supplementary groups: a caller without the agent's group

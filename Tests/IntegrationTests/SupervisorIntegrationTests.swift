@@ -316,11 +316,16 @@ import Testing
         try Self.policy.replacingOccurrences(of: #""match": { "metadata": "sonde-test" },"#, with: "")
             .write(toFile: directory + "/policy.json", atomically: true, encoding: .utf8)
         let result = try run(sondeExecutable, ["supervise", "run", "--policy", directory + "/policy.json", "--events", "-o", "json", "--",
-                                               "/bin/sh", "-c", "mknod \(directory)/null c 1 3; echo null=$?; mknod \(directory)/disk b 8 0; echo disk=$?; exit 7"])
+                                               "/bin/sh", "-c", "mknod \(directory)/null c 1 3; echo null=$?; mknod \(directory)/disk b 8 0; echo disk=$?; grep -E '^Sig(Blk|Ign)' /proc/self/status; exit 7"])
         #expect(result.status == 7, "\(result.stderr)")
         #expect(result.stdout.contains("null=0") && result.stdout.contains("disk=1"), "\(result.stdout)\n\(result.stderr)")
         #expect(deviceNode(directory + "/null")?.isChar == true)
         #expect(result.stdout.contains(#""verdict":"deny""#) && result.stdout.contains(#""error":"EPERM""#), "\(result.stdout)")
+        // The agent blocks HUP, INT and TERM for its sigwait thread: its command gets none of that.
+        for line in result.stdout.split(separator: "\n") where line.hasPrefix("SigBlk") || line.hasPrefix("SigIgn") {
+            let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) ?? ~0
+            #expect(mask & (1 << (SIGHUP - 1) | 1 << (SIGINT - 1) | 1 << (SIGTERM - 1)) == 0, "\(line)")
+        }
     }
 
     @Test func aSuccessorAgentTakesOverRunningContainersWithoutLosingACall() async throws {
