@@ -76,7 +76,7 @@ public struct Emulator {
             (source, resolve) = ("cwd", Self.resolveBeneath)
         }
         // The caller's magic link, followed by the agent: this is how its root/cwd is reached.
-        let fd = procDirectory.map { openat($0, source, O_PATH | O_CLOEXEC) } ?? open("/proc/\(pid)/" + source, O_PATH | O_CLOEXEC)
+        let fd = openInProc(source, O_PATH)
         if fd < 0 {
             let error = Errno.current
             throw error == .notFound && dirfd != nil ? Errno(rawValue: EBADF) : error
@@ -181,10 +181,16 @@ public struct Emulator {
         }
     }
 
+    /// Opens `name` (close-on-exec) below the caller's /proc/PID: through the cached directory fd,
+    /// which is bound to the caller, or by path when there is none.
+    func openInProc(_ name: String, _ flags: Int32) -> Int32 {
+        procDirectory.map { openat($0, name, flags | O_CLOEXEC) } ?? open("/proc/\(pid)/\(name)", flags | O_CLOEXEC)
+    }
+
     /// The file behind one of the caller's fds, as an O_PATH fd of the agent (through the caller's
     /// /proc/PID/fd link: the same open file, checked valid by the caller afterwards).
     func callerFile(_ fd: Int32) throws(Errno) -> Int32 {
-        let opened = procDirectory.map { openat($0, "fd/\(fd)", O_PATH | O_CLOEXEC) } ?? open("/proc/\(pid)/fd/\(fd)", O_PATH | O_CLOEXEC)
+        let opened = openInProc("fd/\(fd)", O_PATH)
         if opened < 0 { throw Errno.current == .notFound ? Errno(rawValue: EBADF) : Errno.current }
         return opened
     }
@@ -193,7 +199,7 @@ public struct Emulator {
     /// one of its mountinfo's; mount ids are unique across namespaces).
     func callerMountsHold(fd: Int32) -> Bool {
         func read(_ name: String) -> String? {
-            let file = procDirectory.map { openat($0, name, O_RDONLY | O_CLOEXEC) } ?? open("/proc/\(pid)/\(name)", O_RDONLY | O_CLOEXEC)
+            let file = openInProc(name, O_RDONLY)
             guard file >= 0 else { return nil }
             defer { close(file) }
             let data = try? FileHandle(fileDescriptor: file, closeOnDealloc: false).readToEnd()
@@ -241,7 +247,8 @@ public struct Emulator {
 /// The fs credentials, supplementary groups, capabilities and umask of one session thread, switched
 /// to a caller's for one call. setfsuid/setfsgid, the raw setgroups and capset act on the calling
 /// thread only, and the session thread unshared its fs_struct (CLONE_FS), so its umask is its own
-/// too: nothing here touches the rest of the agent. Calls that would not change anything are skipped.
+/// too: nothing here touches the rest of the agent. The umask, groups and fs ids are switched only
+/// when they differ from the thread's; the capabilities are set for every call and put back after it.
 public final class ThreadCredentials {
     private let ownUID = UInt32(geteuid()), ownGID = UInt32(getegid())
     private var mask: UInt32
