@@ -33,7 +33,7 @@ let package = Package(
 
         // Plumbing: typed errors, fds, mounts, cgroups; the Swift layer over libbpf.
         .target(name: "LinuxKit"),
-        .target(name: "BPFKit", dependencies: ["CLibbpf", "LinuxKit"]),
+        .target(name: "BPFKit", dependencies: ["CLibbpf", "LinuxKit", "BPFObjects"]),
         // C shims for the seccomp supervisor (ioctl constants, pidfd, openat2, SCM_RIGHTS) and libseccomp.
         .target(name: "CSonde", linkerSettings: [.linkedLibrary("seccomp")]),
 

@@ -3,6 +3,7 @@
  * Thanks to cgroup tracking a new container's cgroup is selected (pending) before its first task
  * joins it, so the set starts at the container's first syscall, runtime setup included. */
 #include "sonde/common.h"
+#include "sonde/dispatch_consumer.h"
 #include "sonde/cgroup_tracking.h"
 #include "advise.h"
 
@@ -36,21 +37,17 @@ static __always_inline void count_skip(__u32 reason)
         __sync_fetch_and_add(n, 1);
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sonde_advise_enter, struct pt_regs *regs, long id)
+static __always_inline void advise_enter(__u64 cgroup, long id)
 {
-    if (!sonde_selected())
-        return 0;
     struct task_struct *task = bpf_get_current_task_btf();
     if (task->thread_info.status & SONDE_TS_COMPAT) {
         count_skip(SONDE_ADVISE_SKIP_COMPAT);
-        return 0;
+        return;
     }
     if (id < 0 || id >= SONDE_ADVISE_MAX_SYSCALLS) {
         count_skip(SONDE_ADVISE_SKIP_RANGE);
-        return 0;
+        return;
     }
-    __u64 cgroup = sonde_cgroup_id();
     struct sonde_syscall_set *set = bpf_map_lookup_elem(&advise_syscalls, &cgroup);
     if (!set) {
         static const struct sonde_syscall_set empty = {};
@@ -58,7 +55,7 @@ int BPF_PROG(sonde_advise_enter, struct pt_regs *regs, long id)
         set = bpf_map_lookup_elem(&advise_syscalls, &cgroup);
         if (!set) {
             count_skip(SONDE_ADVISE_SKIP_MAP_FULL);
-            return 0;
+            return;
         }
     }
     __u32 word = ((__u32)id / 64) & (SONDE_ADVISE_WORDS - 1);
@@ -66,17 +63,28 @@ int BPF_PROG(sonde_advise_enter, struct pt_regs *regs, long id)
     /* The common case: already seen, nothing to write. Two CPUs may both see it unset and both
      * report it; user space takes the union. */
     if (set->bits[word] & bit)
-        return 0;
+        return;
     __sync_fetch_and_or(&set->bits[word], bit);
 
     struct sonde_advise_event *e = bpf_ringbuf_reserve(&sonde_events, sizeof(*e), 0);
     if (!e) {
         sonde_count_lost(SONDE_LOST_RINGBUF_FULL);
-        return 0;
+        return;
     }
     sonde_fill_header(&e->hdr, SONDE_KIND_ADVISE_SYSCALL);
     e->syscall_nr = id;
     e->reserved = 0;
     bpf_ringbuf_submit(e, 0);
+}
+
+/* Called by the dispatcher for the calls of selected cgroups (never attached itself). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sonde_advise_enter, struct pt_regs *regs, long id)
+{
+    struct sonde_dispatch_context *d = sonde_dispatched(SONDE_DISPATCH_ENTER);
+    if (!d)
+        return 0;
+    advise_enter(d->key, id);
+    sonde_dispatch_next(ctx, SONDE_DISPATCH_ENTER, d);
     return 0;
 }

@@ -3,14 +3,15 @@
  * with the memory behind pointer arguments, into that container's overwritable per-CPU rings
  * (layout and protocol in recorder.h). Nothing is read until someone dumps.
  *
- * Cost matters more than anything here: these programs run on every syscall of every process.
- * A process that is not recorded pays, once it is in the task cache, two inlined array lookups and
- * a compare per program; a cache miss costs one helper call (the current task), four loads to its
- * cgroup id and one more inlined array lookup. */
+ * Cost matters more than anything here. The syscall programs are consumers of the node's syscall
+ * dispatcher (bpf/dispatch.bpf.c): they run only for the calls of cgroups the recorder asked the
+ * dispatcher for, so a process that is not recorded pays the dispatcher's cached "no" and nothing
+ * of this file. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "sonde/dispatch_consumer.h"
 #include "recorder.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -28,12 +29,6 @@ const volatile __u8 key_by_v1_pids = 0;
 /* Whether sched_process_exit passes group_dead (newer kernels); set by user space from the
  * kernel's BTF. Linux 6.1's tracepoint has the task only. */
 const volatile __u8 exit_has_group_dead = 1;
-
-/* Bumped by the programs when a multi-threaded process moves to another cgroup: the tracepoint
- * names the leader only, and walking the other threads needs the task iterator kfuncs (Linux
- * 6.7+). It joins user space's generation in every task cache word (known_unrecorded), so a bump
- * makes every "not recorded" answer stale. Moves of whole multi-threaded processes are rare. */
-__u32 moved_generation = 0;
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -57,15 +52,6 @@ struct {
     __type(key, __u32);
     __type(value, struct sonde_rec_config);
 } rec_config SEC(".maps");
-
-/* "Not recorded" answers by task (recorder.h says why one word). Not pinned: only these programs
- * use it, and an empty cache is always right. */
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, SONDE_REC_TASK_CACHE_SIZE);
-    __type(key, __u32);
-    __type(value, __u64);
-} rec_task_cache SEC(".maps");
 
 /* Slots whose rings (of class new_size_class) wait for a new cgroup; user space refills it. */
 struct {
@@ -182,55 +168,6 @@ static __always_inline bool keyed_hierarchy(struct cgroup *cgrp)
     if (key_by_v1_pids)
         return cgrp->root->subsys_mask & (1u << bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id));
     return cgrp->root->hierarchy_id == 0;
-}
-
-/* A task's pt_regs address as a number. The verifier allows no arithmetic on a kernel pointer but
- * one: the difference of two pointers (to a privileged program), which is a plain number. The
- * other pointer is a fixed address (this object's .rodata), so the difference keeps the
- * addresses' spacing: stacks 16 KiB apart stay 16 KiB apart. */
-static __always_inline __u64 regs_number(const void *regs)
-{
-    __u64 number = (__u64)regs;
-    asm volatile("%0 -= %1" : "+r"(number) : "r"(&key_by_mntns));
-    return number;
-}
-
-/* The task cache's slot for the task whose pt_regs number is `regs`, and the word that says "not
- * recorded under `generation`". */
-static __always_inline __u32 task_cache_index(__u64 regs)
-{
-    return ((regs >> 14) * 0x9e3779b97f4a7c15ULL) >> (64 - SONDE_REC_TASK_CACHE_SHIFT);
-}
-
-static __always_inline __u64 task_cache_word(__u64 regs, __u32 generation)
-{
-    return ((regs >> 14) << 24) | (generation & SONDE_REC_GENERATION_MASK);
-}
-
-/* Whether the current task (whose syscall pt_regs are `regs`) is known not to be recorded; if
- * not, *slot and *word say where and what to remember when the full check agrees. */
-static __always_inline bool known_unrecorded(__u64 regs, __u64 **slot, __u64 *word)
-{
-    if (key_by_mntns)
-        return false; /* setns/unshare change the key with no tracepoint to clear the cache */
-    __u32 zero = 0;
-    struct sonde_rec_config *config = bpf_map_lookup_elem(&rec_config, &zero);
-    if (!config)
-        return false;
-    /* The generation is read before the filter: a key added after this read comes with a bump,
-     * so an answer remembered under this generation goes stale. */
-    __u32 generation = *(volatile __u32 *)&config->generation + *(volatile __u32 *)&moved_generation;
-    sonde_barrier();
-    __u32 index = task_cache_index(regs);
-    *slot = bpf_map_lookup_elem(&rec_task_cache, &index);
-    *word = task_cache_word(regs, generation);
-    return *slot && **slot == *word;
-}
-
-static __always_inline void remember_unrecorded(__u64 *slot, __u64 word)
-{
-    if (slot)
-        *slot = word;
 }
 
 static __always_inline struct sonde_rec_target *find_target(__u64 key)
@@ -704,27 +641,27 @@ static __always_inline struct sonde_syscall_schema *schema_of(__u32 nr)
     return nr < SONDE_REC_MAX_SYSCALLS ? bpf_map_lookup_elem(&rec_schema, &nr) : NULL;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
+/* The key the recorder's targets use: the dispatcher's (the cgroup), or the mount namespace. */
+static __always_inline __u64 record_key(struct task_struct *task, struct sonde_dispatch_context *d)
 {
-    __u64 *cached = NULL, word = 0;
-    if (known_unrecorded(regs_number(regs), &cached, &word))
-        return 0;
+    return key_by_mntns ? task->nsproxy->mnt_ns->ns.inum : d->key;
+}
+
+static __always_inline void record_enter(struct sonde_dispatch_context *d, struct pt_regs *regs, long id)
+{
     struct task_struct *task = bpf_get_current_task_btf();
-    struct sonde_rec_target *target = find_target(task_key(task));
-    if (!target) {
-        remember_unrecorded(cached, word);
-        return 0;
-    }
+    struct sonde_rec_target *target = find_target(record_key(task, d));
+    if (!target)
+        return;
     struct sonde_syscall_schema *schema = schema_of(id);
     if (!schema || !schema->enter_captures) {
         enter_in_place(target, task, regs, id);
-        return 0;
+        return;
     }
     __u32 zero = 0;
     struct scratch *s = bpf_map_lookup_elem(&enter_scratch, &zero);
     if (!s)
-        return 0;
+        return;
 
     struct sonde_rec_enter *e = &s->enter;
     fill_header(&e->hdr, task, SONDE_REC_ENTER, id);
@@ -741,31 +678,36 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
         bpf_loop(SONDE_REC_IOV_MAX, capture_iov_entry, &c, 0);
     __u32 size = finish(&e->hdr, &c);
     write_record(target, e, size);
+}
+
+/* Called by the dispatcher for the calls of recorded cgroups (never attached itself). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
+{
+    struct sonde_dispatch_context *d = sonde_dispatched(SONDE_DISPATCH_ENTER);
+    if (!d)
+        return 0;
+    record_enter(d, regs, id);
+    sonde_dispatch_next(ctx, SONDE_DISPATCH_ENTER, d);
     return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline void record_exit(struct sonde_dispatch_context *d, struct pt_regs *regs, long ret)
 {
-    __u64 *cached = NULL, word = 0;
-    if (known_unrecorded(regs_number(regs), &cached, &word))
-        return 0;
     struct task_struct *task = bpf_get_current_task_btf();
-    struct sonde_rec_target *target = find_target(task_key(task));
-    if (!target) {
-        remember_unrecorded(cached, word);
-        return 0;
-    }
+    struct sonde_rec_target *target = find_target(record_key(task, d));
+    if (!target)
+        return;
     __u32 nr = regs->orig_ax;
     struct sonde_syscall_schema *schema = schema_of(nr);
     if (!schema || !schema->exit_captures || ret < 0) {
         exit_in_place(target, task, nr, ret);
-        return 0;
+        return;
     }
     __u32 zero = 0;
     struct scratch *s = bpf_map_lookup_elem(&exit_scratch, &zero);
     if (!s)
-        return 0;
+        return;
 
     struct sonde_rec_exit *x = &s->exit;
     fill_header(&x->hdr, task, SONDE_REC_EXIT, nr);
@@ -774,19 +716,27 @@ int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
     struct capture c = { .s = s, .base = sizeof(*x), .buffer_cap = target->buffer_capture, .ret = ret };
     /* x86_64 keeps the argument registers in pt_regs through the call, so output buffers are read
      * here without remembering the pointers at entry. */
-    {
-        copy_args(s->args, regs);
-        c.args = s->args;
-        c.schema = schema;
-        if (schema->single_exit < 6)
-            capture_exit_arg(schema->single_exit, &c);
-        else
-            bpf_loop(6, capture_exit_arg, &c, 0);
-        if (c.iov_count)
-            bpf_loop(SONDE_REC_IOV_MAX, capture_iov_entry, &c, 0);
-    }
+    copy_args(s->args, regs);
+    c.args = s->args;
+    c.schema = schema;
+    if (schema->single_exit < 6)
+        capture_exit_arg(schema->single_exit, &c);
+    else
+        bpf_loop(6, capture_exit_arg, &c, 0);
+    if (c.iov_count)
+        bpf_loop(SONDE_REC_IOV_MAX, capture_iov_entry, &c, 0);
     __u32 size = finish(&x->hdr, &c);
     write_record(target, x, size);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sonde_rec_sys_exit, struct pt_regs *regs, long ret)
+{
+    struct sonde_dispatch_context *d = sonde_dispatched(SONDE_DISPATCH_EXIT);
+    if (!d)
+        return 0;
+    record_exit(d, regs, ret);
+    sonde_dispatch_next(ctx, SONDE_DISPATCH_EXIT, d);
     return 0;
 }
 
@@ -837,6 +787,7 @@ int BPF_PROG(sonde_rec_cgroup_mkdir, struct cgroup *cgrp, const char *path)
         entry->target = target;
         entry->key = key; /* last: the entry counts once its key is there */
     }
+    sonde_dispatch_want(key, sonde_dispatch_bit());
     n = reserve_notice(SONDE_REC_CGROUP_CREATED);
     if (n) {
         n->key = key;
@@ -865,36 +816,6 @@ int BPF_PROG(sonde_rec_cgroup_rmdir, struct cgroup *cgrp, const char *path)
         bpf_probe_read_kernel_str(n->path, sizeof(n->path), path);
         bpf_ringbuf_submit(n, 0);
     }
-    return 0;
-}
-
-/* The task cache's invalidations: a new task may have a dead task's stack (and so its slot and
- * word), and a task that moves to another cgroup may now be recorded. Both run before the task's
- * next syscall: a new task does not run before it is woken, and a task moved by another one
- * (runc moves its child while the child waits on a pipe) is moved before this tracepoint fires. */
-static __always_inline void forget_task(struct task_struct *task)
-{
-    __u32 index = task_cache_index(regs_number((const void *)bpf_task_pt_regs(task)));
-    __u64 *slot = bpf_map_lookup_elem(&rec_task_cache, &index);
-    if (slot)
-        *slot = 0;
-}
-
-SEC("tp_btf/task_newtask")
-int BPF_PROG(sonde_rec_task_new, struct task_struct *task, unsigned long clone_flags)
-{
-    forget_task(task);
-    return 0;
-}
-
-SEC("tp_btf/cgroup_attach_task")
-int BPF_PROG(sonde_rec_cgroup_attach, struct cgroup *dst_cgrp, const char *path, struct task_struct *task,
-             bool threadgroup)
-{
-    forget_task(task);
-    /* cgroup.procs moves every thread; the tracepoint names the leader only (see moved_generation). */
-    if (threadgroup && task->signal->nr_threads > 1)
-        __sync_fetch_and_add(&moved_generation, 1);
     return 0;
 }
 

@@ -164,23 +164,7 @@ struct sonde_rec_config {
     __u8 new_size_class;    /* the class of the free slots' rings */
     __u16 reserved;
     __u32 buffer_capture;
-    /* Bumped by user space (under the registry lock) after it starts recording a key: it makes
-     * every "not recorded" answer in the task cache stale. */
-    __u32 generation;
-    __u32 reserved2;
 };
-
-/* The task cache: for processes that are not recorded, what they pay per syscall. One word per
- * slot, indexed by a hash of the task's pt_regs address (the top of its kernel stack, so unique
- * among live tasks and known to the syscall tracepoints without a helper call). A word holds the
- * stack's identity (bits 14..53 of that address's distance to a fixed one: stacks are 16 KiB
- * aligned, so two stacks never share those bits) and the generation
- * (low 24 bits) under which the task was found not recorded. One word, so concurrent writers can
- * never leave a torn pair. Cleared for a task when it is created (its stack may be a dead task's)
- * and when it moves to another cgroup. */
-#define SONDE_REC_TASK_CACHE_SHIFT 16
-#define SONDE_REC_TASK_CACHE_SIZE (1 << SONDE_REC_TASK_CACHE_SHIFT)
-#define SONDE_REC_GENERATION_MASK 0xffffffu
 
 /* Told to user space through the notification ring buffer. */
 enum sonde_rec_notice_kind {

@@ -7,6 +7,7 @@
  * they exec), so each exec of the host is remembered by tgid, and the cgroup_mkdir program looks
  * up when its caller was exec'd. */
 #include "sonde/common.h"
+#include "sonde/dispatch_consumer.h"
 #include "sonde/cgroup_tracking.h"
 #include "sonde/task_files.h"
 #include <bpf/bpf_endian.h>
@@ -175,33 +176,39 @@ int sonde_startup_listen(struct trace_event_raw_inet_sock_set_state *ctx)
     return 0;
 }
 
-static __always_inline int on_accept_exit(long ret)
+#define NR_ACCEPT 43
+#define NR_ACCEPT4 288
+
+/* The first accepted connection, from the syscall dispatcher's exits of the selected cgroups
+ * (attaching to syscalls/sys_exit_accept* instead would put a tracepoint callback on every
+ * syscall of every process). Once it is reached the cgroup is no longer wanted. */
+static __always_inline void on_accept_exit(struct sonde_dispatch_context *d, long ret)
 {
-    if (ret < 0 || !sonde_selected())
-        return 0;
-    __u64 cgroup = sonde_cgroup_id();
-    if (!first_time(cgroup, SONDE_STARTUP_ACCEPT))
-        return 0;
+    __u64 cgroup = d->key;
+    if (ret < 0 || !first_time(cgroup, SONDE_STARTUP_ACCEPT))
+        return;
+    sonde_dispatch_unwant(cgroup, sonde_dispatch_bit());
     struct sonde_startup_event *e = reserve(SONDE_STARTUP_ACCEPT, cgroup);
     if (!e)
-        return 0;
+        return;
     struct sock *sk = sonde_file_sock(sonde_fd_file(ret));
     if (sk) {
         e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
         e->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     }
     bpf_ringbuf_submit(e, 0);
+}
+
+/* Called by the dispatcher for the calls of selected cgroups (never attached itself). */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sonde_startup_sys_exit, struct pt_regs *regs, long ret)
+{
+    struct sonde_dispatch_context *d = sonde_dispatched(SONDE_DISPATCH_EXIT);
+    if (!d)
+        return 0;
+    long nr = regs->orig_ax;
+    if (nr == NR_ACCEPT || nr == NR_ACCEPT4)
+        on_accept_exit(d, ret);
+    sonde_dispatch_next(ctx, SONDE_DISPATCH_EXIT, d);
     return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int sonde_startup_accept4(struct trace_event_raw_sys_exit *ctx)
-{
-    return on_accept_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int sonde_startup_accept(struct trace_event_raw_sys_exit *ctx)
-{
-    return on_accept_exit(ctx->ret);
 }

@@ -3,12 +3,12 @@
  * log2 histogram of their latency, counted in the kernel in a per-CPU table. No events: user
  * space reads the table when it wants (sonde top syscalls, the daemon's Prometheus endpoint).
  *
- * These programs run on every syscall of every process, so each helper call counts: with this
- * kernel's mitigations (retpolines, SRSO return thunks) one costs 15-50 ns (bench/README.md).
- * A process that is not selected pays, at entry, the current task (one helper), four loads to its
- * cgroup id and the shared filter's lookup; at exit, the current task and an empty task-storage
- * lookup. A selected call adds a clock read at each end and the table's lookup at exit. */
+ * The programs are consumers of the node's syscall dispatcher (bpf/dispatch.bpf.c): they run only
+ * for the calls of selected cgroups, so a process that is not selected pays the dispatcher's
+ * cached "no" and nothing of this file. Each helper call counts: with this kernel's mitigations
+ * (retpolines, SRSO return thunks) one costs 15-50 ns (bench/README.md). */
 #include "sonde/common.h"
+#include "sonde/dispatch_consumer.h"
 #include "sonde/cgroup_tracking.h"
 #include "syscall_metrics.h"
 
@@ -88,45 +88,49 @@ static __always_inline struct sonde_sysmet_value *sysmet_entry(__u64 cgroup_id, 
     return bpf_map_lookup_elem(&sysmet_stats, &key);
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sonde_sysmet_enter, struct pt_regs *regs, long id)
+static __always_inline void sysmet_enter(__u64 cgroup_id, long id)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
-    /* What bpf_get_current_cgroup_id() returns, read through BTF: the helper call costs more. */
-    __u64 cgroup_id = sonde_v1_pids ? sonde_task_cgroup_id(task) : task->cgroups->dfl_cgrp->kn->id;
-    if (sonde_filter_by_cgroup && !bpf_map_lookup_elem(&sonde_cgroups, &cgroup_id))
-        return 0;
     if (id == SYSMET_NR_EXIT || id == SYSMET_NR_EXIT_GROUP) {
         /* They never return: counted now, with no latency. */
         struct sonde_sysmet_value *value = sysmet_entry(cgroup_id, (__u32)id);
         if (value)
             value->count++;
-        return 0;
+        return;
     }
+    struct task_struct *task = bpf_get_current_task_btf();
     struct sysmet_inflight *call = bpf_task_storage_get(&sysmet_inflight, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (!call) {
         sonde_count_lost(SONDE_LOST_INFLIGHT_FULL);
-        return 0;
+        return;
     }
     call->cgroup_id = cgroup_id;
     call->nr = (__u32)id;
     call->start_ns = bpf_ktime_get_ns();
+}
+
+/* Called by the dispatcher for the calls of selected cgroups (never attached itself). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sonde_sysmet_enter, struct pt_regs *regs, long id)
+{
+    struct sonde_dispatch_context *d = sonde_dispatched(SONDE_DISPATCH_ENTER);
+    if (!d)
+        return 0;
+    sysmet_enter(d->key, id);
+    sonde_dispatch_next(ctx, SONDE_DISPATCH_ENTER, d);
     return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sonde_sysmet_exit, struct pt_regs *regs, long ret)
+static __always_inline void sysmet_exit(long ret)
 {
     struct task_struct *task = bpf_get_current_task_btf();
-    /* Without F_CREATE this finds nothing, cheaply, for every task never selected. */
     struct sysmet_inflight *call = bpf_task_storage_get(&sysmet_inflight, task, NULL, 0);
     if (!call || !call->start_ns)
-        return 0;
+        return;
     __u64 latency = bpf_ktime_get_ns() - call->start_ns;
     call->start_ns = 0;
     struct sonde_sysmet_value *value = sysmet_entry(call->cgroup_id, call->nr);
     if (!value)
-        return 0;
+        return;
     value->count++;
     if (ret < 0)
         value->errors++;
@@ -134,5 +138,15 @@ int BPF_PROG(sonde_sysmet_exit, struct pt_regs *regs, long ret)
     __u32 bucket = sysmet_bucket(latency);
     if (bucket < SONDE_SYSMET_BUCKETS)
         value->buckets[bucket]++;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sonde_sysmet_exit, struct pt_regs *regs, long ret)
+{
+    struct sonde_dispatch_context *d = sonde_dispatched(SONDE_DISPATCH_EXIT);
+    if (!d)
+        return 0;
+    sysmet_exit(ret);
+    sonde_dispatch_next(ctx, SONDE_DISPATCH_EXIT, d);
     return 0;
 }

@@ -171,18 +171,18 @@ final class OwnedDescriptor: @unchecked Sendable {
     deinit { close(fd) }
 }
 
-/// A read-only shared mapping of an mmapable BPF array (BPF_F_MMAPABLE): the kernel's memory,
-/// read without a syscall per element, while programs keep writing it.
+/// A shared mapping of an mmapable BPF array (BPF_F_MMAPABLE): the kernel's memory, read (and
+/// with `writable`, changed) without a syscall per element, while programs keep writing it.
 public final class MappedArray: @unchecked Sendable {
     public let map: BPFMap
     public let bytes: UnsafeRawBufferPointer
     /// Distance between elements: the value size rounded up to 8.
     public let stride: Int
 
-    public init(_ map: BPFMap) throws(SondeError) {
+    public init(_ map: BPFMap, writable: Bool = false) throws(SondeError) {
         let stride = (map.valueSize + 7) & ~7
         let length = stride * map.maxEntries
-        let address = mmap(nil, length, PROT_READ, MAP_SHARED, map.fileDescriptor, 0)
+        let address = mmap(nil, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, map.fileDescriptor, 0)
         guard let address, address != MAP_FAILED else {
             throw SondeError.system("cannot map \(map.name) into memory", Errno.current)
         }
@@ -196,5 +196,13 @@ public final class MappedArray: @unchecked Sendable {
     /// The bytes of element `index`.
     public func element(_ index: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[(index * stride)..<(index * stride + map.valueSize)])
+    }
+
+    /// The 64-bit word at `offset` of element `index`, for atomics shared with the programs (only
+    /// on a mapping made `writable`).
+    public func word(_ index: Int, offset: Int = 0) -> UnsafeMutablePointer<UInt64> {
+        precondition(offset % 8 == 0 && offset + 8 <= map.valueSize)
+        return UnsafeMutableRawPointer(mutating: bytes.baseAddress! + index * stride + offset)
+            .assumingMemoryBound(to: UInt64.self)
     }
 }

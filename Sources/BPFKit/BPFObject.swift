@@ -211,14 +211,16 @@ public final class BPFObject: @unchecked Sendable {
     }
 
     /// Attaches every loaded program at the hook its section names (tracepoint/..., tp_btf/...,
-    /// raw_tracepoint/...). The links live as long as the object.
-    public func attachAll() throws(SondeError) {
+    /// raw_tracepoint/...), except those in `except` (programs that are tail-called, such as the
+    /// syscall dispatcher's consumers). The links live as long as the object.
+    public func attachAll(except: Set<String> = []) throws(SondeError) {
         precondition(isLoaded, "load() before attachAll()")
         var program = bpf_object__next_program(object, nil)
         while let current = program {
             defer { program = bpf_object__next_program(object, current) }
             guard bpf_program__autoload(current) else { continue }
             let programName = String(cString: bpf_program__name(current))
+            if except.contains(programName) { continue }
             let section = String(cString: bpf_program__section_name(current))
             LibbpfLog.reset()
             guard let link = bpf_program__attach(current) else {
@@ -238,6 +240,37 @@ public final class BPFObject: @unchecked Sendable {
             let path = directory + "/link_" + program
             try negativeErrnoCall("cannot pin link \(program) at \(path)") { bpf_link__pin(link, path) }
         }
+    }
+
+    /// A loaded program's file descriptor (owned by the object), for a program array.
+    public func programFileDescriptor(_ programName: String) throws(SondeError) -> Int32 {
+        precondition(isLoaded, "load() before asking for a program's fd")
+        guard let program = bpf_object__find_program_by_name(object, programName) else {
+            throw SondeError(.notFound, "\(name) has no program \(programName)")
+        }
+        let fd = bpf_program__fd(program)
+        guard fd >= 0 else { throw SondeError(.notFound, "\(name): program \(programName) is not loaded") }
+        return fd
+    }
+
+    /// Pins a loaded program at `path`, so it outlives this process where no link holds it (a
+    /// program that is tail-called rather than attached).
+    public func pinProgram(_ programName: String, at path: String) throws(SondeError) {
+        guard let program = bpf_object__find_program_by_name(object, programName) else {
+            throw SondeError(.notFound, "\(name) has no program \(programName)")
+        }
+        try negativeErrnoCall("cannot pin program \(programName) at \(path)") { bpf_program__pin(program, path) }
+    }
+
+    /// The names of the object's maps (internal ones such as .rodata included).
+    public var mapNames: [String] {
+        var names: [String] = []
+        var map = bpf_object__next_map(object, nil)
+        while let current = map {
+            if let cname = bpf_map__name(current) { names.append(String(cString: cname)) }
+            map = bpf_object__next_map(object, current)
+        }
+        return names
     }
 
     // MARK: types

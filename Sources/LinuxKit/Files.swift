@@ -39,3 +39,14 @@ public enum Files {
         access(path, F_OK) == 0
     }
 }
+
+extension FileManager {
+    /// Creates a directory and its parents, throwing sonde's error.
+    public func createDirectory(atPathOrThrow path: String) throws(SondeError) {
+        do {
+            try createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw SondeError(.system, "cannot create \(path): \(error)")
+        }
+    }
+}

@@ -20,6 +20,9 @@ public struct RecorderSettings: Sendable {
     public var keyByMountNamespace = false
     public var pinDirectory = "/sys/fs/bpf/sonde/recorder"
     public var stateDirectory = "/run/sonde/recorder"
+    /// The syscall dispatcher the recorder's programs are called from (shared with the node's
+    /// other sonde processes).
+    public var dispatcher = SyscallDispatcher.Location()
 
     public init() {}
 
@@ -63,9 +66,6 @@ struct ConfigValue: BitwiseCopyable {
     var newSizeClass: UInt8
     var reserved: UInt16 = 0
     var bufferCapture: UInt32
-    /// Makes the kernel's cached "not recorded" answers stale when bumped (see bumpGeneration).
-    var generation: UInt32 = 1
-    var reserved2: UInt32 = 0
 }
 
 typealias Six<T> = (T, T, T, T, T, T)
@@ -134,6 +134,8 @@ public final class FlightRecorder: @unchecked Sendable {
     let rings: [BPFMap]  // outer maps by size class
     /// The loaded object when this process started the recorder (its links are pinned anyway).
     private let object: BPFObject?
+    /// The recorder's slot in the syscall dispatcher.
+    let consumer: DispatchConsumer
     /// Opened on first use by takeNotices().
     var noticeReader: RingBufferReader?
     /// Notices read but not yet handed out by takeNotices().
@@ -141,15 +143,25 @@ public final class FlightRecorder: @unchecked Sendable {
 
     static let mapNames = ["rec_targets", "rec_filter", "rec_schema", "rec_config", "rec_free_slots", "rec_notices"]
         + (0..<RingLayout.sizeClasses).map { "rec_rings_c\($0)" }
-    static let enterLink = "link_sonde_rec_sys_enter"
+    /// Pinned while the recorder exists: the link of a program that is always attached.
+    static let presenceLink = "link_sonde_rec_cgroup_mkdir"
+    /// The syscall programs, tail-called by the dispatcher (pinned: no link holds them).
+    static let syscallPrograms = DispatchedPrograms(enter: "sonde_rec_sys_enter", exit: "sonde_rec_sys_exit")
+    static let consumerName = "recorder"
 
     public static func isRunning(_ settings: RecorderSettings = RecorderSettings()) -> Bool {
-        Files.exists(settings.pinDirectory + "/" + enterLink)
+        Files.exists(settings.pinDirectory + "/" + presenceLink)
     }
 
-    private init(settings: RecorderSettings, object: BPFObject?) throws(SondeError) {
+    /// What holds the recorder's dispatcher slot: its pin directory, which outlives any process.
+    static func dispatchOwner(_ settings: RecorderSettings) -> SyscallDispatcher.Owner {
+        .pin(settings.pinDirectory)
+    }
+
+    private init(settings: RecorderSettings, object: BPFObject?, consumer: DispatchConsumer) throws(SondeError) {
         self.settings = settings
         self.object = object
+        self.consumer = consumer
         store = RegistryStore(directory: settings.stateDirectory)
         let dir = settings.pinDirectory
         targets = try BPFMap.pinned(at: dir + "/rec_targets")
@@ -177,7 +189,15 @@ public final class FlightRecorder: @unchecked Sendable {
         effective.bufferCapture = registry.bufferCapture
         effective.poolSize = registry.poolSize
         effective.bytesPerCPU = RingLayout.ringSize(sizeClass: registry.defaultSizeClass)
-        return try FlightRecorder(settings: effective, object: nil)
+        // Joined again (idempotent): if the dispatcher was unpinned meanwhile, a new one calls the
+        // pinned programs again and gets every recorded key back.
+        let dir = settings.pinDirectory
+        let consumer = try SyscallDispatcher.join(name: consumerName, owner: dispatchOwner(settings), location: settings.dispatcher)
+        try consumer.install(pinnedEnter: dir + "/prog_" + syscallPrograms.enter!, pinnedExit: dir + "/prog_" + syscallPrograms.exit!)
+        let recorder = try FlightRecorder(settings: effective, object: nil, consumer: consumer)
+        if effective.keyByMountNamespace { consumer.wantEverything(true) }
+        for key in try recorder.targets.keys(as: UInt64.self) where !effective.keyByMountNamespace { try consumer.want(key) }
+        return recorder
     }
 
     /// Starts recording (loads, pins, attaches), or joins the recorder that already runs.
@@ -193,13 +213,27 @@ public final class FlightRecorder: @unchecked Sendable {
         removePins(dir)
 
         let object = try BPFObject(name: "recorder", bytes: EmbeddedBPF.recorder.bytes)
+        for name in mapNames { try object.setPinPath(map: name, dir + "/" + name) }
+        let consumer = try SyscallDispatcher.join(name: consumerName, owner: dispatchOwner(settings), location: settings.dispatcher)
+        do throws(SondeError) {
+            return try start(settings, object: object, consumer: consumer, captures: captures)
+        } catch {
+            try? consumer.leave()
+            removePins(dir)
+            throw error
+        }
+    }
+
+    private static func start(_ settings: RecorderSettings, object: BPFObject, consumer: DispatchConsumer,
+                              captures: (Int) -> [ArgumentCapture]) throws(SondeError) -> FlightRecorder {
+        let dir = settings.pinDirectory
+        try consumer.prepare(object)
         try object.setConstant("key_by_mntns", to: UInt8(settings.keyByMountNamespace ? 1 : 0))
         // No unified hierarchy (cgroup v1 only): the pids controller's hierarchy stands in for it.
         let v1Pids = !settings.keyByMountNamespace && (try? CgroupV2.find())?.isUnified == false
         try object.setConstant("key_by_v1_pids", to: UInt8(v1Pids ? 1 : 0))
         // Linux 6.1's sched_process_exit passes the task only; newer ones add group_dead.
         try object.setConstant("exit_has_group_dead", to: UInt8((KernelBTF.tracepoints["sched_process_exit"] ?? 2) >= 2 ? 1 : 0))
-        for name in mapNames { try object.setPinPath(map: name, dir + "/" + name) }
         // Templates for the verifier only: the rings themselves are made per slot (makeRing).
         let templates = try (0..<RingLayout.sizeClasses).map { sizeClass throws(SondeError) in
             let template = try Self.createRing(sizeClass: sizeClass, name: "sonde_ring_tmpl")
@@ -226,9 +260,14 @@ public final class FlightRecorder: @unchecked Sendable {
             trackNewCgroups: settings.keyByMountNamespace ? 0 : 1, newSizeClass: UInt8(sizeClass),
             bufferCapture: min(settings.bufferCapture, 1024)))
 
-        let recorder = try FlightRecorder(settings: settings, object: object)
+        let recorder = try FlightRecorder(settings: settings, object: object, consumer: consumer)
         try recorder.refillPool()
-        try object.attachAll()
+        for program in syscallPrograms.names {
+            try object.pinProgram(program, at: dir + "/prog_" + program)
+        }
+        try consumer.install(object, syscallPrograms)
+        if settings.keyByMountNamespace { consumer.wantEverything(true) }
+        try object.attachAll(except: syscallPrograms.names)
         try object.pinLinks(in: dir)
         return recorder
     }
@@ -238,6 +277,7 @@ public final class FlightRecorder: @unchecked Sendable {
         guard Files.exists(settings.pinDirectory) else {
             throw SondeError(.notFound, "the flight recorder is not running")
         }
+        try SyscallDispatcher.leave(name: consumerName, owner: dispatchOwner(settings), location: settings.dispatcher)
         removePins(settings.pinDirectory)
         rmdir(settings.pinDirectory)
         try? FileManager.default.removeItem(atPath: settings.stateDirectory)
@@ -348,21 +388,13 @@ public final class FlightRecorder: @unchecked Sendable {
         if entry == nil || entry!.key == 0 || entry!.key == key {
             try filter.update(index, FilterEntry(key: key, target: value))
         }
-        try bumpGeneration()
-    }
-
-    /// The programs remember, per task, that it is not recorded (the task cache in recorder.h);
-    /// a new generation, written after the key is in the maps, makes them look again. Called under
-    /// the registry's lock, so two sonde processes cannot lose a bump.
-    func bumpGeneration() throws(SondeError) {
-        guard var value = try config.lookup(UInt32(0), as: ConfigValue.self) else { return }
-        value.generation = (value.generation &+ 1) & 0xff_ffff
-        if value.generation == 0 { value.generation = 1 }
-        try config.update(UInt32(0), value)
+        // After the target is in the maps: the dispatcher calls the recorder for it from now on.
+        if !settings.keyByMountNamespace { try consumer.want(key) }
     }
 
     /// Stops recording `key`; a key that collided on the same filter entry moves into it.
     func removeTarget(_ key: UInt64) throws(SondeError) {
+        if !settings.keyByMountNamespace { try consumer.unwant(key) }
         try targets.delete(key)
         let index = FilterEntry.index(key)
         guard let entry = try filter.lookup(index, as: FilterEntry.self), entry.key == key else { return }

@@ -80,13 +80,3 @@ struct RegistryStore {
         try Files.writePrivate(file, Array(data))
     }
 }
-
-extension FileManager {
-    func createDirectory(atPathOrThrow path: String) throws(SondeError) {
-        do {
-            try createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw SondeError(.system, "cannot create \(path): \(error)")
-        }
-    }
-}

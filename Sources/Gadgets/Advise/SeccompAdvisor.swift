@@ -18,6 +18,7 @@ public final class SeccompAdvisor: Gadget {
     public init() {}
 
     public let name = "seccomp-profile"
+    public var dispatchedPrograms: DispatchedPrograms? { DispatchedPrograms(enter: "sonde_advise_enter", exit: nil) }
     public var object: EmbeddedBPFObject { EmbeddedBPF.advise }
 
     enum Layout {

@@ -88,6 +88,7 @@ public final class SyscallMetricsGadget: TopGadget {
     }
 
     public let name = "syscalls"
+    public var dispatchedPrograms: DispatchedPrograms? { DispatchedPrograms(enter: "sonde_sysmet_enter", exit: "sonde_sysmet_exit") }
     public var object: EmbeddedBPFObject { EmbeddedBPF.syscall_metrics }
     public let defaultSort = ["-count", "-errors", "syscall"]
 

@@ -21,6 +21,10 @@ public protocol Gadget: Sendable {
     /// Called once the object is loaded, before its programs attach: gadgets that aggregate in
     /// kernel maps (top, advise) keep the maps they read from here.
     func loaded(_ object: BPFObject) throws(SondeError)
+    /// Programs on sys_enter/sys_exit that the node's syscall dispatcher calls for the selected
+    /// containers instead of being attached (so processes nobody selected never run them); nil for
+    /// gadgets that attach all their programs.
+    var dispatchedPrograms: DispatchedPrograms? { get }
     /// True when `enrich` adds something: events of other gadgets skip the call.
     var enrichesEvents: Bool { get }
     /// Adds what decoding alone cannot know, such as the container of another process the event
@@ -32,5 +36,6 @@ extension Gadget {
     public func configure(_ object: BPFObject) throws(SondeError) {}
     public func loaded(_ object: BPFObject) throws(SondeError) {}
     public var enrichesEvents: Bool { false }
+    public var dispatchedPrograms: DispatchedPrograms? { nil }
     public func enrich(_ event: inout Event, containers: ContainerCollection) {}
 }

@@ -116,6 +116,13 @@ public final class GadgetSession: Sendable {
         if selector.isExplicit { try selector.checkNamesExist(in: collection.all) }
 
         let object = try BPFObject(name: gadget.name, bytes: gadget.object.bytes)
+        // Syscall gadgets are called by the node's dispatcher for what they select: join it first
+        // (the slot is a constant of the object), leave it however the run ends.
+        let consumer = try gadget.dispatchedPrograms.map { _ throws(SondeError) in
+            try SyscallDispatcher.join(name: gadget.name, owner: .current)
+        }
+        defer { try? consumer?.leave() }
+        try consumer?.prepare(object)
         try object.setConstant("sonde_filter_by_cgroup", to: UInt8(selector.host ? 0 : 1))
         try object.setConstant("sonde_track_new_cgroups", to: UInt8(selector.host ? 0 : 1))
         try object.setConstant("sonde_v1_pids", to: UInt8(collection.cgroups.isUnified ? 0 : 1))
@@ -123,11 +130,15 @@ public final class GadgetSession: Sendable {
         try gadget.configure(object)
         try object.load()
         try gadget.loaded(object)
-        let cgroupMap = try object.map("sonde_cgroups")
+        let cgroupMap = KernelSelection(map: try object.map("sonde_cgroups"), consumer: consumer)
         let lostMap = try object.map("sonde_lost")
         try selectMatching(in: cgroupMap)
         let reader = try RingBufferReader(map: try object.map("sonde_events"))
-        try object.attachAll()
+        if let consumer, let programs = gadget.dispatchedPrograms {
+            try consumer.install(object, programs)
+            if selector.host { consumer.wantEverything(true) }
+        }
+        try object.attachAll(except: gadget.dispatchedPrograms?.names ?? [])
         // A container that appeared between the first listing and attaching: the cgroup tracker
         // did not see its cgroup being made, so look again now that it runs.
         collection.refresh()
@@ -203,7 +214,7 @@ public final class GadgetSession: Sendable {
 
     // MARK: records
 
-    private func handle(_ record: BPFRecord, clock: BootClock, cgroupMap: BPFMap, deliver: @Sendable (Event) -> Void) {
+    private func handle(_ record: BPFRecord, clock: BootClock, cgroupMap: KernelSelection, deliver: @Sendable (Event) -> Void) {
         guard let header = RecordHeader(record) else {
             state.withLock { $0.stats.corrupt += 1 }
             return
@@ -217,7 +228,7 @@ public final class GadgetSession: Sendable {
             // A cgroup nested in a container already selected belongs to it at once.
             if let owner = collection.container(cgroupPath: cgroup.path), options.selector.matches(owner) {
                 collection.adopt(cgroupID: cgroup.id, path: cgroup.path)
-                try? cgroupMap.update(cgroup.id, Self.selected)
+                try? cgroupMap.select(cgroup.id)
                 state.withLock { _ = $0.selectedIDs.insert(cgroup.id) }
             } else {
                 state.withLock {
@@ -271,7 +282,7 @@ public final class GadgetSession: Sendable {
     // MARK: housekeeping
 
     /// Refreshes the containers when asked or due, resolves pending cgroups, reports new losses.
-    private func housekeeping(cgroupMap: BPFMap, lostMap: BPFMap, deliver: @Sendable (Event) -> Void) throws {
+    private func housekeeping(cgroupMap: KernelSelection, lostMap: BPFMap, deliver: @Sendable (Event) -> Void) throws {
         let due = state.withLock { s in
             s.refreshWanted || !s.pending.isEmpty || ContinuousClock.now - s.lastRefresh >= options.refreshInterval
         }
@@ -294,7 +305,7 @@ public final class GadgetSession: Sendable {
         if reported, let summary { notice(summary) }
     }
 
-    private func resolvePending(cgroupMap: BPFMap, deliver: @Sendable (Event) -> Void) {
+    private func resolvePending(cgroupMap: KernelSelection, deliver: @Sendable (Event) -> Void) {
         let pending = state.withLock { $0.pending }
         for (id, entry) in pending {
             let owner = collection.container(cgroupID: id) ?? collection.adopt(cgroupID: id, path: entry.path)
@@ -307,29 +318,46 @@ public final class GadgetSession: Sendable {
                 return held
             }
             if keep {
-                try? cgroupMap.update(id, Self.selected)
+                try? cgroupMap.select(id)
                 for var event in held {
                     event.container = owner
                     deliver(event)
                 }
             } else {
                 // Not a container we trace: stop the kernel from sending its events.
-                _ = try? cgroupMap.delete(id)
+                cgroupMap.unselect(id)
             }
         }
     }
 
     /// Puts every cgroup of every matching container into the kernel's selection map.
-    private func selectMatching(in cgroupMap: BPFMap) throws(SondeError) {
+    private func selectMatching(in cgroupMap: KernelSelection) throws(SondeError) {
         guard !options.selector.host else { return }
         let matching = collection.all.filter(options.selector.matches)
         let ids = collection.cgroupIDs(of: matching)
         let fresh = state.withLock { s in ids.filter { !s.selectedIDs.contains($0) } }
         for id in fresh {
-            try cgroupMap.update(id, Self.selected)
+            try cgroupMap.select(id)
         }
         // A pending cgroup selected here keeps its held events until resolvePending delivers them.
         state.withLock { s in s.selectedIDs.formUnion(fresh) }
+    }
+
+    /// The kernel's side of the selection: the object's cgroup map and, for gadgets the syscall
+    /// dispatcher calls, the dispatcher's interest in the same cgroups.
+    struct KernelSelection {
+        let map: BPFMap
+        let consumer: DispatchConsumer?
+
+        func select(_ id: UInt64) throws(SondeError) {
+            try map.update(id, GadgetSession.selected)
+            try consumer?.want(id)
+        }
+
+        func unselect(_ id: UInt64) {
+            _ = try? map.delete(id)
+            try? consumer?.unwant(id)
+        }
     }
 
     private func updateKernelLosses(_ lostMap: BPFMap) {

@@ -11,6 +11,7 @@ public struct StartupGadget: Gadget {
     public init() {}
 
     public let name = "startup"
+    public var dispatchedPrograms: DispatchedPrograms? { DispatchedPrograms(enter: nil, exit: "sonde_startup_sys_exit") }
     public var object: EmbeddedBPFObject { EmbeddedBPF.startup }
 
     // Offsets in struct sonde_startup_event (checked against the object's BTF by a test).

@@ -43,6 +43,10 @@ int BPF_PROG(sonde_cgroup_mkdir, struct cgroup *cgrp, const char *path)
     __u64 id = BPF_CORE_READ(cgrp, kn, id);
     __u8 pending = SONDE_CGROUP_PENDING;
     bpf_map_update_elem(&sonde_cgroups, &id, &pending, BPF_NOEXIST);
+#ifdef SONDE_DISPATCH_CONSUMER_H
+    /* A consumer of the syscall dispatcher: its calls come here from the first one on. */
+    sonde_dispatch_want(id, sonde_dispatch_bit());
+#endif
     sonde_emit_cgroup_event(cgrp, path, SONDE_KIND_CGROUP_CREATED);
     return 0;
 }
