@@ -23,8 +23,8 @@ const volatile __u8 key_by_v1_pids = 0;
  * those bits) and the generation (low 24 bits) under which the answer was found. One word, so
  * concurrent writers can never leave a torn pair. Cleared for a task when it is created (its stack
  * may be a dead task's) and when it moves to another cgroup. */
-#define TASK_CACHE_SHIFT 16
-#define TASK_CACHE_SIZE (1 << TASK_CACHE_SHIFT)
+#define TASK_CACHE_SHIFT SONDE_DISPATCH_TASK_SHIFT
+#define TASK_CACHE_SIZE SONDE_DISPATCH_TASK_SLOTS
 #define GENERATION_MASK 0xffffffu
 
 struct {
@@ -122,6 +122,11 @@ static __always_inline __u64 wanted(const void *regs, __u32 direction)
         return 0;
     d->key = key;
     d->mask = mask;
+    d->tgid = task->tgid;
+    d->pid = task->pid;
+    d->task = number >> 14;
+    d->task_index = index;
+    d->now_ns = 0;
     return mask;
 }
 

@@ -194,11 +194,37 @@ static __always_inline __u64 entry_time(struct sonde_ring_header *h, __u8 *data,
     return entry->timestamp_ns;
 }
 
-/* Reserve, copy, commit; see recorder.h for why each step is as it is. */
-static __always_inline void ring_commit(struct sonde_ring_header *h, __u64 *checkpoints, __u8 *data,
-                                        __u32 ring_mask, __u32 page_mask, void *record, __u32 size)
+/* A ring has one writer at a time: it is this CPU's, and the dispatcher's programs run with
+ * preemption off and never nest on a CPU (syscall tracepoints do not fire from interrupts). So
+ * the head and counters are plain loads and stores: a locked instruction costs as much as the
+ * rest of an in-place record. */
+static __always_inline __u64 ring_reserve(struct sonde_ring_header *h, __u32 size)
 {
-    __u64 start = __sync_fetch_and_add(&h->head, size);
+    __u64 start = h->head;
+    h->head = start + size;
+    return start;
+}
+
+/* The exit's time: one a consumer before this one already read, else its entry's when the entry
+ * is the record just before it in this ring, else the clock's. */
+static __always_inline __u64 exit_time(struct sonde_dispatch_context *d, __u64 entry, __u16 *flags)
+{
+    *flags = 0;
+    if (d->now_ns)
+        return d->now_ns;
+    if (entry) {
+        *flags = SONDE_REC_ENTRY_TIME;
+        return entry;
+    }
+    return sonde_dispatch_now(d);
+}
+
+/* Reserve, copy, commit; see recorder.h for why each step is as it is. */
+static __always_inline void ring_commit(struct sonde_dispatch_context *d, struct sonde_ring_header *h,
+                                        __u64 *checkpoints, __u8 *data, __u32 ring_mask, __u32 page_mask,
+                                        void *record, __u32 size)
+{
+    __u64 start = ring_reserve(h, size);
     __u32 off = start & ring_mask;
     struct sonde_rec_header *rec = record;
 
@@ -207,14 +233,14 @@ static __always_inline void ring_commit(struct sonde_ring_header *h, __u64 *chec
     if (size > SONDE_REC_MAX_RECORD)
         return;
     if (rec->type == SONDE_REC_EXIT) {
-        __u64 time = entry_time(h, data, ring_mask, start, rec->tid, rec->nr);
-        rec->timestamp_ns = time ? time : bpf_ktime_get_boot_ns();
-        rec->flags = time ? SONDE_REC_ENTRY_TIME : 0;
+        __u16 flags;
+        rec->timestamp_ns = exit_time(d, entry_time(h, data, ring_mask, start, rec->tid, rec->nr), &flags);
+        rec->flags = flags;
     }
     bpf_probe_read_kernel(&data[off], size, record);
     /* The commit mark, stored after the record's bytes (x86 keeps stores in order). */
     ((struct sonde_rec_header *)&data[off])->position = (__u32)start;
-    __sync_fetch_and_add(&h->written, 1);
+    h->written++;
     if (rec->type == SONDE_REC_ENTER)
         h->last_enter = start;
 
@@ -224,7 +250,7 @@ static __always_inline void ring_commit(struct sonde_ring_header *h, __u64 *chec
 }
 
 #define SONDE_WRITE_CLASS(class)                                                                  \
-    static __always_inline void write_c##class(__u32 *slot, void *record, __u32 size)            \
+    static __always_inline void write_c##class(struct sonde_dispatch_context *d, __u32 *slot, void *record, __u32 size) \
     {                                                                                             \
         void *inner = bpf_map_lookup_elem(&rec_rings_c##class, slot);                            \
         if (!inner)                                                                               \
@@ -234,10 +260,10 @@ static __always_inline void ring_commit(struct sonde_ring_header *h, __u64 *chec
         if (!ring)                                                                                \
             return;                                                                               \
         if (size > SONDE_REC_MAX_RECORD) {                                                        \
-            __sync_fetch_and_add(&ring->h.dropped, 1);                                            \
+            ring->h.dropped++;                                                                    \
             return;                                                                               \
         }                                                                                         \
-        ring_commit(&ring->h, ring->checkpoints, ring->data, SONDE_REC_RING_SIZE(class) - 1,      \
+        ring_commit(d, &ring->h, ring->checkpoints, ring->data, SONDE_REC_RING_SIZE(class) - 1,   \
                     (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, record, size);      \
     }
 
@@ -259,18 +285,17 @@ static __always_inline void copy_args(__u64 *args, struct pt_regs *regs)
 }
 
 /* Records with no captured memory (most calls) are written in place: no scratch, no copy. */
-static __always_inline void fill_in_place(struct sonde_rec_header *h, struct task_struct *task, __u32 start,
+static __always_inline void fill_in_place(struct sonde_rec_header *h, struct sonde_dispatch_context *d, __u32 start,
                                           __u16 size, __u8 type, __u16 nr, __u64 timestamp, __u16 flags)
 {
-    /* Read through BTF rather than with bpf_get_current_pid_tgid(): one helper call less. */
     h->position = start + 1; /* not yet valid */
     h->size = size;
     h->type = type;
     h->nchunks = 0;
     h->nr = nr;
     h->flags = flags;
-    h->pid = task->tgid;
-    h->tid = task->pid;
+    h->pid = d->tgid;
+    h->tid = d->pid;
     h->reserved = 0;
     h->timestamp_ns = timestamp;
 }
@@ -280,7 +305,7 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
 {
     sonde_barrier();
     rec->position = (__u32)start; /* the commit mark, after every other store */
-    __sync_fetch_and_add(&h->written, 1);
+    h->written++;
     __u64 end = start + size;
     if ((start >> SONDE_REC_PAGE_SHIFT) != (end >> SONDE_REC_PAGE_SHIFT))
         checkpoints[(end >> SONDE_REC_PAGE_SHIFT) & page_mask] = end;
@@ -295,35 +320,36 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
         __u32 cpu = bpf_get_smp_processor_id();                                                   \
         return bpf_map_lookup_elem(inner, &cpu);                                                  \
     }                                                                                             \
-    static __always_inline void enter_in_place_c##class(__u32 slot, struct task_struct *task,    \
+    static __always_inline void enter_in_place_c##class(__u32 slot, struct sonde_dispatch_context *d, \
                                                         struct pt_regs *regs, long id)           \
     {                                                                                             \
         struct sonde_ring_c##class *ring = ring_c##class(slot);                                  \
         if (!ring)                                                                                \
             return;                                                                               \
         __u32 size = sizeof(struct sonde_rec_enter);                                              \
-        __u64 start = __sync_fetch_and_add(&ring->h.head, size);                                  \
+        __u64 start = ring_reserve(&ring->h, size);                                               \
         struct sonde_rec_enter *e =                                                               \
             (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
-        fill_in_place(&e->hdr, task, start, size, SONDE_REC_ENTER, id, bpf_ktime_get_boot_ns(), 0); \
+        fill_in_place(&e->hdr, d, start, size, SONDE_REC_ENTER, id, sonde_dispatch_now(d), 0);   \
         copy_args(e->args, regs);                                                                 \
         finish_in_place(&ring->h, ring->checkpoints,                                              \
                         (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &e->hdr, start, size); \
         ring->h.last_enter = start;                                                               \
     }                                                                                             \
-    static __always_inline void exit_in_place_c##class(__u32 slot, struct task_struct *task,     \
+    static __always_inline void exit_in_place_c##class(__u32 slot, struct sonde_dispatch_context *d, \
                                                        __u16 nr, long ret)                        \
     {                                                                                             \
         struct sonde_ring_c##class *ring = ring_c##class(slot);                                  \
         if (!ring)                                                                                \
             return;                                                                               \
         __u32 size = sizeof(struct sonde_rec_exit);                                               \
-        __u64 start = __sync_fetch_and_add(&ring->h.head, size);                                  \
+        __u64 start = ring_reserve(&ring->h, size);                                               \
         struct sonde_rec_exit *x =                                                                \
             (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
-        __u64 time = entry_time(&ring->h, ring->data, SONDE_REC_RING_SIZE(class) - 1, start, task->pid, nr); \
-        fill_in_place(&x->hdr, task, start, size, SONDE_REC_EXIT, nr,                             \
-                      time ? time : bpf_ktime_get_boot_ns(), time ? SONDE_REC_ENTRY_TIME : 0);     \
+        __u16 flags;                                                                              \
+        __u64 time = exit_time(d, entry_time(&ring->h, ring->data, SONDE_REC_RING_SIZE(class) - 1, \
+                                             start, d->pid, nr), &flags);                         \
+        fill_in_place(&x->hdr, d, start, size, SONDE_REC_EXIT, nr, time, flags);                  \
         x->ret = ret;                                                                             \
         finish_in_place(&ring->h, ring->checkpoints,                                              \
                         (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &x->hdr, start, size); \
@@ -335,38 +361,38 @@ SONDE_IN_PLACE_CLASS(2)
 SONDE_IN_PLACE_CLASS(3)
 SONDE_IN_PLACE_CLASS(4)
 
-static __always_inline void enter_in_place(struct sonde_rec_target *target, struct task_struct *task,
+static __always_inline void enter_in_place(struct sonde_rec_target *target, struct sonde_dispatch_context *d,
                                            struct pt_regs *regs, long id)
 {
     switch (target->size_class) {
-    case 0: enter_in_place_c0(target->slot, task, regs, id); break;
-    case 1: enter_in_place_c1(target->slot, task, regs, id); break;
-    case 2: enter_in_place_c2(target->slot, task, regs, id); break;
-    case 3: enter_in_place_c3(target->slot, task, regs, id); break;
-    default: enter_in_place_c4(target->slot, task, regs, id); break;
+    case 0: enter_in_place_c0(target->slot, d, regs, id); break;
+    case 1: enter_in_place_c1(target->slot, d, regs, id); break;
+    case 2: enter_in_place_c2(target->slot, d, regs, id); break;
+    case 3: enter_in_place_c3(target->slot, d, regs, id); break;
+    default: enter_in_place_c4(target->slot, d, regs, id); break;
     }
 }
 
-static __always_inline void exit_in_place(struct sonde_rec_target *target, struct task_struct *task, __u16 nr, long ret)
+static __always_inline void exit_in_place(struct sonde_rec_target *target, struct sonde_dispatch_context *d, __u16 nr, long ret)
 {
     switch (target->size_class) {
-    case 0: exit_in_place_c0(target->slot, task, nr, ret); break;
-    case 1: exit_in_place_c1(target->slot, task, nr, ret); break;
-    case 2: exit_in_place_c2(target->slot, task, nr, ret); break;
-    case 3: exit_in_place_c3(target->slot, task, nr, ret); break;
-    default: exit_in_place_c4(target->slot, task, nr, ret); break;
+    case 0: exit_in_place_c0(target->slot, d, nr, ret); break;
+    case 1: exit_in_place_c1(target->slot, d, nr, ret); break;
+    case 2: exit_in_place_c2(target->slot, d, nr, ret); break;
+    case 3: exit_in_place_c3(target->slot, d, nr, ret); break;
+    default: exit_in_place_c4(target->slot, d, nr, ret); break;
     }
 }
 
-static __always_inline void write_record(struct sonde_rec_target *target, void *record, __u32 size)
+static __always_inline void write_record(struct sonde_dispatch_context *d, struct sonde_rec_target *target, void *record, __u32 size)
 {
     __u32 slot = target->slot;
     switch (target->size_class) {
-    case 0: write_c0(&slot, record, size); break;
-    case 1: write_c1(&slot, record, size); break;
-    case 2: write_c2(&slot, record, size); break;
-    case 3: write_c3(&slot, record, size); break;
-    default: write_c4(&slot, record, size); break;
+    case 0: write_c0(d, &slot, record, size); break;
+    case 1: write_c1(d, &slot, record, size); break;
+    case 2: write_c2(d, &slot, record, size); break;
+    case 3: write_c3(d, &slot, record, size); break;
+    default: write_c4(d, &slot, record, size); break;
     }
 }
 
@@ -616,16 +642,16 @@ static long capture_exit_arg(__u32 i, struct capture *c)
 }
 
 /* The header of a record built in scratch. An exit gets its time when it is written (ring_commit). */
-static __always_inline void fill_header(struct sonde_rec_header *h, struct task_struct *task, __u8 type, __u16 nr)
+static __always_inline void fill_header(struct sonde_rec_header *h, struct sonde_dispatch_context *d, __u8 type, __u16 nr)
 {
     h->type = type;
     h->nr = nr;
     h->flags = 0;
     h->nchunks = 0;
-    h->pid = task->tgid;
-    h->tid = task->pid;
+    h->pid = d->tgid;
+    h->tid = d->pid;
     h->reserved = 0;
-    h->timestamp_ns = type == SONDE_REC_ENTER ? bpf_ktime_get_boot_ns() : 0;
+    h->timestamp_ns = type == SONDE_REC_ENTER ? sonde_dispatch_now(d) : 0;
 }
 
 static __always_inline __u32 finish(struct sonde_rec_header *h, struct capture *c)
@@ -642,20 +668,21 @@ static __always_inline struct sonde_syscall_schema *schema_of(__u32 nr)
 }
 
 /* The key the recorder's targets use: the dispatcher's (the cgroup), or the mount namespace. */
-static __always_inline __u64 record_key(struct task_struct *task, struct sonde_dispatch_context *d)
+static __always_inline __u64 record_key(struct sonde_dispatch_context *d)
 {
-    return key_by_mntns ? task->nsproxy->mnt_ns->ns.inum : d->key;
+    if (key_by_mntns)
+        return bpf_get_current_task_btf()->nsproxy->mnt_ns->ns.inum;
+    return d->key;
 }
 
 static __always_inline void record_enter(struct sonde_dispatch_context *d, struct pt_regs *regs, long id)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct sonde_rec_target *target = find_target(record_key(task, d));
+    struct sonde_rec_target *target = find_target(record_key(d));
     if (!target)
         return;
     struct sonde_syscall_schema *schema = schema_of(id);
     if (!schema || !schema->enter_captures) {
-        enter_in_place(target, task, regs, id);
+        enter_in_place(target, d, regs, id);
         return;
     }
     __u32 zero = 0;
@@ -664,7 +691,7 @@ static __always_inline void record_enter(struct sonde_dispatch_context *d, struc
         return;
 
     struct sonde_rec_enter *e = &s->enter;
-    fill_header(&e->hdr, task, SONDE_REC_ENTER, id);
+    fill_header(&e->hdr, d, SONDE_REC_ENTER, id);
     copy_args(e->args, regs);
 
     struct capture c = { .s = s, .args = e->args, .base = sizeof(*e), .buffer_cap = target->buffer_capture, .schema = schema };
@@ -677,7 +704,7 @@ static __always_inline void record_enter(struct sonde_dispatch_context *d, struc
     if (c.iov_count)
         bpf_loop(SONDE_REC_IOV_MAX, capture_iov_entry, &c, 0);
     __u32 size = finish(&e->hdr, &c);
-    write_record(target, e, size);
+    write_record(d, target, e, size);
 }
 
 /* Called by the dispatcher for the calls of recorded cgroups (never attached itself). */
@@ -694,14 +721,13 @@ int BPF_PROG(sonde_rec_sys_enter, struct pt_regs *regs, long id)
 
 static __always_inline void record_exit(struct sonde_dispatch_context *d, struct pt_regs *regs, long ret)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct sonde_rec_target *target = find_target(record_key(task, d));
+    struct sonde_rec_target *target = find_target(record_key(d));
     if (!target)
         return;
     __u32 nr = regs->orig_ax;
     struct sonde_syscall_schema *schema = schema_of(nr);
     if (!schema || !schema->exit_captures || ret < 0) {
-        exit_in_place(target, task, nr, ret);
+        exit_in_place(target, d, nr, ret);
         return;
     }
     __u32 zero = 0;
@@ -710,7 +736,7 @@ static __always_inline void record_exit(struct sonde_dispatch_context *d, struct
         return;
 
     struct sonde_rec_exit *x = &s->exit;
-    fill_header(&x->hdr, task, SONDE_REC_EXIT, nr);
+    fill_header(&x->hdr, d, SONDE_REC_EXIT, nr);
     x->ret = ret;
 
     struct capture c = { .s = s, .base = sizeof(*x), .buffer_cap = target->buffer_capture, .ret = ret };
@@ -726,7 +752,7 @@ static __always_inline void record_exit(struct sonde_dispatch_context *d, struct
     if (c.iov_count)
         bpf_loop(SONDE_REC_IOV_MAX, capture_iov_entry, &c, 0);
     __u32 size = finish(&x->hdr, &c);
-    write_record(target, x, size);
+    write_record(d, target, x, size);
 }
 
 SEC("tp_btf/sys_exit")

@@ -6,7 +6,8 @@
  *
  *   struct sonde_ring_header | u64 checkpoints[RING_SIZE / 4096] | data[RING_SIZE] | slack[MAX_RECORD]
  *
- * Writers reserve bytes with an atomic add on `head` (an absolute byte count that never wraps),
+ * The writer (one at a time: the ring is its CPU's) reserves bytes by advancing `head` (an
+ * absolute byte count that never wraps),
  * write the record at data[start % RING_SIZE] contiguously (a record that starts near the end
  * runs on into the slack; the next one starts at the wrapped offset), and commit it by writing
  * its start position into the record header last. Records are never split, so a reader walks

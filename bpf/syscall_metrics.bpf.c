@@ -17,9 +17,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define SYSMET_NR_EXIT 60
 #define SYSMET_NR_EXIT_GROUP 231
 
-/* The call in flight of a selected task, from entry to exit. Task storage rather than a hash by
- * tid: found from the task pointer without hashing, and freed with the task. */
+/* The call in flight of a selected task, from entry to exit, in the slot of the dispatcher's task
+ * index (found without a helper call, unlike task storage). Two live tasks may share a slot: the
+ * exit checks the task's identity, and a call whose entry was overwritten is counted as lost. */
 struct sysmet_inflight {
+    __u64 task;      /* the dispatcher's task identity */
     __u64 start_ns;  /* 0: nothing in flight */
     __u64 cgroup_id;
     __u32 nr;
@@ -27,9 +29,9 @@ struct sysmet_inflight {
 };
 
 struct {
-    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, int);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, SONDE_DISPATCH_TASK_SLOTS);
+    __type(key, __u32);
     __type(value, struct sysmet_inflight);
 } sysmet_inflight SEC(".maps");
 
@@ -88,24 +90,25 @@ static __always_inline struct sonde_sysmet_value *sysmet_entry(__u64 cgroup_id, 
     return bpf_map_lookup_elem(&sysmet_stats, &key);
 }
 
-static __always_inline void sysmet_enter(__u64 cgroup_id, long id)
+static __always_inline void sysmet_enter(struct sonde_dispatch_context *d, long id)
 {
     if (id == SYSMET_NR_EXIT || id == SYSMET_NR_EXIT_GROUP) {
         /* They never return: counted now, with no latency. */
-        struct sonde_sysmet_value *value = sysmet_entry(cgroup_id, (__u32)id);
+        struct sonde_sysmet_value *value = sysmet_entry(d->key, (__u32)id);
         if (value)
             value->count++;
         return;
     }
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct sysmet_inflight *call = bpf_task_storage_get(&sysmet_inflight, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-    if (!call) {
-        sonde_count_lost(SONDE_LOST_INFLIGHT_FULL);
+    __u32 index = d->task_index;
+    struct sysmet_inflight *call = bpf_map_lookup_elem(&sysmet_inflight, &index);
+    if (!call)
         return;
-    }
-    call->cgroup_id = cgroup_id;
+    if (call->start_ns && call->task != d->task)
+        sonde_count_lost(SONDE_LOST_INFLIGHT_FULL); /* another task's call in flight: rare */
+    call->task = d->task;
+    call->cgroup_id = d->key;
     call->nr = (__u32)id;
-    call->start_ns = bpf_ktime_get_ns();
+    call->start_ns = sonde_dispatch_now(d);
 }
 
 /* Called by the dispatcher for the calls of selected cgroups (never attached itself). */
@@ -115,18 +118,18 @@ int BPF_PROG(sonde_sysmet_enter, struct pt_regs *regs, long id)
     struct sonde_dispatch_context *d = sonde_dispatched(SONDE_DISPATCH_ENTER);
     if (!d)
         return 0;
-    sysmet_enter(d->key, id);
+    sysmet_enter(d, id);
     sonde_dispatch_next(ctx, SONDE_DISPATCH_ENTER, d);
     return 0;
 }
 
-static __always_inline void sysmet_exit(long ret)
+static __always_inline void sysmet_exit(struct sonde_dispatch_context *d, long ret)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct sysmet_inflight *call = bpf_task_storage_get(&sysmet_inflight, task, NULL, 0);
-    if (!call || !call->start_ns)
+    __u32 index = d->task_index;
+    struct sysmet_inflight *call = bpf_map_lookup_elem(&sysmet_inflight, &index);
+    if (!call || !call->start_ns || call->task != d->task)
         return;
-    __u64 latency = bpf_ktime_get_ns() - call->start_ns;
+    __u64 latency = sonde_dispatch_now(d) - call->start_ns;
     call->start_ns = 0;
     struct sonde_sysmet_value *value = sysmet_entry(call->cgroup_id, call->nr);
     if (!value)
@@ -146,7 +149,7 @@ int BPF_PROG(sonde_sysmet_exit, struct pt_regs *regs, long ret)
     struct sonde_dispatch_context *d = sonde_dispatched(SONDE_DISPATCH_EXIT);
     if (!d)
         return 0;
-    sysmet_exit(ret);
+    sysmet_exit(d, ret);
     sonde_dispatch_next(ctx, SONDE_DISPATCH_EXIT, d);
     return 0;
 }

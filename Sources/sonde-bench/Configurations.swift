@@ -71,6 +71,8 @@ enum Configurations {
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .container),
         RecorderConfiguration(placement: .container),
         SyscallMetricsConfiguration(placement: .container),
+        DaemonConfiguration(role: .recorded),
+        DaemonConfiguration(role: .metricsOnly),
         ToolWrapper.strace,
         ToolWrapper.perfTrace,
         BpftraceCount(),
@@ -78,6 +80,7 @@ enum Configurations {
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .host),
         RecorderConfiguration(placement: .host),
         SyscallMetricsConfiguration(placement: .host),
+        DaemonConfiguration(role: .notSelected),
     ]
 
     static let floorName = FloorPrograms().name

@@ -33,9 +33,19 @@ struct sonde_dispatch_config {
 /* What the dispatcher tells the consumers it calls (per CPU; programs on the syscall
  * tracepoints do not nest on a CPU, so one entry per direction is enough). */
 struct sonde_dispatch_context {
-    __u64 key;  /* the task's cgroup id (the pids v1 cgroup's on hosts without cgroup v2) */
-    __u64 mask; /* the slots that want this call */
+    __u64 key;      /* the task's cgroup id (the pids v1 cgroup's on hosts without cgroup v2) */
+    __u64 mask;     /* the slots that want this call */
+    __u32 tgid;     /* read once here: consumers need no helper call for the current task */
+    __u32 pid;
+    __u64 task;     /* the task's identity: its pt_regs address >> 14, unique among live tasks */
+    __u32 task_index; /* a hash of `task` into SONDE_DISPATCH_TASK_SLOTS */
+    __u32 reserved;
+    __u64 now_ns;   /* CLOCK_BOOTTIME, read by the first consumer that needs it (0: not yet) */
 };
+
+/* Per-task tables of consumers (calls in flight) are indexed by task_index. */
+#define SONDE_DISPATCH_TASK_SHIFT 16
+#define SONDE_DISPATCH_TASK_SLOTS (1 << SONDE_DISPATCH_TASK_SHIFT)
 
 #define SONDE_DISPATCH_ENTER 0
 #define SONDE_DISPATCH_EXIT 1

@@ -1,0 +1,62 @@
+import BPFKit
+import Foundation
+import Testing
+
+/// The node's one syscall dispatcher: the recorder and a syscall gadget running at the same time
+/// share it, one of them killed with SIGKILL takes nothing from the other, and the last one to
+/// leave detaches it.
+@Suite(.serialized) struct DispatcherTests {
+    @Test func consumersShareOneDispatcherAndOneKilledTakesNothingFromTheOthers() async throws {
+        #expect(!SyscallDispatcher.isRunning(), "a dispatcher was already attached: \(SyscallDispatcher.consumers())")
+        let workload = try SyscallWorkload.container(prefix: "sonde-it-dispatch", ok: 700, failing: 30)
+        defer { workload.remove() }
+        try workload.start()
+        let unique = "sonde-it-dispatch-\(getpid())"
+        let pins = ["--pin-directory", "/sys/fs/bpf/" + unique, "--state-directory", "/run/" + unique]
+        defer { _ = try? run(sondeExecutable, ["record", "stop"] + pins) }
+
+        let recorder = try BackgroundCommand(sondeExecutable, ["record", "start", "-c", workload.name, "--timeout", "60"] + pins)
+        defer { recorder.stop(signal: SIGKILL) }
+        let top = try BackgroundCommand(sondeExecutable, ["top", "syscalls", "-c", workload.name, "-o", "json",
+                                                          "--interval", "0.5", "--timeout", "60"])
+        defer { top.stop(signal: SIGKILL) }
+        // Both joined: the waiting loop's own calls show in the metrics, and the recorder holds a slot.
+        let joined = try await eventually(timeout: .seconds(30)) {
+            top.stdout.contains("\"access\"") && SyscallDispatcher.consumers().map(\.name).sorted() == ["recorder", "syscalls"]
+        }
+        #expect(joined, "consumers: \(SyscallDispatcher.consumers()); top: \(top.stderr); record: \(recorder.stderr)")
+        // One program pair on the syscall tracepoints: the consumers' own programs are tail-called,
+        // not attached.
+        let programs = try run("/usr/sbin/bpftool", ["prog", "show"]).stdout
+        #expect(programs.components(separatedBy: "name sonde_sys_enter ").count - 1 == 1, "\(programs)")
+        #expect(programs.components(separatedBy: "name sonde_sys_exit ").count - 1 == 1)
+        #expect(!FileManager.default.fileExists(atPath: "/sys/fs/bpf/\(unique)/link_sonde_rec_sys_enter"))
+
+        // The metrics consumer dies without leaving: the recorder still records every call.
+        top.stop(signal: SIGKILL)
+        _ = top.wait(timeout: 30)
+        SyscallWorkload.go(workload)
+        let recorded = try await eventually(timeout: .seconds(30)) {
+            let dump = (try? run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins))?.stdout ?? ""
+            return dump.components(separatedBy: "rmdir(\"/no-such-directory\") = -1 ENOENT").count - 1 == 30
+        }
+        let dump = try run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins)
+        #expect(recorded, "\(dump.stdout.suffix(2000)) \(dump.stderr)")
+        #expect(dump.stdout.components(separatedBy: "getpgid(0) = ").count - 1 == 700)
+
+        // The next consumer to join evicts the dead one's slot; the recorder keeps its own.
+        let probe = try SyscallDispatcher.join(name: "probe", owner: .current)
+        #expect(SyscallDispatcher.consumers().map(\.name).sorted() == ["probe", "recorder"])
+        try probe.leave()
+        #expect(SyscallDispatcher.consumers().map(\.name) == ["recorder"])
+
+        // The last consumer leaves: nothing of sonde stays on the syscall tracepoints.
+        recorder.stop(signal: SIGTERM)
+        _ = recorder.wait(timeout: 30)
+        let stopped = try run(sondeExecutable, ["record", "stop"] + pins)
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(!SyscallDispatcher.isRunning())
+        #expect(SyscallDispatcher.consumers().isEmpty)
+        #expect(!(try run("/usr/sbin/bpftool", ["prog", "show"]).stdout.contains("sonde_sys_enter")))
+    }
+}
