@@ -34,6 +34,13 @@ final class RuntimeWatcher: Sendable {
     }
     private let stopped = Flag()
     private let wakeup: Wakeup?
+    private final class Watched: Sendable {
+        let paths = Mutex(Set<String>())
+    }
+    private let watched = Watched()
+
+    /// The directories watched now (for tests and status: what a change there would be seen by).
+    var watchedDirectories: Set<String> { watched.paths.withLock { $0 } }
 
     init(roots: [Root], changed: @escaping @Sendable () -> Void) {
         let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
@@ -45,10 +52,12 @@ final class RuntimeWatcher: Sendable {
         }
         self.wakeup = wakeup
         let stopped = self.stopped
+        let watched = self.watched
         let thread = Thread {
             defer { close(fd) }
             var watches = Watches(fd: fd)
             watches.rescan(roots)
+            watched.paths.withLock { $0 = watches.paths }
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             while true {
                 let (ready, _) = wakeup.wait(for: [fd], timeout: nil)
@@ -92,6 +101,7 @@ final class RuntimeWatcher: Sendable {
                     // A root that just appeared may already hold containers.
                     if watches.rescan(roots) { sawChange = true }
                 }
+                watched.paths.withLock { $0 = watches.paths }
                 if sawChange { changed() }
             }
         }
@@ -112,6 +122,8 @@ final class RuntimeWatcher: Sendable {
         init(fd: Int32) { self.fd = fd }
 
         func kind(of wd: Int32) -> Kind? { byDescriptor[wd]?.kind }
+
+        var paths: Set<String> { Set(byDescriptor.values.map(\.path)) }
 
         mutating func forget(_ wd: Int32) { byDescriptor[wd] = nil }
 
