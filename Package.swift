@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["sonde.proto.sha256"]),
         .target(name: "Daemon", dependencies: [
-            "DaemonAPI", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor",
+            "BPFKit", "DaemonAPI", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -113,7 +113,7 @@ let package = Package(
                     exclude: ["Oracle"]), // oracle.c is compiled by the test itself
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Events", "Gadgets", "Containers", "LinuxKit"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "CSonde", "LinuxKit"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit", "Gadgets",
+        .testTarget(name: "DaemonTests", dependencies: ["BPFKit", "Daemon", "DaemonAPI", "Containers", "Events", "LinuxKit", "Gadgets",
                                                         .product(name: "GRPCCore", package: "grpc-swift-2")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "LinuxKit"], resources: [.copy("Fixtures")]),
         // Cluster mode: the Kubernetes API client against recorded responses, selectors, manifests;

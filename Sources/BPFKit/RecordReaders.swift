@@ -91,24 +91,35 @@ public struct KernelRecords: AsyncSequence, Sendable {
 public struct KernelBatches: AsyncSequence, Sendable {
     public typealias Element = [BPFRecord]
     let source: any KernelBufferSource
-    let pollInterval: Int32 = 100
+    /// How long one wait for data lasts at most: programs that submit with BPF_RB_NO_WAKEUP (open's
+    /// batched wake-ups) are only read on this period. nil: wait for the kernel's wake-up alone,
+    /// for buffers whose every record wakes the reader; the wait costs nothing while idle.
+    let pollInterval: Duration?
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let source: any KernelBufferSource
-        let pollInterval: Int32
+        let pollInterval: Duration?
+        /// Ends an untimed wait when the task is cancelled.
+        let wakeup: Wakeup?
 
         public mutating func next() async throws -> [BPFRecord]? {
             while true {
                 if Task.isCancelled { return nil }
                 let batch = try source.drain()
                 if !batch.isEmpty { return batch }
-                await waitReadable(source.epollDescriptor, milliseconds: pollInterval)
+                if let wakeup, pollInterval == nil {
+                    _ = await wakeup.wait(for: [source.epollDescriptor], timeout: nil)
+                } else {
+                    let milliseconds = pollInterval.map { Int32(Swift.min(Swift.max($0 / .milliseconds(1), 0), 60_000)) } ?? 100
+                    await waitReadable(source.epollDescriptor, milliseconds: milliseconds)
+                }
             }
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(source: source, pollInterval: pollInterval)
+        // Without a pipe (out of fds), an untimed wait falls back to polling every 100 ms.
+        AsyncIterator(source: source, pollInterval: pollInterval, wakeup: pollInterval == nil ? try? Wakeup() : nil)
     }
 }
 
@@ -164,7 +175,9 @@ public final class RingBufferReader: KernelBufferSource, @unchecked Sendable {
     }
 
     public var records: KernelRecords { KernelRecords(source: self) }
-    public var batches: KernelBatches { KernelBatches(source: self) }
+    public var batches: KernelBatches { KernelBatches(source: self, pollInterval: .milliseconds(100)) }
+    /// Batches waiting at most `pollInterval` for data; nil: only for the kernel's wake-up.
+    public func batches(pollInterval: Duration?) -> KernelBatches { KernelBatches(source: self, pollInterval: pollInterval) }
 
     /// The records available now, without waiting (for callers that poll on their own schedule).
     public func available() throws(SondeError) -> [BPFRecord] { try drain() }

@@ -12,6 +12,9 @@ public final class ContainerCollection: Sendable {
         var byCgroupID: [UInt64: String] = [:]           // every cgroup in a container's subtree
     }
     private let state = Mutex(State())
+    /// Called after a refresh that found containers added or removed (gadget sessions sharing this
+    /// collection select the new ones at once rather than at their own next refresh).
+    private let observers = Mutex<(next: Int, calls: [Int: @Sendable () -> Void])>((0, [:]))
 
     public init(cgroups: CgroupV2, sources: [any ContainerSource]) {
         self.cgroups = cgroups
@@ -49,7 +52,24 @@ public final class ContainerCollection: Sendable {
             state.containers = fresh
             state.byCgroupID = index
         }
+        if !change.added.isEmpty || !change.removed.isEmpty {
+            for call in observers.withLock({ Array($0.calls.values) }) { call() }
+        }
         return change
+    }
+
+    /// Calls `changed` after each refresh that adds or removes a container, until `removeObserver`
+    /// with the returned token. `changed` must not block (it runs on the refreshing thread).
+    public func observe(_ changed: @escaping @Sendable () -> Void) -> Int {
+        observers.withLock { observers in
+            defer { observers.next += 1 }
+            observers.calls[observers.next] = changed
+            return observers.next
+        }
+    }
+
+    public func removeObserver(_ token: Int) {
+        observers.withLock { _ = $0.calls.removeValue(forKey: token) }
     }
 
     public var all: [Container] {

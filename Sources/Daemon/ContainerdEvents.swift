@@ -11,18 +11,24 @@ import SwiftProtobuf
 /// subscribes again, and each new subscription counts as a change (what happened meanwhile is
 /// found by listing). The listing itself (ContainerdSource) gives the CRI pod metadata.
 enum ContainerdEvents {
-    /// Runs until cancelled.
-    static func follow(address: String, retry: Duration = .seconds(5),
+    /// Runs until cancelled. Without containerd it looks again after `retry`, then less and less
+    /// often (up to `longestRetry`): a node without containerd should not pay for the attempts.
+    static func follow(address: String, retry: Duration = .seconds(5), longestRetry: Duration = .seconds(60),
                        changed: @escaping @Sendable (_ what: String) -> Void) async {
+        var wait = retry
         while !Task.isCancelled {
             if Files.exists(address) {
+                let started = ContinuousClock.now
                 do {
                     try await subscribe(address: address, changed: changed)
                 } catch {
                     // containerd stopped or refused: try again later.
                 }
+                // A subscription that lasted was a working containerd: the next one is tried soon.
+                if ContinuousClock.now - started > longestRetry { wait = retry }
             }
-            do { try await Task.sleep(for: retry) } catch { return }
+            do { try await Task.sleep(for: wait) } catch { return }
+            wait = min(wait * 2, longestRetry)
         }
     }
 

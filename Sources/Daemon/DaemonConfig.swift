@@ -70,6 +70,14 @@ public struct DaemonConfig: Sendable {
     public var containerdAddress = "/run/containerd/containerd.sock"
     public var containerdRuncRoot = "/run/containerd/runc"
 
+    /// How often the daemon lists every runtime again although no event said anything changed: the
+    /// safety net under inotify, containerd's events, the kernel's cgroup notices and the hooks.
+    public var reconcileSeconds = 60
+
+    /// The self-cost report (`bpfStats`): the kernel's run statistics of sonde's programs, turned on
+    /// for `window` once every `every` (see BPFCostSampler for why only a window).
+    public var bpfStats = BPFCostSampler.Settings()
+
     /// Optional: the API on TCP too, with mutual TLS only (a node's unix socket needs no TLS; a
     /// network port without client certificates would give anyone the node's syscalls).
     public var tcp: TCPListener?
@@ -158,7 +166,8 @@ public struct DaemonConfig: Sendable {
         }
         var config = DaemonConfig()
         let top = try Object(root, path: source)
-        try top.allow(["socket", "stateDirectory", "record", "runtimes", "tcp", "supervise", "metrics"])
+        try top.allow(["socket", "stateDirectory", "record", "runtimes", "tcp", "supervise", "metrics", "reconcileSeconds", "bpfStats"])
+        config.reconcileSeconds = try top.int("reconcileSeconds", in: 1...86400) ?? config.reconcileSeconds
         config.socket = try top.string("socket") ?? config.socket
         config.stateDirectory = try top.string("stateDirectory") ?? config.stateDirectory
         if let record = try top.object("record") {
@@ -227,6 +236,15 @@ public struct DaemonConfig: Sendable {
                 throw SondeError(.invalidArgument, "\(metrics.path).address: '\(address)' is not HOST:PORT")
             }
             config.metrics = MetricsListener(host: host, port: port)
+        }
+        if let stats = try top.object("bpfStats") {
+            try stats.allow(["windowSeconds", "everySeconds"])
+            let window = try stats.seconds("windowSeconds", in: 0...3600) ?? 1
+            let every = try stats.seconds("everySeconds", in: 0.1...86400) ?? 60
+            guard window < every || window == 0 else {
+                throw SondeError(.invalidArgument, "\(stats.path).windowSeconds (\(window)) must be shorter than everySeconds (\(every))")
+            }
+            config.bpfStats = BPFCostSampler.Settings(window: .milliseconds(Int64(window * 1000)), every: .milliseconds(Int64(every * 1000)))
         }
         if let runtimes = try top.object("runtimes") {
             try runtimes.allow(["runcRoot", "containerdAddress", "containerdRuncRoot"])
@@ -332,6 +350,15 @@ public struct DaemonConfig: Sendable {
                 throw SondeError(.invalidArgument, "\(path).\(key): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
             }
             return value
+        }
+
+        /// A number of seconds (fractions allowed) within `range`.
+        func seconds(_ key: String, in range: ClosedRange<Double>) throws(SondeError) -> Double? {
+            guard let raw = values[key], !(raw is NSNull) else { return nil }
+            guard let number = raw as? NSNumber, number.doubleValue.isFinite, range.contains(number.doubleValue) else {
+                throw SondeError(.invalidArgument, "\(path).\(key): expected seconds from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number.doubleValue
         }
 
         func strings(_ key: String) throws(SondeError) -> [String]? { try value(key, "a list of strings") }

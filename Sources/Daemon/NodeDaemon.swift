@@ -25,6 +25,8 @@ public final class NodeState: Sendable {
     public let supervise: DaemonSupervisor?
     /// The Prometheus metrics (config key "metrics") and their one registry, nil without the key.
     public let metrics: DaemonMetrics?
+    /// What sonde's BPF programs cost (config key "bpfStats").
+    public let bpfCost: BPFCostSampler
     /// Nanoseconds since the Unix epoch.
     public let startedAt: Int64
     let watchers = Mutex<[String]>([])
@@ -37,6 +39,8 @@ public final class NodeState: Sendable {
         self.gadgets = gadgets
         self.notice = notice
         startedAt = Int64(Date().timeIntervalSince1970 * 1e9)
+        let bpfCost = BPFCostSampler(settings: config.bpfStats, notice: notice)
+        self.bpfCost = bpfCost
         cgroups = try CgroupV2.find()
         hooks = HookRegistrations(stateDirectory: config.stateDirectory)
         // The policy is read here, so a bad one stops the daemon at start with the file's error.
@@ -47,7 +51,10 @@ public final class NodeState: Sendable {
         guard config.recordEnabled else {
             recorder = nil
             recorderService = nil
-            metrics = config.metrics.map { _ in DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: nil, notice: notice) }
+            metrics = config.metrics.map { _ in
+                DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: nil, bpfCost: bpfCost,
+                              reconcile: .seconds(config.reconcileSeconds), notice: notice)
+            }
             return
         }
         // Joins the recorder a previous daemon left pinned (after a crash or `kill -9`): what it
@@ -55,11 +62,15 @@ public final class NodeState: Sendable {
         let recorder = try FlightRecorder.start(config.recorder, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
         var options = RecorderService.Options(selector: config.recordSelection.selector, crashDirectory: config.crashDirectory)
         options.retention = .seconds(config.retentionSeconds)
+        options.refreshInterval = .seconds(config.reconcileSeconds)
         let selection = config.recordSelection
         if !selection.labels.isEmpty || !selection.podNamespaces.isEmpty { options.filter = { selection.matches($0) } }
         let renderer = DumpRenderer.strace
         self.recorder = recorder
-        metrics = config.metrics.map { _ in DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: recorder, notice: notice) }
+        metrics = config.metrics.map { _ in
+            DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: recorder, bpfCost: bpfCost,
+                          reconcile: .seconds(config.reconcileSeconds), notice: notice)
+        }
         recorderService = RecorderService(recorder: recorder, collection: collection, options: options, notice: notice,
                                           render: { dump, _ in renderer.text(dump).joined(separator: "\n") + "\n" })
     }
@@ -82,7 +93,7 @@ public final class NodeState: Sendable {
         return ContainerCollection(cgroups: cgroups, sources: Self.sources(config, hooks: hooks, extraCgroups: extra))
     }
 
-    /// Something changed in a runtime's state: look again now rather than at the next period.
+    /// Something changed in a runtime's state: look again now rather than at the next reconcile.
     func runtimeChanged() {
         if let recorderService {
             recorderService.requestRefresh()
@@ -170,11 +181,12 @@ public enum NodeDaemon {
                 throw error
             }
         }
-        let watcher = RuntimeWatcher(directories: [config.runcRoot, config.containerdRuncRoot]) { node.runtimeChanged() }
+        let watcher = RuntimeWatcher(roots: [.init(path: config.runcRoot, namespaced: false),
+                                             .init(path: config.containerdRuncRoot, namespaced: true)]) { node.runtimeChanged() }
         node.watchers.withLock {
-            $0 = (node.supervise.map { ["seccomp agent on \($0.settings.socket) (policy \($0.settings.policy); WatchSupervisor)"] } ?? []) + ["runc state \(config.runcRoot) (inotify)", "podman (runc state + podman ps)",
+            $0 = (node.supervise.map { ["seccomp agent on \($0.settings.socket) (policy \($0.settings.policy); WatchSupervisor)"] } ?? []) + ["runc state \(config.runcRoot) (inotify)", "podman (runc state, inotify; podman ps once per new container)",
                   "containerd task events \(config.containerdAddress) + shim state \(config.containerdRuncRoot) (inotify)",
-                  "new cgroups (BPF cgroup_mkdir)", "OCI hooks (AddContainer)", "every 2 s (reconcile)"]
+                  "new cgroups (BPF cgroup_mkdir)", "OCI hooks (AddContainer)", "every \(config.reconcileSeconds) s (reconcile)"]
         }
         defer {
             watcher.stop()
@@ -191,9 +203,10 @@ public enum NodeDaemon {
                     group.addTask { try await service.run() }
                 } else {
                     group.addTask {
+                        // The watchers refresh the collection when something changes; this is the reconcile.
                         while !Task.isCancelled {
                             node.collection.refresh()
-                            try await Task.sleep(for: .seconds(2))
+                            try await Task.sleep(for: .seconds(config.reconcileSeconds))
                         }
                     }
                 }
@@ -202,6 +215,7 @@ public enum NodeDaemon {
                     group.addTask { try await metrics.runSyscallCounting() }
                     group.addTask { try await metrics.runStartupTimelines() }
                 }
+                group.addTask { try await node.bpfCost.run() }
                 group.addTask {
                     await ContainerdEvents.follow(address: config.containerdAddress) { what in
                         if what.hasPrefix("containerd /tasks/") || what.hasPrefix("subscribed") { notice(what) }

@@ -82,8 +82,35 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
                 $0.configSummary = node.config.recordEnabled ? "recording " + node.config.recordSelection.summary : "recording off"
                 $0.gadgets = node.gadgets.names
                 $0.gadgetSessions = UInt32(node.gadgetSessions.withLock { $0 })
+                $0.bpfStats = Self.bpfStats(node.bpfCost)
             }
         }
+    }
+
+    static func bpfStats(_ sampler: BPFCostSampler) -> Sonde_V1_BpfStats {
+        let (sample, error) = sampler.current
+        return .with { stats in
+            stats.everySeconds = Self.seconds(sampler.settings.every)
+            stats.windowSeconds = sample?.windowSeconds ?? Self.seconds(sampler.settings.window)
+            stats.mode = !sampler.settings.enabled ? "off" : sample?.mode.rawValue ?? ""
+            stats.error = error ?? ""
+            guard let sample else { return }
+            stats.windowEndNs = sample.endedAt
+            stats.windows = sample.sequence
+            stats.programs = sample.programs.map { program in
+                .with {
+                    $0.id = program.id
+                    $0.name = program.name
+                    $0.type = program.type
+                    $0.runs = program.runs
+                    $0.runTimeNs = program.runTimeNanoseconds
+                }
+            }
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     public func listContainers(request: Sonde_V1_ListContainersRequest, context: ServerContext) async throws -> Sonde_V1_ListContainersReply {
@@ -115,8 +142,8 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
             guard request.hasState else { throw SondeError(.invalidArgument, "AddContainer needs the container's OCI state") }
             let container = try node.hooks.add(request.state, runtimeHint: request.runtime, cgroups: node.cgroups)
             // The kernel already writes the new cgroup's calls into a pool ring (cgroup_mkdir);
-            // the recorder's next step (within 200 ms) claims it for this container.
-            node.recorderService?.requestRefresh()
+            // the recorder's step this wakes claims it for this container.
+            node.runtimeChanged()
             let recording = node.config.recordEnabled && node.config.recordSelection.matches(container)
             node.notice("hook registered \(container.runtime) container \(container.name) (cgroup \(container.cgroupPath))\(recording ? ", recording" : "")")
             return .with {

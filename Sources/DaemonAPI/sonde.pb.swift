@@ -124,34 +124,134 @@ public nonisolated struct Sonde_V1_StatusRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Sonde_V1_StatusReply: Sendable {
+public nonisolated struct Sonde_V1_StatusReply: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var version: String = String()
+  public var version: String {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
-  public var pid: Int32 = 0
+  public var pid: Int32 {
+    get {_storage._pid}
+    set {_uniqueStorage()._pid = newValue}
+  }
 
   /// Nanoseconds since the Unix epoch.
-  public var startedNs: Int64 = 0
+  public var startedNs: Int64 {
+    get {_storage._startedNs}
+    set {_uniqueStorage()._startedNs = newValue}
+  }
 
-  public var containers: UInt32 = 0
+  public var containers: UInt32 {
+    get {_storage._containers}
+    set {_uniqueStorage()._containers = newValue}
+  }
 
-  public var recorded: UInt32 = 0
+  public var recorded: UInt32 {
+    get {_storage._recorded}
+    set {_uniqueStorage()._recorded = newValue}
+  }
 
-  public var watchers: [String] = []
+  public var watchers: [String] {
+    get {_storage._watchers}
+    set {_uniqueStorage()._watchers = newValue}
+  }
 
-  public var pinDirectory: String = String()
+  public var pinDirectory: String {
+    get {_storage._pinDirectory}
+    set {_uniqueStorage()._pinDirectory = newValue}
+  }
 
-  public var stateDirectory: String = String()
+  public var stateDirectory: String {
+    get {_storage._stateDirectory}
+    set {_uniqueStorage()._stateDirectory = newValue}
+  }
 
-  public var configSummary: String = String()
+  public var configSummary: String {
+    get {_storage._configSummary}
+    set {_uniqueStorage()._configSummary = newValue}
+  }
 
-  public var gadgets: [String] = []
+  public var gadgets: [String] {
+    get {_storage._gadgets}
+    set {_uniqueStorage()._gadgets = newValue}
+  }
 
   /// RunGadget streams being served now.
-  public var gadgetSessions: UInt32 = 0
+  public var gadgetSessions: UInt32 {
+    get {_storage._gadgetSessions}
+    set {_uniqueStorage()._gadgetSessions = newValue}
+  }
+
+  /// What sonde's BPF programs cost the node (config key bpfStats).
+  public var bpfStats: Sonde_V1_BpfStats {
+    get {_storage._bpfStats ?? Sonde_V1_BpfStats()}
+    set {_uniqueStorage()._bpfStats = newValue}
+  }
+  /// Returns true if `bpfStats` has been explicitly set.
+  public var hasBpfStats: Bool {_storage._bpfStats != nil}
+  /// Clears the value of `bpfStats`. Subsequent reads from it will return its default value.
+  public mutating func clearBpfStats() {_uniqueStorage()._bpfStats = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The kernel's run statistics of every loaded program named sonde_*, over the last window. The
+/// kernel counts only while statistics are enabled, which costs two clock reads per program run,
+/// so the daemon enables them for a short window once per period (mode "sampled"); when
+/// kernel.bpf_stats_enabled is 1 it reads every period instead (mode "continuous").
+public nonisolated struct Sonde_V1_BpfStats: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "sampled", "continuous", or "off" (bpfStats.windowSeconds 0).
+  public var mode: String = String()
+
+  public var windowSeconds: Double = 0
+
+  /// Seconds between samples (config bpfStats.everySeconds).
+  public var everySeconds: Double = 0
+
+  /// End of the last window, nanoseconds since the Unix epoch; 0 before the first.
+  public var windowEndNs: Int64 = 0
+
+  /// Windows finished since the daemon started.
+  public var windows: UInt64 = 0
+
+  public var programs: [Sonde_V1_BpfProgramCost] = []
+
+  /// Why the last attempt failed, if it did.
+  public var error: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Sonde_V1_BpfProgramCost: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: UInt32 = 0
+
+  /// The full function name (from the program's BTF), else the kernel's 15 characters.
+  public var name: String = String()
+
+  public var type: String = String()
+
+  /// Runs and run time within the window.
+  public var runs: UInt64 = 0
+
+  public var runTimeNs: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1038,7 +1138,154 @@ nonisolated extension Sonde_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Sonde_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}pid\0\u{3}started_ns\0\u{1}containers\0\u{1}recorded\0\u{1}watchers\0\u{3}pin_directory\0\u{3}state_directory\0\u{3}config_summary\0\u{1}gadgets\0\u{3}gadget_sessions\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}pid\0\u{3}started_ns\0\u{1}containers\0\u{1}recorded\0\u{1}watchers\0\u{3}pin_directory\0\u{3}state_directory\0\u{3}config_summary\0\u{1}gadgets\0\u{3}gadget_sessions\0\u{3}bpf_stats\0")
+
+  fileprivate class _StorageClass {
+    var _version: String = String()
+    var _pid: Int32 = 0
+    var _startedNs: Int64 = 0
+    var _containers: UInt32 = 0
+    var _recorded: UInt32 = 0
+    var _watchers: [String] = []
+    var _pinDirectory: String = String()
+    var _stateDirectory: String = String()
+    var _configSummary: String = String()
+    var _gadgets: [String] = []
+    var _gadgetSessions: UInt32 = 0
+    var _bpfStats: Sonde_V1_BpfStats? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _version = source._version
+      _pid = source._pid
+      _startedNs = source._startedNs
+      _containers = source._containers
+      _recorded = source._recorded
+      _watchers = source._watchers
+      _pinDirectory = source._pinDirectory
+      _stateDirectory = source._stateDirectory
+      _configSummary = source._configSummary
+      _gadgets = source._gadgets
+      _gadgetSessions = source._gadgetSessions
+      _bpfStats = source._bpfStats
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._version) }()
+        case 2: try { try decoder.decodeSingularInt32Field(value: &_storage._pid) }()
+        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._startedNs) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._containers) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._recorded) }()
+        case 6: try { try decoder.decodeRepeatedStringField(value: &_storage._watchers) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._pinDirectory) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._stateDirectory) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._configSummary) }()
+        case 10: try { try decoder.decodeRepeatedStringField(value: &_storage._gadgets) }()
+        case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._gadgetSessions) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._bpfStats) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._version.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._version, fieldNumber: 1)
+      }
+      if _storage._pid != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._pid, fieldNumber: 2)
+      }
+      if _storage._startedNs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._startedNs, fieldNumber: 3)
+      }
+      if _storage._containers != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._containers, fieldNumber: 4)
+      }
+      if _storage._recorded != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._recorded, fieldNumber: 5)
+      }
+      if !_storage._watchers.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._watchers, fieldNumber: 6)
+      }
+      if !_storage._pinDirectory.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._pinDirectory, fieldNumber: 7)
+      }
+      if !_storage._stateDirectory.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stateDirectory, fieldNumber: 8)
+      }
+      if !_storage._configSummary.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._configSummary, fieldNumber: 9)
+      }
+      if !_storage._gadgets.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._gadgets, fieldNumber: 10)
+      }
+      if _storage._gadgetSessions != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._gadgetSessions, fieldNumber: 11)
+      }
+      try { if let v = _storage._bpfStats {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sonde_V1_StatusReply, rhs: Sonde_V1_StatusReply) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._pid != rhs_storage._pid {return false}
+        if _storage._startedNs != rhs_storage._startedNs {return false}
+        if _storage._containers != rhs_storage._containers {return false}
+        if _storage._recorded != rhs_storage._recorded {return false}
+        if _storage._watchers != rhs_storage._watchers {return false}
+        if _storage._pinDirectory != rhs_storage._pinDirectory {return false}
+        if _storage._stateDirectory != rhs_storage._stateDirectory {return false}
+        if _storage._configSummary != rhs_storage._configSummary {return false}
+        if _storage._gadgets != rhs_storage._gadgets {return false}
+        if _storage._gadgetSessions != rhs_storage._gadgetSessions {return false}
+        if _storage._bpfStats != rhs_storage._bpfStats {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sonde_V1_BpfStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BpfStats"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{3}window_seconds\0\u{3}every_seconds\0\u{3}window_end_ns\0\u{1}windows\0\u{1}programs\0\u{1}error\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1046,71 +1293,101 @@ nonisolated extension Sonde_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.version) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self.pid) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.startedNs) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.containers) }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.recorded) }()
-      case 6: try { try decoder.decodeRepeatedStringField(value: &self.watchers) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.pinDirectory) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.stateDirectory) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.configSummary) }()
-      case 10: try { try decoder.decodeRepeatedStringField(value: &self.gadgets) }()
-      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.gadgetSessions) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.mode) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.windowSeconds) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.everySeconds) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.windowEndNs) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.windows) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.programs) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.error) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.version.isEmpty {
-      try visitor.visitSingularStringField(value: self.version, fieldNumber: 1)
+    if !self.mode.isEmpty {
+      try visitor.visitSingularStringField(value: self.mode, fieldNumber: 1)
     }
-    if self.pid != 0 {
-      try visitor.visitSingularInt32Field(value: self.pid, fieldNumber: 2)
+    if self.windowSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.windowSeconds, fieldNumber: 2)
     }
-    if self.startedNs != 0 {
-      try visitor.visitSingularInt64Field(value: self.startedNs, fieldNumber: 3)
+    if self.everySeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.everySeconds, fieldNumber: 3)
     }
-    if self.containers != 0 {
-      try visitor.visitSingularUInt32Field(value: self.containers, fieldNumber: 4)
+    if self.windowEndNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.windowEndNs, fieldNumber: 4)
     }
-    if self.recorded != 0 {
-      try visitor.visitSingularUInt32Field(value: self.recorded, fieldNumber: 5)
+    if self.windows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.windows, fieldNumber: 5)
     }
-    if !self.watchers.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.watchers, fieldNumber: 6)
+    if !self.programs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.programs, fieldNumber: 6)
     }
-    if !self.pinDirectory.isEmpty {
-      try visitor.visitSingularStringField(value: self.pinDirectory, fieldNumber: 7)
-    }
-    if !self.stateDirectory.isEmpty {
-      try visitor.visitSingularStringField(value: self.stateDirectory, fieldNumber: 8)
-    }
-    if !self.configSummary.isEmpty {
-      try visitor.visitSingularStringField(value: self.configSummary, fieldNumber: 9)
-    }
-    if !self.gadgets.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.gadgets, fieldNumber: 10)
-    }
-    if self.gadgetSessions != 0 {
-      try visitor.visitSingularUInt32Field(value: self.gadgetSessions, fieldNumber: 11)
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 7)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Sonde_V1_StatusReply, rhs: Sonde_V1_StatusReply) -> Bool {
-    if lhs.version != rhs.version {return false}
-    if lhs.pid != rhs.pid {return false}
-    if lhs.startedNs != rhs.startedNs {return false}
-    if lhs.containers != rhs.containers {return false}
-    if lhs.recorded != rhs.recorded {return false}
-    if lhs.watchers != rhs.watchers {return false}
-    if lhs.pinDirectory != rhs.pinDirectory {return false}
-    if lhs.stateDirectory != rhs.stateDirectory {return false}
-    if lhs.configSummary != rhs.configSummary {return false}
-    if lhs.gadgets != rhs.gadgets {return false}
-    if lhs.gadgetSessions != rhs.gadgetSessions {return false}
+  public static func ==(lhs: Sonde_V1_BpfStats, rhs: Sonde_V1_BpfStats) -> Bool {
+    if lhs.mode != rhs.mode {return false}
+    if lhs.windowSeconds != rhs.windowSeconds {return false}
+    if lhs.everySeconds != rhs.everySeconds {return false}
+    if lhs.windowEndNs != rhs.windowEndNs {return false}
+    if lhs.windows != rhs.windows {return false}
+    if lhs.programs != rhs.programs {return false}
+    if lhs.error != rhs.error {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sonde_V1_BpfProgramCost: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BpfProgramCost"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}type\0\u{1}runs\0\u{3}run_time_ns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.type) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.runs) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.runTimeNs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularUInt32Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.type.isEmpty {
+      try visitor.visitSingularStringField(value: self.type, fieldNumber: 3)
+    }
+    if self.runs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.runs, fieldNumber: 4)
+    }
+    if self.runTimeNs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.runTimeNs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sonde_V1_BpfProgramCost, rhs: Sonde_V1_BpfProgramCost) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.type != rhs.type {return false}
+    if lhs.runs != rhs.runs {return false}
+    if lhs.runTimeNs != rhs.runTimeNs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -79,6 +79,10 @@ extension FlightRecorder {
         }
     }
 
+    /// The notice ring's map fd, for poll: a BPF ring buffer map is readable while it holds
+    /// records (the kernel wakes pollers on a submit when the reader has caught up).
+    public var noticeDescriptor: Int32 { notices.fileDescriptor }
+
     /// Rings given to new cgroups that no container claimed yet; `ended` when the cgroup is gone.
     public func pendingRings() throws(SondeError) -> [(slot: UInt32, path: String, cgroupID: UInt64, ended: Bool)] {
         try store.load().rings.values.filter(\.pending).map { ($0.slot, $0.path ?? "", $0.keys.first ?? 0, $0.ended != nil) }

@@ -18,6 +18,8 @@ public final class RecorderService: @unchecked Sendable {
         public var resolutionTimeout: Duration = .seconds(5)
         /// How long the recording of a container that ended is kept for dumping.
         public var retention: Duration = .seconds(3600)
+        /// How often the runtimes are listed again without any event (a reconcile: events from the
+        /// kernel, the runtimes' state directories and the hooks make it look sooner).
         public var refreshInterval: Duration = .seconds(2)
         /// Ring bytes per CPU for the containers this service records; nil: the recorder's default.
         /// (Containers that start while recording first get a ring of the pool's size.)
@@ -44,6 +46,8 @@ public final class RecorderService: @unchecked Sendable {
     /// both report their process's end.
     private var dumpedExits: [UInt64: UInt64] = [:]
     private let refreshRequested = Mutex(false)
+    /// Ends the wait between steps early (requestRefresh); nil only when no pipe could be made.
+    private let wakeup = try? Wakeup()
 
     public init(recorder: FlightRecorder, collection: ContainerCollection, options: Options,
                 notice: @escaping @Sendable (String) -> Void,
@@ -56,7 +60,12 @@ public final class RecorderService: @unchecked Sendable {
     }
 
     /// Records what the selection matches now, then follows changes until cancelled or the timeout.
+    /// Between steps it sleeps in poll on the kernel's notice ring and a wakeup pipe (requestRefresh,
+    /// cancellation), with a timeout only for what is due: the next reconcile (`refreshInterval`)
+    /// and the resolution deadline of a pending cgroup. While nothing happens it does not wake
+    /// more often than that.
     public func run(timeout: Duration? = nil, ready: @Sendable () -> Void = {}) async throws(SondeError) {
+        guard let wakeup else { throw SondeError(.resourceExhausted, "recorder: cannot make a wakeup pipe (out of file descriptors?)") }
         var short = false
         while !Task.isCancelled {
             do throws(SondeError) {
@@ -68,8 +77,12 @@ public final class RecorderService: @unchecked Sendable {
         }
         ready()
         let deadline = timeout.map { ContinuousClock.now + $0 }
+        let notices = recorder.noticeDescriptor
         while !Task.isCancelled, deadline.map({ ContinuousClock.now < $0 }) ?? true {
-            do { try await Task.sleep(for: .milliseconds(200)) } catch { break }
+            var wait = nextDue() - .now
+            if let deadline { wait = min(wait, deadline - .now) }
+            _ = await wakeup.wait(for: [notices], timeout: max(wait, .zero))
+            if Task.isCancelled { break }
             do throws(SondeError) {
                 try step()
                 if short { notice("recorder: working again after the shortage") }
@@ -80,6 +93,14 @@ public final class RecorderService: @unchecked Sendable {
                 await waitOutShortage(error, reported: &short)
             }
         }
+    }
+
+    /// When the next step is due without any event: the reconcile, or the moment a pending cgroup
+    /// that no container claimed is given up (its ring freed).
+    func nextDue() -> ContinuousClock.Instant {
+        var due = lastRefresh + options.refreshInterval
+        if let oldest = firstSeen.values.min() { due = min(due, oldest + options.resolutionTimeout) }
+        return due
     }
 
     /// Says once that a step failed for want of a resource, then waits a second.
@@ -118,6 +139,7 @@ public final class RecorderService: @unchecked Sendable {
     /// registered a container); safe from any thread.
     public func requestRefresh() {
         refreshRequested.withLock { $0 = true }
+        wakeup?.signal()
     }
 
     func wants(_ container: Container) -> Bool {

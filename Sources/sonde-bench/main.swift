@@ -132,6 +132,8 @@ func measure(_ configuration: any BenchConfiguration, calls: Int, tag: String,
 
 // `sonde-bench events ...`: the trace open event-rate benchmark (EventRateBench.swift).
 if CommandLine.arguments.dropFirst().first == "events" { EventRateBench.main(Array(CommandLine.arguments.dropFirst(2))) }
+// `sonde-bench idle ...`: the daemon's idle cost (IdleBench.swift).
+if CommandLine.arguments.dropFirst().first == "idle" { IdleBench.main(Array(CommandLine.arguments.dropFirst(2))) }
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 // Many short rounds rather than a few long ones: this VM's speed drifts over seconds, so more

@@ -79,6 +79,8 @@ struct DaemonStatus: AsyncParsableCommand {
     @Option(help: "The CA that signed the daemon's certificate (PEM), for --address.")
     var tlsCa: String?
 
+    @OptionGroup var format: OutputOptions
+
     func validate() throws {
         if let address {
             guard DaemonEndpoint.parseAddress(address) != nil else { throw ValidationError("--address takes HOST:PORT") }
@@ -96,17 +98,31 @@ struct DaemonStatus: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
+        do throws(SondeError) {
             let endpoint = self.endpoint
             let status = try await DaemonClient.with(endpoint: endpoint) { client in
                 try await client.status(Sonde_V1_StatusRequest(), options: DaemonClient.options(timeout: .seconds(5)))
             }
             let started = Date(timeIntervalSince1970: Double(status.startedNs) / 1e9)
+            if format.output == .json {
+                let object: [String: Any] = [
+                    "version": status.version, "pid": status.pid, "started_ns": status.startedNs, "endpoint": "\(endpoint)",
+                    "containers": status.containers, "recorded": status.recorded, "config": status.configSummary,
+                    "pin_directory": status.pinDirectory, "state_directory": status.stateDirectory, "gadgets": status.gadgets,
+                    "gadget_sessions": status.gadgetSessions, "watchers": status.watchers, "bpf_stats": status.bpfStats.jsonObject,
+                ]
+                guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+                    throw SondeError(.system, "cannot write the daemon's status as JSON")
+                }
+                Output.line(String(decoding: data, as: UTF8.self))
+                return
+            }
             Output.line("sonde daemon \(status.version), pid \(status.pid), up \(Int(Date().timeIntervalSince(started))) s, at \(endpoint)")
             Output.line("containers: \(status.containers) known, \(status.recorded) recording (\(status.configSummary))")
             if !status.pinDirectory.isEmpty { Output.line("recorder: pins \(status.pinDirectory), registry \(status.stateDirectory)") }
             Output.line("gadgets: " + status.gadgets.joined(separator: ", "))
             for watcher in status.watchers { Output.line("watching: " + watcher) }
+            for line in status.bpfStats.textLines(now: Int64(Date().timeIntervalSince1970 * 1e9)) { Output.line(line) }
         } catch {
             throw Output.fail(error)
         }

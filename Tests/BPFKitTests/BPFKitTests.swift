@@ -11,6 +11,17 @@ import Testing
         try KernelFilesystems.ensureTracefs()
     }
 
+    /// bpf_stats' source: the node's loaded programs, found by name, the full name from BTF (the
+    /// kernel keeps 15 characters: "selftest_sys_en").
+    @Test func loadedProgramsAreListedWithTheirFullNames() throws {
+        let object = try selftestObject()
+        try object.load()
+        let programs = try BPFProgramTable().programs(namePrefix: "selftest_")
+        #expect(programs.contains { $0.name == "selftest_sys_enter" && $0.type == "raw_tracepoint" }, "\(programs)")
+        #expect(try BPFProgramTable().programs(namePrefix: "no-such-prefix-").isEmpty)
+        withExtendedLifetime(object) {}
+    }
+
     func selftestObject() throws -> BPFObject {
         let object = try BPFObject(name: "selftest", bytes: EmbeddedBPF.selftest.bytes)
         try object.setConstant("target_tgid", to: UInt32(getpid()))

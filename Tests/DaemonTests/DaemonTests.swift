@@ -267,28 +267,53 @@ final class WatcherTests: XCTestCase {
         let root = NSTemporaryDirectory() + "sonde-watch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let changes = Counter()
-        // The root does not exist yet (containerd not started): the rescan picks it up.
-        let watcher = RuntimeWatcher(directories: [root]) { changes.add(1) }
+        // The root does not exist yet (containerd not started): its ancestor is watched until it appears.
+        let watcher = RuntimeWatcher(roots: [.init(path: root, namespaced: true)]) { changes.add(1) }
         defer { watcher.stop() }
-        func waitForChange(after count: UInt64) -> Bool {
-            let deadline = Date().addingTimeInterval(10)
+        func waitFor(_ what: String, _ condition: () -> Bool) -> Bool {
+            // Generous: each step is one inotify event away; this only bounds a failure.
+            let deadline = Date().addingTimeInterval(20)
             while Date() < deadline {
-                if changes.value > count { return true }
-                usleep(20_000)
+                if condition() { return true }
+                usleep(10_000)
             }
+            XCTFail("timed out waiting for \(what); watching \(watcher.watchedDirectories)")
             return false
         }
+        let ancestor = (root as NSString).deletingLastPathComponent
+        XCTAssertTrue(waitFor("the ancestor \(ancestor) to be watched") { watcher.watchedDirectories.contains(ancestor) })
         try FileManager.default.createDirectory(atPath: root + "/k8s.io", withIntermediateDirectories: true)
-        sleep(6) // the rescan period: root and its namespace directory are watched now
+        XCTAssertTrue(waitFor("the namespace directory to be watched") { watcher.watchedDirectories.contains(root + "/k8s.io") })
         var seen = changes.value
         try FileManager.default.createDirectory(atPath: root + "/k8s.io/container-1", withIntermediateDirectories: false)
-        XCTAssertTrue(waitForChange(after: seen), "a new container directory in a namespace directory")
+        XCTAssertTrue(waitFor("a change for a new container directory in a namespace directory") { changes.value > seen })
+        XCTAssertTrue(waitFor("the container directory to be watched") { watcher.watchedDirectories.contains(root + "/k8s.io/container-1") })
+        // runc writes state.json after making the directory, by renaming a temporary file over it.
+        seen = changes.value
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: root + "/k8s.io/container-1/state-tmp"))
+        XCTAssertEqual(rename(root + "/k8s.io/container-1/state-tmp", root + "/k8s.io/container-1/state.json"), 0)
+        XCTAssertTrue(waitFor("a change for state.json written") { changes.value > seen })
         seen = changes.value
         try FileManager.default.removeItem(atPath: root + "/k8s.io/container-1")
-        XCTAssertTrue(waitForChange(after: seen), "a removed container directory")
-        seen = changes.value
+        XCTAssertTrue(waitFor("a change for a removed container directory") { changes.value > seen })
+        XCTAssertTrue(waitFor("the removed directory to be forgotten") { !watcher.watchedDirectories.contains(root + "/k8s.io/container-1") })
+    }
+
+    func testInotifyWatcherSeesARuncLayoutAndItsContainerDirectories() throws {
+        let root = NSTemporaryDirectory() + "sonde-watch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let changes = Counter()
+        let watcher = RuntimeWatcher(roots: [.init(path: root, namespaced: false)]) { changes.add(1) }
+        let deadline = Date().addingTimeInterval(20)
+        while !watcher.watchedDirectories.contains(root) && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(watcher.watchedDirectories.contains(root))
         try FileManager.default.createDirectory(atPath: root + "/direct", withIntermediateDirectories: false)
-        XCTAssertTrue(waitForChange(after: seen), "a container directory in the root (runc's layout)")
+        while changes.value == 0 && Date() < deadline { usleep(10_000) }
+        XCTAssertGreaterThan(changes.value, 0, "a container directory in the root (runc's layout)")
+        while !watcher.watchedDirectories.contains(root + "/direct") && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(watcher.watchedDirectories.contains(root + "/direct"), "its state.json is watched for")
+        watcher.stop()
     }
 
     func testContainerdEnvelopeIsDescribedByTopicNamespaceAndContainer() throws {

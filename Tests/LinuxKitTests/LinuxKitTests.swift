@@ -98,3 +98,29 @@ import Testing
         #expect(abs(wall - real) < 1_000_000_000)
     }
 }
+
+@Suite struct WakeupTests {
+    @Test func aSignalIsKeptUntilTheNextWaitAndReadableFdsAreReported() throws {
+        let wakeup = try Wakeup()
+        wakeup.signal()
+        wakeup.signal()
+        let first = wakeup.wait(for: [], timeout: nil) // would block for good without the kept signal
+        #expect(first.woken && first.ready.isEmpty)
+        #expect(!wakeup.wait(for: [], timeout: .milliseconds(1)).woken, "one wait takes every signal sent before it")
+
+        var ends: [Int32] = [-1, -1]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        var byte: UInt8 = 7
+        #expect(write(ends[1], &byte, 1) == 1)
+        let ready = wakeup.wait(for: [ends[0]], timeout: nil)
+        #expect(ready.ready == [ends[0]] && !ready.woken)
+    }
+
+    @Test func cancellingTheTaskEndsAnUntimedWait() async throws {
+        let wakeup = try Wakeup()
+        let waiting = Task { await wakeup.wait(timeout: nil) }
+        waiting.cancel()
+        #expect(await waiting.value.woken)
+    }
+}

@@ -25,6 +25,10 @@ public final class DaemonMetrics: Sendable {
     let collection: ContainerCollection
     let cgroups: CgroupV2
     let recorder: FlightRecorder?
+    /// How often the always-on sessions list the containers again without any event.
+    let reconcile: Duration
+    /// Sonde's own BPF programs' cost, shown as gauges of the last window.
+    let bpfCost: BPFCostSampler?
     let notice: @Sendable (String) -> Void
     private let state = Mutex(State())
     /// One scrape at a time: each reads the kernel's totals and advances counters by the difference.
@@ -68,13 +72,26 @@ public final class DaemonMetrics: Sendable {
         /// The kernel's loss counters of the syscall metrics at the last scrape.
         var lostUncounted: UInt64 = 0
         var lostNotices: UInt64 = 0
+        /// Gauges of sonde's BPF programs, by program id, and the window they describe.
+        var programs: [UInt32: ProgramGauges] = [:]
+        var programsWindow: UInt64 = 0
+        var windowGauge: Gauge?
+    }
+
+    struct ProgramGauges {
+        let runs: Gauge
+        let runSeconds: Gauge
+        let cpu: Gauge
     }
 
     public init(collection: ContainerCollection, cgroups: CgroupV2, recorder: FlightRecorder?,
+                bpfCost: BPFCostSampler? = nil, reconcile: Duration = .seconds(60),
                 notice: @escaping @Sendable (String) -> Void) {
+        self.bpfCost = bpfCost
         self.collection = collection
         self.cgroups = cgroups
         self.recorder = recorder
+        self.reconcile = reconcile
         self.notice = notice
     }
 
@@ -87,8 +104,10 @@ public final class DaemonMetrics: Sendable {
     /// (a kernel without task storage, say), the daemon goes on without syscall metrics: the
     /// endpoint still serves the rest, and the log says why.
     func runSyscallCounting() async throws {
-        let session = GadgetSession(gadget: syscalls, collection: collection, options: GadgetOptions(selector: ContainerSelector()),
-                                    notice: notice)
+        var options = GadgetOptions(selector: ContainerSelector(), refreshInterval: reconcile)
+        // Its only records are new-cgroup notices, submitted with a wake-up: no need to poll the ring.
+        options.pollInterval = nil
+        let session = GadgetSession(gadget: syscalls, collection: collection, options: options, notice: notice)
         do {
             let stats = try await session.run(sink: { _ in })
             if let summary = stats.lossSummary { notice("syscall metrics: " + summary) }
@@ -107,7 +126,7 @@ public final class DaemonMetrics: Sendable {
     /// leaves the rest of the endpoint serving.
     func runStartupTimelines() async throws {
         do {
-            let stats = try await StartupMonitor.run(collection: collection, notice: notice) { [startup] timeline in
+            let stats = try await StartupMonitor.run(collection: collection, refreshInterval: reconcile, notice: notice) { [startup] timeline in
                 startup.observe(timeline)
             }
             if let summary = stats.lossSummary { notice("start-up timelines: " + summary) }
@@ -157,6 +176,7 @@ public final class DaemonMetrics: Sendable {
             refreshSyscalls()
             refreshContainers()
             refreshRecorder()
+            refreshBPFCost()
             var buffer = registry.emitToBuffer()
             let histograms = state.withLock { state in state.series.values.map { ($0.labels, $0.latency) } }
             SyscallLatencyFamily.emit(histograms, into: &buffer)
@@ -300,6 +320,38 @@ public final class DaemonMetrics: Sendable {
         }
     }
 
+    /// Runs, run time and CPU share of each of sonde's BPF programs in the last sampled window.
+    /// Gauges, not counters: the kernel only counts while statistics are on, so totals would
+    /// mean "during the sampled windows", which no rate() should be taken of.
+    func refreshBPFCost() {
+        guard let bpfCost, let sample = bpfCost.current.sample else { return }
+        state.withLock { state in
+            guard state.programsWindow != sample.sequence else { return }
+            state.programsWindow = sample.sequence
+            let window = state.windowGauge ?? registry.makeGauge(descriptor: Self.bpfWindowDescriptor)
+            state.windowGauge = window
+            window.set(sample.windowSeconds)
+            var live = Set<UInt32>()
+            for program in sample.programs {
+                live.insert(program.id)
+                let gauges = state.programs[program.id] ?? {
+                    let labels = [("program", program.name), ("id", String(program.id)), ("type", program.type)]
+                    return ProgramGauges(runs: registry.makeGauge(descriptor: Self.bpfRunsDescriptor, labels: labels),
+                                         runSeconds: registry.makeGauge(descriptor: Self.bpfRunSecondsDescriptor, labels: labels),
+                                         cpu: registry.makeGauge(descriptor: Self.bpfCPUDescriptor, labels: labels))
+                }()
+                gauges.runs.set(Double(program.runs))
+                gauges.runSeconds.set(Double(program.runTimeNanoseconds) / 1e9)
+                gauges.cpu.set(program.cpuShare(windowSeconds: sample.windowSeconds))
+                state.programs[program.id] = gauges
+            }
+            for (id, gauges) in state.programs where !live.contains(id) {
+                for gauge in [gauges.runs, gauges.runSeconds, gauges.cpu] { registry.unregisterGauge(gauge) }
+                state.programs[id] = nil
+            }
+        }
+    }
+
     private func gauge(_ series: inout ContainerSeries, _ key: String, _ descriptor: MetricNameDescriptor,
                        _ labels: [(String, String)]) -> Gauge {
         if let gauge = series.gauges[key] { return gauge }
@@ -378,6 +430,22 @@ public final class DaemonMetrics: Sendable {
     static var recorderDroppedDescriptor: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "sonde", subsystem: "recorder", metricName: "dropped_records", unitName: "total",
                              helpText: "Records the flight recorder could not write (too large, scratch unavailable).")
+    }
+    static var bpfWindowDescriptor: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "sonde", subsystem: "bpf_stats", metricName: "window", unitName: "seconds",
+                             helpText: "Length of the last window in which the kernel's BPF run statistics were on (config bpfStats).")
+    }
+    static var bpfRunsDescriptor: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "sonde", subsystem: "bpf_program", metricName: "runs",
+                             helpText: "Runs of sonde's BPF program in the last statistics window (sonde_bpf_stats_window_seconds).")
+    }
+    static var bpfRunSecondsDescriptor: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "sonde", subsystem: "bpf_program", metricName: "run", unitName: "seconds",
+                             helpText: "CPU time sonde's BPF program ran in the last statistics window (the kernel's run_time_ns).")
+    }
+    static var bpfCPUDescriptor: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "sonde", subsystem: "bpf_program", metricName: "cpu", unitName: "ratio",
+                             helpText: "Share of one CPU sonde's BPF program used in the last statistics window (run time / window).")
     }
     static var recorderOverwrittenDescriptor: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "sonde", subsystem: "recorder", metricName: "overwritten_bytes", unitName: "total",

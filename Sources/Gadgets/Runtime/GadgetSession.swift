@@ -17,6 +17,10 @@ public struct GadgetOptions: Sendable {
     public var resolutionTimeout: Duration
     /// How often the container list is refreshed even when no cgroup was created.
     public var refreshInterval: Duration
+    /// How long one wait for events lasts at most (gadgets whose programs batch their wake-ups need
+    /// it); nil: only the kernel's wake-up ends it, for gadgets that submit with a wake-up (an
+    /// always-on session then costs nothing while idle).
+    public var pollInterval: Duration? = .milliseconds(100)
     /// Only events matching every filter reach the sink (`--filter`); the others are counted.
     public var filters: EventFilters?
 
@@ -90,8 +94,12 @@ public final class GadgetSession: Sendable {
         var reportedLoss: UInt64 = 0
         var lastRefresh = ContinuousClock.now
         var refreshWanted = false
+        /// Another refresh of the shared collection added or removed containers.
+        var collectionChanged = false
     }
     private let state = Mutex(State())
+    /// Wakes the housekeeping loop: a new cgroup, a change in the collection, cancellation.
+    private let wakeup = try? Wakeup()
 
     public init(gadget: any Gadget, collection: ContainerCollection, options: GadgetOptions,
                 notice: @escaping @Sendable (String) -> Void) {
@@ -134,6 +142,12 @@ public final class GadgetSession: Sendable {
         let lostMap = try object.map("sonde_lost")
         try selectMatching(in: cgroupMap)
         let reader = try RingBufferReader(map: try object.map("sonde_events"))
+        // Refreshes of the shared collection by others (the daemon's watchers) select new containers now.
+        let observer = collection.observe { [self] in
+            state.withLock { $0.collectionChanged = true }
+            wakeup?.signal()
+        }
+        defer { collection.removeObserver(observer) }
         if let consumer, let programs = gadget.dispatchedPrograms {
             try consumer.install(object, programs)
             if selector.host { consumer.wantEverything(true) }
@@ -176,7 +190,7 @@ public final class GadgetSession: Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { [self] in
-                    for try await batch in reader.batches {
+                    for try await batch in reader.batches(pollInterval: options.pollInterval) {
                         for record in batch {
                             handle(record, clock: clock, cgroupMap: cgroupMap, deliver: deliver)
                         }
@@ -185,7 +199,17 @@ public final class GadgetSession: Sendable {
                 }
                 group.addTask { [self] in
                     while !Task.isCancelled {
-                        try await Task.sleep(for: .milliseconds(200))
+                        // Every 200 ms while a new cgroup waits to be resolved; otherwise only when
+                        // something happens or the next periodic refresh is due.
+                        let wait = state.withLock { s -> Duration in
+                            s.refreshWanted || !s.pending.isEmpty ? .milliseconds(200) : s.lastRefresh + options.refreshInterval - .now
+                        }
+                        if let wakeup {
+                            _ = await wakeup.wait(timeout: max(wait, .zero))
+                        } else {
+                            try await Task.sleep(for: .milliseconds(200))
+                        }
+                        try Task.checkCancellation()
                         try housekeeping(cgroupMap: cgroupMap, lostMap: lostMap, deliver: deliver)
                         // Held events of a container resolved just now were delivered outside a batch.
                         flushOutput()
@@ -235,6 +259,7 @@ public final class GadgetSession: Sendable {
                     $0.pending[cgroup.id] = Pending(path: cgroup.path, since: .now)
                     $0.refreshWanted = true
                 }
+                wakeup?.signal()
             }
         case .cgroupRemoved:
             let gone = state.withLock { state in
@@ -283,8 +308,15 @@ public final class GadgetSession: Sendable {
 
     /// Refreshes the containers when asked or due, resolves pending cgroups, reports new losses.
     private func housekeeping(cgroupMap: KernelSelection, lostMap: BPFMap, deliver: @Sendable (Event) -> Void) throws {
-        let due = state.withLock { s in
-            s.refreshWanted || !s.pending.isEmpty || ContinuousClock.now - s.lastRefresh >= options.refreshInterval
+        let (due, changed) = state.withLock { s in
+            defer { s.collectionChanged = false }
+            return (s.refreshWanted || !s.pending.isEmpty || ContinuousClock.now - s.lastRefresh >= options.refreshInterval,
+                    s.collectionChanged)
+        }
+        if !due && changed {
+            // Refreshed by someone else just now: select what it found, without listing again.
+            try selectMatching(in: cgroupMap)
+            resolvePending(cgroupMap: cgroupMap, deliver: deliver)
         }
         if due {
             let change = collection.refresh()
