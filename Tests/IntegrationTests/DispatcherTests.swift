@@ -27,9 +27,10 @@ import Testing
         #expect(joined, "consumers: \(SyscallDispatcher.consumers()); top: \(top.stderr); record: \(recorder.stderr)")
         // One program pair on the syscall tracepoints: the consumers' own programs are tail-called,
         // not attached.
-        let programs = try run("/usr/sbin/bpftool", ["prog", "show"]).stdout
-        #expect(programs.components(separatedBy: "name sonde_sys_enter ").count - 1 == 1, "\(programs)")
-        #expect(programs.components(separatedBy: "name sonde_sys_exit ").count - 1 == 1)
+        let attached = try attachedPrograms()
+        #expect(attached.filter { $0 == "sonde_sys_enter" }.count == 1, "\(attached)")
+        #expect(attached.filter { $0 == "sonde_sys_exit" }.count == 1, "\(attached)")
+        #expect(!attached.contains { $0.hasPrefix("sonde_rec_sys") || $0.hasPrefix("sonde_sysmet") }, "\(attached)")
         #expect(!FileManager.default.fileExists(atPath: "/sys/fs/bpf/\(unique)/link_sonde_rec_sys_enter"))
 
         // The metrics consumer dies without leaving: the recorder still records every call.
@@ -57,6 +58,23 @@ import Testing
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(!SyscallDispatcher.isRunning())
         #expect(SyscallDispatcher.consumers().isEmpty)
-        #expect(!(try run("/usr/sbin/bpftool", ["prog", "show"]).stdout.contains("sonde_sys_enter")))
+        // Links are freed by the kernel shortly after their pins go.
+        let detached = try await eventually(timeout: .seconds(20)) {
+            (try? attachedPrograms())?.contains { $0.hasPrefix("sonde_sys_") } == false
+        }
+        #expect(detached, "\((try? attachedPrograms()) ?? [])")
+    }
+
+    /// The names of the programs attached through a BPF link, one per link.
+    func attachedPrograms() throws -> [String] {
+        func json(_ arguments: [String]) throws -> [[String: Any]] {
+            let output = try run("/usr/sbin/bpftool", ["-j"] + arguments).stdout
+            return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
+        }
+        var names: [Int: String] = [:]
+        for program in try json(["prog", "show"]) {
+            if let id = program["id"] as? Int, let name = program["name"] as? String { names[id] = name }
+        }
+        return try json(["link", "show"]).compactMap { ($0["prog_id"] as? Int).flatMap { names[$0] } }
     }
 }
