@@ -361,6 +361,46 @@ SONDE_IN_PLACE_CLASS(2)
 SONDE_IN_PLACE_CLASS(3)
 SONDE_IN_PLACE_CLASS(4)
 
+/* An exit whose one capture is an output buffer (read, pread64, recvfrom...) knows its record's
+ * size before copying (the bytes the call returned, at most those asked for and those kept), so it
+ * is written in the ring in place too, the bytes copied from user memory straight to their place:
+ * no scratch and no second copy. A fault leaves a chunk of no bytes, marked, inside the record. */
+#define SONDE_EXIT_BUFFER_CLASS(class)                                                            \
+    static __always_inline void exit_buffer_c##class(__u32 slot, struct sonde_dispatch_context *d, __u16 nr, \
+                                                     long ret, __u8 arg, __u64 ptr, __u32 len, __u8 flags) \
+    {                                                                                             \
+        struct sonde_ring_c##class *ring = ring_c##class(slot);                                  \
+        if (!ring)                                                                                \
+            return;                                                                               \
+        len &= SONDE_REC_STRING_MAX - 1 | SONDE_REC_STRING_MAX; /* at most 2047: the bound shown */ \
+        __u32 size = (sizeof(struct sonde_rec_exit) + sizeof(struct sonde_rec_chunk) + len + 7) & ~7u; \
+        __u64 start = ring_reserve(&ring->h, size);                                               \
+        struct sonde_rec_exit *x =                                                                \
+            (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
+        __u16 time_flags;                                                                         \
+        __u64 time = exit_time(d, entry_time(&ring->h, ring->data, SONDE_REC_RING_SIZE(class) - 1, \
+                                             start, d->pid, nr), &time_flags);                    \
+        fill_in_place(&x->hdr, d, start, size, SONDE_REC_EXIT, nr, time, time_flags);             \
+        x->hdr.nchunks = 1;                                                                       \
+        x->ret = ret;                                                                             \
+        struct sonde_rec_chunk *chunk = (void *)(x + 1);                                          \
+        if (bpf_probe_read_user(chunk + 1, len, (const void *)ptr) < 0) {                         \
+            len = 0;                                                                              \
+            flags |= SONDE_CHUNK_FAULT;                                                           \
+        }                                                                                         \
+        chunk->arg = arg;                                                                         \
+        chunk->flags = flags;                                                                     \
+        chunk->len = len;                                                                         \
+        finish_in_place(&ring->h, ring->checkpoints,                                              \
+                        (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &x->hdr, start, size); \
+    }
+
+SONDE_EXIT_BUFFER_CLASS(0)
+SONDE_EXIT_BUFFER_CLASS(1)
+SONDE_EXIT_BUFFER_CLASS(2)
+SONDE_EXIT_BUFFER_CLASS(3)
+SONDE_EXIT_BUFFER_CLASS(4)
+
 static __always_inline void enter_in_place(struct sonde_rec_target *target, struct sonde_dispatch_context *d,
                                            struct pt_regs *regs, long id)
 {
@@ -381,6 +421,18 @@ static __always_inline void exit_in_place(struct sonde_rec_target *target, struc
     case 2: exit_in_place_c2(target->slot, d, nr, ret); break;
     case 3: exit_in_place_c3(target->slot, d, nr, ret); break;
     default: exit_in_place_c4(target->slot, d, nr, ret); break;
+    }
+}
+
+static __always_inline void exit_buffer(struct sonde_rec_target *target, struct sonde_dispatch_context *d, __u16 nr,
+                                        long ret, __u8 arg, __u64 ptr, __u32 len, __u8 flags)
+{
+    switch (target->size_class) {
+    case 0: exit_buffer_c0(target->slot, d, nr, ret, arg, ptr, len, flags); break;
+    case 1: exit_buffer_c1(target->slot, d, nr, ret, arg, ptr, len, flags); break;
+    case 2: exit_buffer_c2(target->slot, d, nr, ret, arg, ptr, len, flags); break;
+    case 3: exit_buffer_c3(target->slot, d, nr, ret, arg, ptr, len, flags); break;
+    default: exit_buffer_c4(target->slot, d, nr, ret, arg, ptr, len, flags); break;
     }
 }
 
@@ -729,6 +781,20 @@ static __always_inline void record_exit(struct sonde_dispatch_context *d, struct
     if (!schema || !schema->exit_captures || ret < 0) {
         exit_in_place(target, d, nr, ret);
         return;
+    }
+    __u8 single = schema->single_exit;
+    if (single < 6 && schema->kind[single] == SONDE_CAP_OUT_BUFFER) {
+        __u64 args[6];
+        copy_args(args, regs);
+        __u64 ptr = args[single];
+        __u8 len_arg = schema->len_arg[single];
+        if (ptr && len_arg < 6) {
+            __u64 limit = args[len_arg];
+            __u64 got = (__u64)ret < limit ? (__u64)ret : limit;
+            __u32 len = got > target->buffer_capture ? target->buffer_capture : got;
+            exit_buffer(target, d, nr, ret, single, ptr, len, got > len ? SONDE_CHUNK_TRUNCATED : 0);
+            return;
+        }
     }
     __u32 zero = 0;
     struct scratch *s = bpf_map_lookup_elem(&exit_scratch, &zero);

@@ -267,14 +267,17 @@ public final class DispatchConsumer: @unchecked Sendable {
     public func want(_ key: UInt64) throws(SondeError) {
         let index = Int(key & UInt64(SyscallDispatcher.filterSize - 1))
         let owner = sonde_atomic_cas64(interest.word(index), 0, key)
+        let before: UInt64
         if owner == 0 || owner == key {
-            _ = sonde_atomic_or64(interest.word(index, offset: 8), bit)
+            before = sonde_atomic_or64(interest.word(index, offset: 8), bit)
         } else {
             // Another live cgroup holds the entry: the dispatcher looks in the overflow hash.
-            let mask = (try overflow.lookup(key, as: UInt64.self)) ?? 0
-            try overflow.update(key, mask | bit)
+            before = (try overflow.lookup(key, as: UInt64.self)) ?? 0
+            try overflow.update(key, before | bit)
         }
-        bumpGeneration()
+        // Only new interest makes cached answers wrong: a bump for nothing would send every task
+        // of the node through a full lookup again.
+        if before & bit == 0 { bumpGeneration() }
     }
 
     /// Calls of the cgroup `key` no longer come to this consumer.

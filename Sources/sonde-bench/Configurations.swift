@@ -68,6 +68,8 @@ enum Configurations {
         Baseline(placement: .container),
         FloorPrograms(),
         FloorCopyPrograms(),
+        FloorParts(part: .clockBoth),
+        FloorParts(part: .recording),
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .container),
         RecorderConfiguration(placement: .container),
         SyscallMetricsConfiguration(placement: .container),
@@ -134,6 +136,35 @@ struct FloorCopyPrograms: BenchConfiguration {
 
     func attach(_ target: AttachTarget) throws -> Attachment? {
         let object = try BPFObject(name: "floorcopy", bytes: EmbeddedBPF.floorcopy.bytes)
+        try object.load()
+        try object.attachAll()
+        return FloorPrograms.Attached(object)
+    }
+}
+
+/// Floors made of the kernel work a feature needs (bpf/floorcopy.bpf.c with a constant set): the clock at both ends
+/// (any per-call latency: the syscall metrics), and the current task, the entry's clock and the
+/// read's first byte (a recorder of who, when and the data).
+struct FloorParts: BenchConfiguration {
+    enum Part { case clockBoth, recording }
+    let part: Part
+    let placement = Placement.container
+
+    var name: String {
+        part == .clockBoth ? "floor + clock at entry and exit (tp_btf pair)"
+            : "floor + task, entry clock, read's 1-byte copy (tp_btf pair)"
+    }
+
+    var method: String {
+        "bpf/floorcopy.bpf.c (`EmbeddedBPF.floorcopy`) with `" + (part == .clockBoth ? "with_clock_both" : "with_recording")
+            + "` set: " + (part == .clockBoth ? "bpf_ktime_get_boot_ns() in the tp_btf sys_enter and sys_exit programs, nothing else"
+                : "bpf_get_current_task_btf() at both ends, bpf_ktime_get_boot_ns() at entry, and after a successful read(2) its first byte copied with bpf_probe_read_user, nothing else")
+            + "; loaded and attached like the floor."
+    }
+
+    func attach(_ target: AttachTarget) throws -> Attachment? {
+        let object = try BPFObject(name: "floorcopy", bytes: EmbeddedBPF.floorcopy.bytes)
+        try object.setConstant(part == .clockBoth ? "with_clock_both" : "with_recording", to: UInt8(1))
         try object.load()
         try object.attachAll()
         return FloorPrograms.Attached(object)

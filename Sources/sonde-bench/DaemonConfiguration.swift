@@ -37,7 +37,8 @@ struct DaemonConfiguration: BenchConfiguration {
         return "`sonde daemon --config FILE` (the release binary beside sonde-bench) with `record.select.names` naming "
             + recorded + " and `metrics.address` set, every other key default (own socket, state and pin directories); "
             + "attached once the daemon's recorder lists the recorded container and its /metrics shows syscalls of the "
-            + "selected one after an execve probe; stopped with SIGTERM after the loops, then its pinned recording removed."
+            + "selected one after an execve probe, and its first 1 s bpf_stats sample (taken at start, then every 60 s) has ended; "
+            + "stopped with SIGTERM after the loops, then its pinned recording removed."
     }
 
     func unavailableReason() -> String? {
@@ -115,10 +116,15 @@ struct DaemonConfiguration: BenchConfiguration {
             let recording = role == .metricsOnly
                 || ((try? FlightRecorder.attach(settings).recorded())?.contains { $0.container.name == recordedName } ?? false)
             let metrics = runQuietly(["curl", "-s", "--max-time", "5", "http://127.0.0.1:\(port)/metrics"], timeout: 10) ?? ""
-            let counted = metrics.split(separator: "\n").contains { $0.hasPrefix("sonde_syscall") && $0.contains(metered) }
-            if recording && counted { return }
+            let lines = metrics.split(separator: "\n")
+            let counted = lines.contains { $0.hasPrefix("sonde_syscall") && $0.contains(metered) }
+            // The daemon samples its programs' cost by turning the kernel's bpf_stats on for 1 s in
+            // every 60, from its start: the loops run after the first window, as they would at any
+            // other time but that 1/60.
+            let sampled = lines.contains { $0.hasPrefix("sonde_bpf_stats_window_seconds") }
+            if recording && counted && sampled { return }
             guard Date() < deadline else {
-                throw BenchError("not active within 60 s (recording: \(recording), metered: \(counted))")
+                throw BenchError("not active within 60 s (recording: \(recording), metered: \(counted), cost sampled: \(sampled))")
             }
             try target.execProbe()
             usleep(300_000)
