@@ -2,8 +2,9 @@
 /* The syscall dispatcher: the node's one program pair on sys_enter and sys_exit (ABI and protocol
  * in sonde/dispatch.h). Every syscall of every process comes here; what a process that no consumer
  * wants pays, once it is in the task cache, is two inlined array lookups and a compare per
- * program. A cache miss costs one helper call (the current task), four loads to its cgroup id and
- * one more inlined array lookup. A wanted call is tail-called into the consumers that want it. */
+ * program. A wanted task pays, once its facts (cgroup id, pid, tgid) are remembered, three inlined
+ * array lookups and is tail-called into the consumers that want the call; a miss costs one helper
+ * call (the current task) and four loads to its cgroup id. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -33,6 +34,29 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } sonde_dispatch_task_cache SEC(".maps");
+
+/* What a wanted task's calls need of the task, remembered under the same word (stack identity and
+ * generation) as the "no" answers, so a wanted task's later calls skip the helper call for the
+ * current task too. Four words that two tasks sharing a slot may write at once on two CPUs: the
+ * check (a mix of the other three) tells a torn entry from a whole one. */
+struct task_facts {
+    __u64 word;
+    __u64 key;
+    __u64 ids; /* tgid << 32 | pid */
+    __u64 check;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, TASK_CACHE_SIZE);
+    __type(key, __u32);
+    __type(value, struct task_facts);
+} sonde_dispatch_task_facts SEC(".maps");
+
+static __always_inline __u64 facts_check(__u64 word, __u64 key, __u64 ids)
+{
+    return (word * 0x9e3779b97f4a7c15ULL) ^ (key * 0xc2b2ae3d27d4eb4fULL) ^ (ids * 0x165667b19e3779f9ULL) ^ 0x27d4eb2f165667c5ULL;
+}
 
 /* Keeps the ABI types in BTF for user space's layout check. */
 const struct sonde_dispatch_entry *sonde_btf_dispatch_entry __attribute__((unused));
@@ -97,8 +121,19 @@ static __always_inline __u64 wanted(const void *regs, __u32 direction)
     if (!all && cached && *cached == word)
         return 0;
 
-    struct task_struct *task = bpf_get_current_task_btf();
-    __u64 key = task_key(task);
+    __u64 key, ids;
+    struct task_facts *facts = bpf_map_lookup_elem(&sonde_dispatch_task_facts, &index);
+    bool known = false;
+    if (facts && facts->word == word) {
+        key = facts->key;
+        ids = facts->ids;
+        known = facts->check == facts_check(word, key, ids);
+    }
+    if (!known) {
+        struct task_struct *task = bpf_get_current_task_btf();
+        key = task_key(task);
+        ids = ((__u64)task->tgid << 32) | (__u32)task->pid;
+    }
     __u64 mask = all;
     __u32 slot = key & SONDE_DISPATCH_FILTER_MASK;
     struct sonde_dispatch_entry *e = bpf_map_lookup_elem(&sonde_dispatch_interest, &slot);
@@ -117,13 +152,20 @@ static __always_inline __u64 wanted(const void *regs, __u32 direction)
             *cached = word;
         return 0;
     }
+    if (!known && facts) {
+        facts->word = 0; /* not valid while being written */
+        facts->key = key;
+        facts->ids = ids;
+        facts->check = facts_check(word, key, ids);
+        facts->word = word;
+    }
     struct sonde_dispatch_context *d = bpf_map_lookup_elem(&sonde_dispatch_context, &direction);
     if (!d)
         return 0;
     d->key = key;
     d->mask = mask;
-    d->tgid = task->tgid;
-    d->pid = task->pid;
+    d->tgid = ids >> 32;
+    d->pid = (__u32)ids;
     d->task = number >> 14;
     d->task_index = index;
     d->now_ns = 0;
@@ -149,7 +191,7 @@ int BPF_PROG(sonde_sys_exit, struct pt_regs *regs, long ret)
 }
 
 /* The task cache's invalidations: a new task may have a dead task's stack (and so its slot and
- * word), and a task that moves to another cgroup may now be wanted. Both run before the task's
+ * word), and a task that moves to another cgroup may now be wanted (and has another key). Both run before the task's
  * next syscall: a new task does not run before it is woken, and a task moved by another one
  * (runc moves its child while the child waits on a pipe) is moved before this tracepoint fires. */
 static __always_inline void forget_task(struct task_struct *task)
@@ -158,6 +200,9 @@ static __always_inline void forget_task(struct task_struct *task)
     __u64 *slot = bpf_map_lookup_elem(&sonde_dispatch_task_cache, &index);
     if (slot)
         *slot = 0;
+    struct task_facts *facts = bpf_map_lookup_elem(&sonde_dispatch_task_facts, &index);
+    if (facts)
+        facts->word = 0;
 }
 
 SEC("tp_btf/task_newtask")
@@ -181,6 +226,15 @@ int BPF_PROG(sonde_dispatch_attach, struct cgroup *dst_cgrp, const char *path, s
         if (config)
             __sync_fetch_and_add(&config->moved, 1);
     }
+    return 0;
+}
+
+/* An exec by a thread other than the leader gives it the leader's pid: what was remembered of it
+ * is wrong from then on. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sonde_dispatch_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+    forget_task(p);
     return 0;
 }
 
