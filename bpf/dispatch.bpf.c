@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "sonde/cgroup_key.h"
 #include "sonde/dispatch.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -67,23 +68,14 @@ const struct sonde_dispatch_context *sonde_btf_dispatch_context __attribute__((u
  * this kernel's return thunks every helper call costs tens of nanoseconds). */
 static __always_inline __u64 task_key(struct task_struct *task)
 {
-    if (key_by_v1_pids) {
-        /* task->cgroups->subsys[pids_cgrp_id]: the index is the running kernel's (CO-RE), and the
-         * verifier takes no computed index into a kernel struct, so the slot is probe-read. */
-        struct cgroup_subsys_state *css = NULL;
-        __u32 index = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
-        void *slots = (void *)BPF_CORE_READ(task, cgroups) + bpf_core_field_offset(struct css_set, subsys);
-        bpf_probe_read_kernel(&css, sizeof(css), slots + (index & 63) * sizeof(css));
-        return BPF_CORE_READ(css, cgroup, kn, id);
-    }
+    if (key_by_v1_pids)
+        return sonde_pids_cgroup_id(task);
     return task->cgroups->dfl_cgrp->kn->id;
 }
 
 static __always_inline bool keyed_hierarchy(struct cgroup *cgrp)
 {
-    if (key_by_v1_pids)
-        return cgrp->root->subsys_mask & (1u << bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id));
-    return cgrp->root->hierarchy_id == 0;
+    return sonde_keyed_hierarchy(cgrp, key_by_v1_pids);
 }
 
 /* A task's pt_regs address as a number. The verifier allows no arithmetic on a kernel pointer but

@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "sonde/cgroup_key.h"
 #include "sonde/dispatch_consumer.h"
 #include "recorder.h"
 
@@ -18,6 +19,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Keeps the compiler from moving loads and stores across it (ordering that the code relies on). */
 #define sonde_barrier() asm volatile("" ::: "memory")
+
+/* Bounds a length for the verifier right where a helper takes it: Linux 6.1's verifier loses the
+ * bound of a value spilled across an earlier helper call, and the compiler would drop a plain `&`
+ * it can prove changes nothing. */
+#define sonde_bound(len, mask) asm volatile("%0 &= " #mask : "+r"(len))
 
 /* Without a unified cgroup hierarchy, containers are told apart by mount namespace instead. */
 const volatile __u8 key_by_mntns = 0;
@@ -149,15 +155,8 @@ static __always_inline __u64 task_key(struct task_struct *task)
 {
     if (key_by_mntns)
         return task->nsproxy->mnt_ns->ns.inum;
-    if (key_by_v1_pids) {
-        /* task->cgroups->subsys[pids_cgrp_id]: the index is the running kernel's (CO-RE), and the
-         * verifier takes no computed index into a kernel struct, so the slot is probe-read. */
-        struct cgroup_subsys_state *css = NULL;
-        __u32 index = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
-        void *slots = (void *)BPF_CORE_READ(task, cgroups) + bpf_core_field_offset(struct css_set, subsys);
-        bpf_probe_read_kernel(&css, sizeof(css), slots + (index & 63) * sizeof(css));
-        return BPF_CORE_READ(css, cgroup, kn, id);
-    }
+    if (key_by_v1_pids)
+        return sonde_pids_cgroup_id(task);
     return task->cgroups->dfl_cgrp->kn->id;
 }
 
@@ -165,9 +164,7 @@ static __always_inline __u64 task_key(struct task_struct *task)
  * pids controller's. Ids of different hierarchies may be equal. */
 static __always_inline bool keyed_hierarchy(struct cgroup *cgrp)
 {
-    if (key_by_v1_pids)
-        return cgrp->root->subsys_mask & (1u << bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id));
-    return cgrp->root->hierarchy_id == 0;
+    return sonde_keyed_hierarchy(cgrp, key_by_v1_pids);
 }
 
 static __always_inline struct sonde_rec_target *find_target(__u64 key)
@@ -230,13 +227,14 @@ static __always_inline void ring_commit(struct sonde_dispatch_context *d, struct
 
     /* Not yet valid at its place: the reader requires position == its start. */
     rec->position = (__u32)start + 1;
-    if (size > SONDE_REC_MAX_RECORD)
+    if (size >= SONDE_REC_MAX_RECORD)
         return;
     if (rec->type == SONDE_REC_EXIT) {
         __u16 flags;
         rec->timestamp_ns = exit_time(d, entry_time(h, data, ring_mask, start, rec->tid, rec->nr), &flags);
         rec->flags = flags;
     }
+    sonde_bound(size, 8191); /* below SONDE_REC_MAX_RECORD, checked above */
     bpf_probe_read_kernel(&data[off], size, record);
     /* The commit mark, stored after the record's bytes (x86 keeps stores in order). */
     ((struct sonde_rec_header *)&data[off])->position = (__u32)start;
@@ -259,7 +257,7 @@ static __always_inline void ring_commit(struct sonde_dispatch_context *d, struct
         struct sonde_ring_c##class *ring = bpf_map_lookup_elem(inner, &cpu);                     \
         if (!ring)                                                                                \
             return;                                                                               \
-        if (size > SONDE_REC_MAX_RECORD) {                                                        \
+        if (size >= SONDE_REC_MAX_RECORD) {                                                        \
             ring->h.dropped++;                                                                    \
             return;                                                                               \
         }                                                                                         \
@@ -372,7 +370,7 @@ SONDE_IN_PLACE_CLASS(4)
         struct sonde_ring_c##class *ring = ring_c##class(slot);                                  \
         if (!ring)                                                                                \
             return;                                                                               \
-        len &= SONDE_REC_STRING_MAX - 1 | SONDE_REC_STRING_MAX; /* at most 2047: the bound shown */ \
+        len &= SONDE_REC_STRING_MAX - 1 | SONDE_REC_STRING_MAX; /* at most 2047 (buffer_capture is at most 1024) */ \
         __u32 size = (sizeof(struct sonde_rec_exit) + sizeof(struct sonde_rec_chunk) + len + 7) & ~7u; \
         __u64 start = ring_reserve(&ring->h, size);                                               \
         struct sonde_rec_exit *x =                                                                \
@@ -384,6 +382,7 @@ SONDE_IN_PLACE_CLASS(4)
         x->hdr.nchunks = 1;                                                                       \
         x->ret = ret;                                                                             \
         struct sonde_rec_chunk *chunk = (void *)(x + 1);                                          \
+        sonde_bound(len, 2047);                                                                   \
         if (bpf_probe_read_user(chunk + 1, len, (const void *)ptr) < 0) {                         \
             len = 0;                                                                              \
             flags |= SONDE_CHUNK_FAULT;                                                           \

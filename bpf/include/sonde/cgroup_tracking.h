@@ -30,9 +30,7 @@ static __always_inline void sonde_emit_cgroup_event(struct cgroup *cgrp, const c
  * hosts the pids controller's (see sonde_v1_pids). */
 static __always_inline bool sonde_is_v2(struct cgroup *cgrp)
 {
-    if (sonde_v1_pids)
-        return BPF_CORE_READ(cgrp, root, subsys_mask) & (1u << bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id));
-    return BPF_CORE_READ(cgrp, root, hierarchy_id) == 0;
+    return sonde_keyed_hierarchy(cgrp, sonde_v1_pids);
 }
 
 SEC("tp_btf/cgroup_mkdir")

@@ -9,6 +9,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "sonde/abi.h"
+#include "sonde/cgroup_key.h"
 
 /* Set by user space between open and load. */
 const volatile __u8 sonde_filter_by_cgroup = 1; /* 0: every process of the host */
@@ -50,16 +51,8 @@ static __always_inline void sonde_count_lost(__u32 reason)
 /* A task's cgroup id in the hierarchy sonde keys containers by (see sonde_v1_pids). */
 static __always_inline __u64 sonde_task_cgroup_id(struct task_struct *task)
 {
-    if (sonde_v1_pids) {
-        /* task->cgroups->subsys[pids_cgrp_id]: the controller's index is the running kernel's
-         * (CO-RE), so the slot is read at a computed address. */
-        struct css_set *cset = BPF_CORE_READ(task, cgroups);
-        struct cgroup_subsys_state *css = NULL;
-        __u32 index = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
-        void *slots = (void *)cset + bpf_core_field_offset(struct css_set, subsys);
-        bpf_probe_read_kernel(&css, sizeof(css), slots + (index & 63) * sizeof(css));
-        return BPF_CORE_READ(css, cgroup, kn, id);
-    }
+    if (sonde_v1_pids)
+        return sonde_pids_cgroup_id(task);
     return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 }
 
