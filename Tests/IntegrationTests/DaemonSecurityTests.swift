@@ -109,9 +109,9 @@ final class DaemonSecurityTests: XCTestCase {
     }
 
     /// The daemon out of descriptors altogether (root holding 300 connections to its unix socket,
-    /// which has no cap: it is root's): the recorder's housekeeping, which opens its registry every
-    /// 200 ms, meets EMFILE and waits it out instead of ending the daemon; once the connections
-    /// go, the daemon answers and records again.
+    /// which has no cap: it is root's): the recorder's next step, woken by a new cgroup's notice
+    /// from the kernel, opens its registry, meets EMFILE and waits it out instead of ending the
+    /// daemon; once the connections go, the daemon answers and records again.
     func testRunningOutOfDescriptorsDegradesAndRecovers() async throws {
         let daemon = try DaemonProcess(recording: ["sonde-sec-none"])
         defer { daemon.remove() }
@@ -121,6 +121,10 @@ final class DaemonSecurityTests: XCTestCase {
         for _ in 0..<300 {
             if let fd = connectUnix(daemon.socket) { held.append(fd) }
         }
+        // The recorder works on events only: a cgroup made now is one.
+        let cgroup = try CgroupV2.find().mountPoint + "/sonde-sec-emfile-\(getpid())"
+        XCTAssertEqual(mkdir(cgroup, 0o755), 0, "mkdir \(cgroup): \(errno)")
+        defer { rmdir(cgroup) }
         let short = try await eventually(timeout: .seconds(30)) { daemon.log.contains("recorder: ") && daemon.log.contains("EMFILE") }
         XCTAssertTrue(short, "the recorder never ran short: \(held.count) connections held\n\(daemon.log)")
         XCTAssertTrue(daemon.isRunning, daemon.log)

@@ -7,7 +7,13 @@ import Testing
 /// leave detaches it.
 @Suite(.serialized) struct DispatcherTests {
     @Test func consumersShareOneDispatcherAndOneKilledTakesNothingFromTheOthers() async throws {
-        #expect(!SyscallDispatcher.isRunning(), "a dispatcher was already attached: \(SyscallDispatcher.consumers())")
+        // Consumers left by others (a daemon's pinned recorder) stay; this test's come and go.
+        let before = SyscallDispatcher.consumers().map(\.name).sorted()
+        func added() -> [String] {
+            var names = SyscallDispatcher.consumers().map(\.name).sorted()
+            for name in before { if let index = names.firstIndex(of: name) { names.remove(at: index) } }
+            return names
+        }
         let workload = try SyscallWorkload.container(prefix: "sonde-it-dispatch", ok: 700, failing: 30)
         defer { workload.remove() }
         try workload.start()
@@ -22,7 +28,7 @@ import Testing
         defer { top.stop(signal: SIGKILL) }
         // Both joined: the waiting loop's own calls show in the metrics, and the recorder holds a slot.
         let joined = try await eventually(timeout: .seconds(30)) {
-            top.stdout.contains("\"access\"") && SyscallDispatcher.consumers().map(\.name).sorted() == ["recorder", "syscalls"]
+            top.stdout.contains("\"access\"") && added() == ["recorder", "syscalls"]
         }
         #expect(joined, "consumers: \(SyscallDispatcher.consumers()); top: \(top.stderr); record: \(recorder.stderr)")
         // One program pair on the syscall tracepoints: the consumers' own programs are tail-called,
@@ -47,22 +53,24 @@ import Testing
 
         // The next consumer to join evicts the dead one's slot; the recorder keeps its own.
         let probe = try SyscallDispatcher.join(name: "probe", owner: .current)
-        #expect(SyscallDispatcher.consumers().map(\.name).sorted() == ["probe", "recorder"])
+        #expect(added() == ["probe", "recorder"])
         try probe.leave()
-        #expect(SyscallDispatcher.consumers().map(\.name) == ["recorder"])
+        #expect(added() == ["recorder"])
 
         // The last consumer leaves: nothing of sonde stays on the syscall tracepoints.
         recorder.stop(signal: SIGTERM)
         _ = recorder.wait(timeout: 30)
         let stopped = try run(sondeExecutable, ["record", "stop"] + pins)
         #expect(stopped.status == 0, "\(stopped.stderr)")
-        #expect(!SyscallDispatcher.isRunning())
-        #expect(SyscallDispatcher.consumers().isEmpty)
-        // Links are freed by the kernel shortly after their pins go.
-        let detached = try await eventually(timeout: .seconds(20)) {
-            (try? attachedPrograms())?.contains { $0.hasPrefix("sonde_sys_") } == false
+        #expect(added().isEmpty)
+        if before.isEmpty {
+            #expect(!SyscallDispatcher.isRunning())
+            // Links are freed by the kernel shortly after their pins go.
+            let detached = try await eventually(timeout: .seconds(20)) {
+                (try? attachedPrograms())?.contains { $0.hasPrefix("sonde_sys_") } == false
+            }
+            #expect(detached, "\((try? attachedPrograms()) ?? [])")
         }
-        #expect(detached, "\((try? attachedPrograms()) ?? [])")
     }
 
     /// The names of the programs attached through a BPF link, one per link.
