@@ -25,6 +25,10 @@ public protocol Gadget: Sendable {
     /// containers instead of being attached (so processes nobody selected never run them); nil for
     /// gadgets that attach all their programs.
     var dispatchedPrograms: DispatchedPrograms? { get }
+    /// Whether the dispatcher calls those programs for the selected containers that already ran
+    /// when the gadget started, or only for cgroups made while it runs (which the kernel hands it
+    /// from their first syscall on).
+    var dispatchesExistingContainers: Bool { get }
     /// True when `enrich` adds something: events of other gadgets skip the call.
     var enrichesEvents: Bool { get }
     /// Adds what decoding alone cannot know, such as the container of another process the event
@@ -37,5 +41,6 @@ extension Gadget {
     public func loaded(_ object: BPFObject) throws(SondeError) {}
     public var enrichesEvents: Bool { false }
     public var dispatchedPrograms: DispatchedPrograms? { nil }
+    public var dispatchesExistingContainers: Bool { true }
     public func enrich(_ event: inout Event, containers: ContainerCollection) {}
 }

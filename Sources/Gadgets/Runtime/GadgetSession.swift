@@ -138,7 +138,8 @@ public final class GadgetSession: Sendable {
         try gadget.configure(object)
         try object.load()
         try gadget.loaded(object)
-        let cgroupMap = KernelSelection(map: try object.map("sonde_cgroups"), consumer: consumer)
+        let cgroupMap = KernelSelection(map: try object.map("sonde_cgroups"), consumer: consumer,
+                                        dispatchesListed: gadget.dispatchesExistingContainers)
         let lostMap = try object.map("sonde_lost")
         try selectMatching(in: cgroupMap)
         let reader = try RingBufferReader(map: try object.map("sonde_events"))
@@ -376,14 +377,17 @@ public final class GadgetSession: Sendable {
     }
 
     /// The kernel's side of the selection: the object's cgroup map and, for gadgets the syscall
-    /// dispatcher calls, the dispatcher's interest in the same cgroups.
+    /// dispatcher calls, the dispatcher's interest in the same cgroups (new cgroups are wanted by
+    /// the kernel itself, at cgroup_mkdir).
     struct KernelSelection {
         let map: BPFMap
         let consumer: DispatchConsumer?
+        /// Whether cgroups user space selects are wanted too (Gadget.dispatchesExistingContainers).
+        let dispatchesListed: Bool
 
         func select(_ id: UInt64) throws(SondeError) {
             try map.update(id, GadgetSession.selected)
-            try consumer?.want(id)
+            if dispatchesListed { try consumer?.want(id) }
         }
 
         func unselect(_ id: UInt64) {

@@ -12,6 +12,9 @@ public struct StartupGadget: Gadget {
 
     public let name = "startup"
     public var dispatchedPrograms: DispatchedPrograms? { DispatchedPrograms(enter: nil, exit: "sonde_startup_sys_exit") }
+    /// A start-up timeline needs its container's cgroup seen being made (StartupTracker), so the
+    /// accept exits of containers that ran before are never wanted: they would only cost.
+    public var dispatchesExistingContainers: Bool { false }
     public var object: EmbeddedBPFObject { EmbeddedBPF.startup }
 
     // Offsets in struct sonde_startup_event (checked against the object's BTF by a test).
