@@ -200,7 +200,12 @@ public enum NodeDaemon {
                 if let service = node.recorderService {
                     // First pass records every selected container already running: those that started
                     // while no daemon ran are found here (reconcile), then it follows changes.
-                    group.addTask { try await service.run() }
+                    group.addTask {
+                        // Stopped by `sonde record stop`: the daemon serves on without recording.
+                        if try await service.run() == .stopped {
+                            while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+                        }
+                    }
                 } else {
                     group.addTask {
                         // The watchers refresh the collection when something changes; this is the reconcile.

@@ -244,7 +244,7 @@ public final class FlightRecorder: @unchecked Sendable {
         withExtendedLifetime(templates) {}
 
         let sizeClass = RingLayout.sizeClass(forBytesPerCPU: settings.bytesPerCPU)
-        try RegistryStore(directory: settings.stateDirectory).update { (registry: inout RecorderRegistry) throws(SondeError) in
+        try RegistryStore(directory: settings.stateDirectory).update(creating: true) { (registry: inout RecorderRegistry) throws(SondeError) in
             registry = RecorderRegistry()
             registry.keyByMountNamespace = settings.keyByMountNamespace
             registry.defaultSizeClass = sizeClass

@@ -64,7 +64,16 @@ public final class RecorderService: @unchecked Sendable {
     /// cancellation), with a timeout only for what is due: the next reconcile (`refreshInterval`)
     /// and the resolution deadline of a pending cgroup. While nothing happens it does not wake
     /// more often than that.
-    public func run(timeout: Duration? = nil, ready: @Sendable () -> Void = {}) async throws(SondeError) {
+    /// How a run ended.
+    public enum Ending: Sendable, Equatable {
+        /// The timeout passed or the task was cancelled: the recording goes on in the kernel.
+        case finished
+        /// Someone stopped the recorder (`sonde record stop`): nothing is left to follow.
+        case stopped
+    }
+
+    @discardableResult
+    public func run(timeout: Duration? = nil, ready: @Sendable () -> Void = {}) async throws(SondeError) -> Ending {
         guard let wakeup else { throw SondeError(.resourceExhausted, "recorder: cannot make a wakeup pipe (out of file descriptors?)") }
         var short = false
         while !Task.isCancelled {
@@ -83,6 +92,12 @@ public final class RecorderService: @unchecked Sendable {
             if let deadline { wait = min(wait, deadline - .now) }
             _ = await wakeup.wait(for: [notices], timeout: max(wait, .zero))
             if Task.isCancelled { break }
+            // `sonde record stop` removed the pins (and took the syscall programs out of the
+            // dispatcher): this process lets go of the rest, its links, when it ends.
+            guard FlightRecorder.isRunning(recorder.settings) else {
+                notice("the flight recorder was stopped (sonde record stop): not following containers any more")
+                return .stopped
+            }
             do throws(SondeError) {
                 try step()
                 if short { notice("recorder: working again after the shortage") }
@@ -91,8 +106,12 @@ public final class RecorderService: @unchecked Sendable {
                 // Out of descriptors or memory (a flood of connections, say): the kernel records
                 // on; this housekeeping waits and tries again rather than ending the process.
                 await waitOutShortage(error, reported: &short)
+            } catch where error.code == .notFound && !FlightRecorder.isRunning(recorder.settings) {
+                notice("the flight recorder was stopped (sonde record stop): not following containers any more")
+                return .stopped
             }
         }
+        return .finished
     }
 
     /// When the next step is due without any event: the reconcile, or the moment a pending cgroup

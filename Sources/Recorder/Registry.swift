@@ -43,9 +43,15 @@ struct RegistryStore {
     let directory: String
     var file: String { directory + "/registry.json" }
 
-    /// Runs `body` on the registry with the lock held and saves what it changed.
-    func update<T>(_ body: (inout RecorderRegistry) throws(SondeError) -> T) throws(SondeError) -> T {
-        try FileManager.default.createDirectory(atPathOrThrow: directory)
+    /// Runs `body` on the registry with the lock held and saves what it changed. Only the start of
+    /// a recorder makes the directory: once `sonde record stop` removed it, a process still
+    /// following the recorder must not bring it back.
+    func update<T>(creating: Bool = false, _ body: (inout RecorderRegistry) throws(SondeError) -> T) throws(SondeError) -> T {
+        if creating {
+            try FileManager.default.createDirectory(atPathOrThrow: directory)
+        } else if !Files.exists(directory) {
+            throw SondeError(.notFound, "the flight recorder was stopped (its registry \(directory) is gone)")
+        }
         let lock = open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lock >= 0 else { throw SondeError.system("cannot open \(directory)/lock", Errno.current) }
         defer { close(lock) }

@@ -116,8 +116,11 @@ struct RecordStart: AsyncParsableCommand {
             } }
             let signals = StopSignals { task.cancel() }
             defer { signals.cancel() }
-            try await task.value
-            Output.notice("recording goes on in the kernel; `sonde record dump -c NAME` reads it, `sonde record stop` ends it")
+            // Stopped by `sonde record stop`: ending this process lets its links (the recorder's
+            // cgroup and exit programs) go with it.
+            if try await task.value == .finished {
+                Output.notice("recording goes on in the kernel; `sonde record dump -c NAME` reads it, `sonde record stop` ends it")
+            }
         } catch let error as SondeError {
             throw Output.fail(error)
         }

@@ -213,6 +213,41 @@ import Testing
         #expect(!Files.exists(settings.pinDirectory))
     }
 
+    /// `record stop` while a `record start` still runs: every program of the recorder is detached
+    /// (its syscall programs at once, the links the start process holds when it notices and exits),
+    /// and nothing it removed comes back.
+    @Test func recordStopEndsARunningRecordStart() async throws {
+        let settings = settings()
+        let location = ["--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory]
+        defer { _ = try? run(sondeExecutable, ["record", "stop"] + location) }
+        let cgroups = try CgroupV2.find()
+        let path = "/sonde-it-stop-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
+        defer { rmdir(cgroups.directory(of: path)) }
+        // Recorders of others (a daemon's) may be attached too: this one's links are counted.
+        func recorderLinks() -> Int { ((try? attachedPrograms()) ?? []).filter { $0.hasPrefix("sonde_rec_") }.count }
+        let others = recorderLinks()
+        let start = try BackgroundCommand(sondeExecutable, ["record", "start", "--cgroup", path, "--timeout", "300"] + location)
+        defer { start.stop(signal: SIGKILL) }
+        let recording = try await eventually(timeout: .seconds(30)) {
+            start.stderr.contains("flight recorder started") && recorderLinks() > others
+        }
+        #expect(recording, "\(start.stderr)")
+
+        let stopped = try run(sondeExecutable, ["record", "stop"] + location)
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        // The start process notices at its next look (every 2 s) and exits, letting its links go.
+        #expect(start.wait(timeout: 30) == 0, "\(start.stderr)")
+        #expect(start.stderr.contains("the flight recorder was stopped"), "\(start.stderr)")
+        #expect(!start.stderr.contains("recording goes on in the kernel"), "\(start.stderr)")
+        let detached = try await eventually(timeout: .seconds(20)) { recorderLinks() == others }
+        #expect(detached, "\((try? attachedPrograms()) ?? [])")
+        #expect(!FileManager.default.fileExists(atPath: settings.stateDirectory))
+        #expect(!FileManager.default.fileExists(atPath: settings.pinDirectory))
+        let list = try run(sondeExecutable, ["record", "list"] + location)
+        #expect(list.status != 0 && list.stderr.contains("not running"), "\(list.stdout) \(list.stderr)")
+    }
+
     @Test func aThreadWhoseProcessMovesIntoARecordedCgroupIsRecorded() throws {
         let settings = settings()
         let location = ["--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory]
