@@ -253,15 +253,6 @@ public final class BPFObject: @unchecked Sendable {
         return fd
     }
 
-    /// Pins a loaded program at `path`, so it outlives this process where no link holds it (a
-    /// program that is tail-called rather than attached).
-    public func pinProgram(_ programName: String, at path: String) throws(SondeError) {
-        guard let program = bpf_object__find_program_by_name(object, programName) else {
-            throw SondeError(.notFound, "\(name) has no program \(programName)")
-        }
-        try negativeErrnoCall("cannot pin program \(programName) at \(path)") { bpf_program__pin(program, path) }
-    }
-
     /// The names of the object's maps (internal ones such as .rodata included).
     public var mapNames: [String] {
         var names: [String] = []

@@ -62,7 +62,7 @@ public enum SyscallDispatcher {
         try withLock(location) { table throws(SondeError) in
             try evictDead(&table, location: location)
             if let (slot, _) = table.slots.first(where: { $0.value.owner == owner && $0.value.name == name }) {
-                return try DispatchConsumer(slot: slot, name: name, location: location)
+                return try DispatchConsumer(slot: slot, name: name, location: location, isNew: false)
             }
             guard let slot = (0..<slots).first(where: { table.slots[$0] == nil }) else {
                 let names = table.slots.values.map(\.name).sorted().joined(separator: ", ")
@@ -71,7 +71,7 @@ public enum SyscallDispatcher {
             }
             try startIfNeeded(location)
             table.slots[slot] = .init(name: name, owner: owner)
-            return try DispatchConsumer(slot: slot, name: name, location: location)
+            return try DispatchConsumer(slot: slot, name: name, location: location, isNew: true)
         }
     }
 
@@ -214,6 +214,9 @@ public final class DispatchConsumer: @unchecked Sendable {
     public let slot: Int
     public let name: String
     public let location: SyscallDispatcher.Location
+    /// The slot was free before this join (a new dispatcher, or the owner's first join): the
+    /// arrays hold no program of this consumer and no cgroup wants it yet.
+    public let isNew: Bool
     private let interest: MappedArray
     private let config: MappedArray
     private let overflow: BPFMap
@@ -222,10 +225,11 @@ public final class DispatchConsumer: @unchecked Sendable {
 
     var bit: UInt64 { 1 << UInt64(slot) }
 
-    init(slot: Int, name: String, location: SyscallDispatcher.Location) throws(SondeError) {
+    init(slot: Int, name: String, location: SyscallDispatcher.Location, isNew: Bool = false) throws(SondeError) {
         self.slot = slot
         self.name = name
         self.location = location
+        self.isNew = isNew
         let dir = location.pinDirectory
         interest = try MappedArray(try BPFMap.pinned(at: dir + "/sonde_dispatch_interest"), writable: true)
         config = try MappedArray(try BPFMap.pinned(at: dir + "/sonde_dispatch_config"), writable: true)
@@ -250,16 +254,6 @@ public final class DispatchConsumer: @unchecked Sendable {
         }
         if let exit = programs.exit {
             try exitPrograms.update(UInt32(slot), UInt32(bitPattern: try object.programFileDescriptor(exit)))
-        }
-    }
-
-    /// `install` for programs pinned by an earlier process (a recorder joined again).
-    public func install(pinnedEnter: String, pinnedExit: String) throws(SondeError) {
-        for (path, array) in [(pinnedEnter, enterPrograms), (pinnedExit, exitPrograms)] {
-            let fd = bpf_obj_get(path)
-            guard fd >= 0 else { throw SondeError.system("cannot open the pinned program \(path)", Errno.current) }
-            defer { close(fd) }
-            try array.update(UInt32(slot), UInt32(bitPattern: fd))
         }
     }
 

@@ -60,6 +60,7 @@ public final class NodeState: Sendable {
         // Joins the recorder a previous daemon left pinned (after a crash or `kill -9`): what it
         // recorded stays, and so does the recording of running containers meanwhile.
         let recorder = try FlightRecorder.start(config.recorder, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
+        if let warning = recorder.warning { notice(warning) }
         var options = RecorderService.Options(selector: config.recordSelection.selector, crashDirectory: config.crashDirectory)
         options.retention = .seconds(config.retentionSeconds)
         options.refreshInterval = .seconds(config.reconcileSeconds)

@@ -134,8 +134,17 @@ public final class FlightRecorder: @unchecked Sendable {
     let rings: [BPFMap]  // outer maps by size class
     /// The loaded object when this process started the recorder (its links are pinned anyway).
     private let object: BPFObject?
-    /// The recorder's slot in the syscall dispatcher.
-    let consumer: DispatchConsumer
+    /// The recorder's slot in the syscall dispatcher; nil when the dispatcher its programs were
+    /// loaded with is gone (see `warning`).
+    let consumer: DispatchConsumer?
+
+    /// Set when syscalls are no longer recorded because the dispatcher was unpinned by hand: the
+    /// recorder's programs use that dispatcher's maps, and no new dispatcher can call them.
+    public var warning: String? {
+        consumer != nil ? nil : "the syscall dispatcher this recording was started with is gone (its pins under "
+            + "\(settings.dispatcher.pinDirectory) were removed): no syscall is recorded any more; what was recorded "
+            + "can still be dumped, and `sonde record stop` then `sonde record start` records again"
+    }
     /// Opened on first use by takeNotices().
     var noticeReader: RingBufferReader?
     /// Notices read but not yet handed out by takeNotices().
@@ -145,7 +154,7 @@ public final class FlightRecorder: @unchecked Sendable {
         + (0..<RingLayout.sizeClasses).map { "rec_rings_c\($0)" }
     /// Pinned while the recorder exists: the link of a program that is always attached.
     static let presenceLink = "link_sonde_rec_cgroup_mkdir"
-    /// The syscall programs, tail-called by the dispatcher (pinned: no link holds them).
+    /// The syscall programs, tail-called by the dispatcher (its program arrays hold them).
     static let syscallPrograms = DispatchedPrograms(enter: "sonde_rec_sys_enter", exit: "sonde_rec_sys_exit")
     static let consumerName = "recorder"
 
@@ -158,7 +167,7 @@ public final class FlightRecorder: @unchecked Sendable {
         .pin(settings.pinDirectory)
     }
 
-    private init(settings: RecorderSettings, object: BPFObject?, consumer: DispatchConsumer) throws(SondeError) {
+    private init(settings: RecorderSettings, object: BPFObject?, consumer: DispatchConsumer?) throws(SondeError) {
         self.settings = settings
         self.object = object
         self.consumer = consumer
@@ -189,15 +198,15 @@ public final class FlightRecorder: @unchecked Sendable {
         effective.bufferCapture = registry.bufferCapture
         effective.poolSize = registry.poolSize
         effective.bytesPerCPU = RingLayout.ringSize(sizeClass: registry.defaultSizeClass)
-        // Joined again (idempotent): if the dispatcher was unpinned meanwhile, a new one calls the
-        // pinned programs again and gets every recorded key back.
-        let dir = settings.pinDirectory
-        let consumer = try SyscallDispatcher.join(name: consumerName, owner: dispatchOwner(settings), location: settings.dispatcher)
-        try consumer.install(pinnedEnter: dir + "/prog_" + syscallPrograms.enter!, pinnedExit: dir + "/prog_" + syscallPrograms.exit!)
-        let recorder = try FlightRecorder(settings: effective, object: nil, consumer: consumer)
-        if effective.keyByMountNamespace { consumer.wantEverything(true) }
-        for key in try recorder.targets.keys(as: UInt64.self) where !effective.keyByMountNamespace { try consumer.want(key) }
-        return recorder
+        // The slot the recorder holds. A new slot means the dispatcher the recorder's programs were
+        // loaded with was unpinned: they read that dispatcher's maps, so no new one can call them.
+        var consumer: DispatchConsumer? = try SyscallDispatcher.join(name: consumerName, owner: dispatchOwner(settings),
+                                                                     location: settings.dispatcher)
+        if consumer?.isNew == true {
+            try? consumer?.leave()
+            consumer = nil
+        }
+        return try FlightRecorder(settings: effective, object: nil, consumer: consumer)
     }
 
     /// Starts recording (loads, pins, attaches), or joins the recorder that already runs.
@@ -262,9 +271,6 @@ public final class FlightRecorder: @unchecked Sendable {
 
         let recorder = try FlightRecorder(settings: settings, object: object, consumer: consumer)
         try recorder.refillPool()
-        for program in syscallPrograms.names {
-            try object.pinProgram(program, at: dir + "/prog_" + program)
-        }
         try consumer.install(object, syscallPrograms)
         if settings.keyByMountNamespace { consumer.wantEverything(true) }
         try object.attachAll(except: syscallPrograms.names)
@@ -389,12 +395,12 @@ public final class FlightRecorder: @unchecked Sendable {
             try filter.update(index, FilterEntry(key: key, target: value))
         }
         // After the target is in the maps: the dispatcher calls the recorder for it from now on.
-        if !settings.keyByMountNamespace { try consumer.want(key) }
+        if !settings.keyByMountNamespace { try consumer?.want(key) }
     }
 
     /// Stops recording `key`; a key that collided on the same filter entry moves into it.
     func removeTarget(_ key: UInt64) throws(SondeError) {
-        if !settings.keyByMountNamespace { try consumer.unwant(key) }
+        if !settings.keyByMountNamespace { try consumer?.unwant(key) }
         try targets.delete(key)
         let index = FilterEntry.index(key)
         guard let entry = try filter.lookup(index, as: FilterEntry.self), entry.key == key else { return }

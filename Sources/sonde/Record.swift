@@ -101,6 +101,7 @@ struct RecordStart: AsyncParsableCommand {
 
             let joining = FlightRecorder.isRunning(settings)
             let recorder = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
+            if let warning = recorder.warning { Output.notice(warning) }
             var options = RecorderService.Options(selector: selector, crashDirectory: crashDir)
             options.retention = .seconds(retention)
             options.bytesPerCPU = bufferSize?.bytes
@@ -160,6 +161,7 @@ struct RecordDump: AsyncParsableCommand {
                 return
             }
             let recorder = try FlightRecorder.attach(location.settings)
+            if let warning = recorder.warning { Output.notice(warning) }
             let recorded = try recorder.recorded().map(\.container)
             let wanted: Container?
             if let container {
@@ -225,6 +227,7 @@ struct RecordList: AsyncParsableCommand {
     func run() async throws {
         do {
             let recorder = try FlightRecorder.attach(location.settings)
+            if let warning = recorder.warning { Output.notice(warning) }
             var rows = [["RUNTIME", "NAME", "ID", "CGROUP", "STATE"]]
             for (container, ended) in try recorder.recorded() {
                 rows.append([container.runtime.rawValue, container.name, String(container.id.prefix(12)),

@@ -72,4 +72,44 @@ import Testing
             #expect(detached, "\((try? attachedPrograms()) ?? [])")
         }
     }
+
+    /// The dispatcher's pins removed by hand while a recording is pinned: the recorder's programs
+    /// read that dispatcher's maps, so syscalls are no longer recorded. Every command that joins the
+    /// recorder says so, what was recorded still dumps, and stop then start records again.
+    @Test func aRecordingWhoseDispatcherWasUnpinnedSaysSoAndStillDumps() async throws {
+        // Removing the dispatcher's pins must not take anyone else's consumer away.
+        try #require(SyscallDispatcher.consumers().isEmpty, "other consumers hold the dispatcher: \(SyscallDispatcher.consumers())")
+        let workload = try SyscallWorkload.container(prefix: "sonde-it-redispatch", ok: 40, failing: 7)
+        defer { workload.remove() }
+        try workload.start()
+        let unique = "sonde-it-redispatch-\(getpid())"
+        let pins = ["--pin-directory", "/sys/fs/bpf/" + unique, "--state-directory", "/run/" + unique]
+        defer { _ = try? run(sondeExecutable, ["record", "stop"] + pins) }
+        let started = try run(sondeExecutable, ["record", "start", "-c", workload.name, "--timeout", "1"] + pins)
+        #expect(started.status == 0, "\(started.stderr)")
+        let before = try run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins)
+        #expect(before.status == 0 && before.stdout.contains("access("), "\(before.stdout.suffix(500)) \(before.stderr)")
+
+        let dispatcher = SyscallDispatcher.Location().pinDirectory
+        for name in (try FileManager.default.contentsOfDirectory(atPath: dispatcher)).sorted(by: { $0.hasPrefix("link_") && !$1.hasPrefix("link_") }) {
+            unlink(dispatcher + "/" + name)
+        }
+        let listed = try run(sondeExecutable, ["record", "list"] + pins)
+        #expect(listed.status == 0 && listed.stdout.contains(workload.name), "\(listed.stdout) \(listed.stderr)")
+        #expect(listed.stderr.contains("the syscall dispatcher this recording was started with is gone"), "\(listed.stderr)")
+        // Joining did not leave a dispatcher nobody uses attached.
+        #expect(!SyscallDispatcher.isRunning())
+        let after = try run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins)
+        #expect(after.status == 0 && after.stdout.contains("access("), "\(after.stderr)")
+
+        #expect(try run(sondeExecutable, ["record", "stop"] + pins).status == 0)
+        let again = try run(sondeExecutable, ["record", "start", "-c", workload.name, "--timeout", "1"] + pins)
+        #expect(again.status == 0 && !again.stderr.contains("is gone"), "\(again.stderr)")
+        SyscallWorkload.go(workload)
+        let recorded = try await eventually(timeout: .seconds(30)) {
+            let dump = (try? run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins))?.stdout ?? ""
+            return dump.components(separatedBy: "rmdir(\"/no-such-directory\") = -1 ENOENT").count - 1 == 7
+        }
+        #expect(recorded)
+    }
 }
