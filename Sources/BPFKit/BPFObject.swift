@@ -1,4 +1,5 @@
 import CLibbpf
+import Foundation
 import LinuxKit
 #if canImport(Glibc)
 import Glibc
@@ -262,6 +263,15 @@ public final class BPFObject: @unchecked Sendable {
             map = bpf_object__next_map(object, current)
         }
         return names
+    }
+
+    /// Removes every pin in `directory`, links first: that detaches the programs before their maps
+    /// go (a map's pin removed first would leave a program writing to a map nobody can open).
+    public static func removePins(in directory: String) {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in entries.sorted(by: { $0.hasPrefix("link_") && !$1.hasPrefix("link_") }) {
+            unlink(directory + "/" + name)
+        }
     }
 
     // MARK: types

@@ -219,7 +219,7 @@ public final class FlightRecorder: @unchecked Sendable {
         let dir = settings.pinDirectory
         try FileManager.default.createDirectory(atPathOrThrow: dir)
         // Leftovers of a recorder that died before pinning its links are not reused.
-        removePins(dir)
+        BPFObject.removePins(in: dir)
 
         let object = try BPFObject(name: "recorder", bytes: EmbeddedBPF.recorder.bytes)
         for name in mapNames { try object.setPinPath(map: name, dir + "/" + name) }
@@ -228,7 +228,7 @@ public final class FlightRecorder: @unchecked Sendable {
             return try start(settings, object: object, consumer: consumer, captures: captures)
         } catch {
             try? consumer.leave()
-            removePins(dir)
+            BPFObject.removePins(in: dir)
             throw error
         }
     }
@@ -284,18 +284,11 @@ public final class FlightRecorder: @unchecked Sendable {
             throw SondeError(.notFound, "the flight recorder is not running")
         }
         try SyscallDispatcher.leave(name: consumerName, owner: dispatchOwner(settings), location: settings.dispatcher)
-        removePins(settings.pinDirectory)
+        BPFObject.removePins(in: settings.pinDirectory)
         rmdir(settings.pinDirectory)
         try? FileManager.default.removeItem(atPath: settings.stateDirectory)
     }
 
-    private static func removePins(_ dir: String) {
-        // Links first: that detaches the programs before their maps go.
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        for name in entries.sorted(by: { $0.hasPrefix("link_") && !$1.hasPrefix("link_") }) {
-            unlink(dir + "/" + name)
-        }
-    }
 
     // MARK: rings
 

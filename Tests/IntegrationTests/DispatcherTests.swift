@@ -90,10 +90,7 @@ import Testing
         let before = try run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins)
         #expect(before.status == 0 && before.stdout.contains("access("), "\(before.stdout.suffix(500)) \(before.stderr)")
 
-        let dispatcher = SyscallDispatcher.Location().pinDirectory
-        for name in (try FileManager.default.contentsOfDirectory(atPath: dispatcher)).sorted(by: { $0.hasPrefix("link_") && !$1.hasPrefix("link_") }) {
-            unlink(dispatcher + "/" + name)
-        }
+        BPFObject.removePins(in: SyscallDispatcher.Location().pinDirectory)
         let listed = try run(sondeExecutable, ["record", "list"] + pins)
         #expect(listed.status == 0 && listed.stdout.contains(workload.name), "\(listed.stdout) \(listed.stderr)")
         #expect(listed.stderr.contains("the syscall dispatcher this recording was started with is gone"), "\(listed.stderr)")
