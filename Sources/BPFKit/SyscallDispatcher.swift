@@ -43,6 +43,8 @@ public enum SyscallDispatcher {
     }
 
     static let slots = 16
+    /// Entries of the interest array (SONDE_DISPATCH_FILTER_SIZE).
+    static let filterSize = 65536
     /// Maps every consumer object shares with the dispatcher (declared in sonde/dispatch.h).
     static let sharedMaps = ["sonde_dispatch_interest", "sonde_dispatch_overflow", "sonde_dispatch_config",
                              "sonde_dispatch_context", "sonde_dispatch_enter_progs", "sonde_dispatch_exit_progs"]
@@ -144,13 +146,12 @@ public enum SyscallDispatcher {
     /// Frees the slots of consumers that are gone (a gadget killed with SIGKILL, a recorder whose
     /// pins were removed by hand): their programs leave the arrays and their interest is cleared.
     static func evictDead(_ table: inout SlotTable, location: Location) throws(SondeError) {
-        let dead = table.slots.filter { !$0.value.owner.isAlive }
-        guard !dead.isEmpty, isRunning(location) else {
-            if !isRunning(location) { table.slots = [:] } // unpinned by hand: nobody holds a slot
+        guard isRunning(location) else {
+            table.slots = [:] // unpinned by hand: nobody holds a slot
             return
         }
-        for slot in dead.keys {
-            try DispatchConsumer(slot: slot, name: dead[slot]!.name, location: location).clear()
+        for (slot, entry) in table.slots where !entry.owner.isAlive {
+            try DispatchConsumer(slot: slot, name: entry.name, location: location).clear()
             table.slots[slot] = nil
         }
     }
@@ -162,7 +163,7 @@ public enum SyscallDispatcher {
         try KernelFilesystems.ensureBPFFS()
         let dir = location.pinDirectory
         try FileManager.default.createDirectory(atPathOrThrow: dir)
-        removePins(dir) // left by a dispatcher that died before pinning its links
+        BPFObject.removePins(in: dir) // left by a dispatcher that died before pinning its links
         let object = try BPFObject(name: "dispatch", bytes: EmbeddedBPF.dispatch.bytes)
         let v1Pids = (try? CgroupV2.find())?.isUnified == false
         try object.setConstant("key_by_v1_pids", to: UInt8(v1Pids ? 1 : 0))
@@ -174,17 +175,10 @@ public enum SyscallDispatcher {
     }
 
     static func stop(_ location: Location) {
-        removePins(location.pinDirectory)
+        BPFObject.removePins(in: location.pinDirectory)
         rmdir(location.pinDirectory)
     }
 
-    private static func removePins(_ dir: String) {
-        // Links first: that detaches the programs before their maps go.
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        for name in entries.sorted(by: { $0.hasPrefix("link_") && !$1.hasPrefix("link_") }) {
-            unlink(dir + "/" + name)
-        }
-    }
 
     /// struct sonde_dispatch_config.
     struct ConfigValue: BitwiseCopyable {
@@ -241,7 +235,8 @@ public final class DispatchConsumer: @unchecked Sendable {
     /// Before load: the consumer's slot, and the dispatcher's maps reused from their pins.
     public func prepare(_ object: BPFObject) throws(SondeError) {
         try object.setConstant("sonde_dispatch_slot", to: UInt32(slot))
-        for map in SyscallDispatcher.sharedMaps where object.mapNames.contains(map) {
+        let present = Set(object.mapNames)
+        for map in SyscallDispatcher.sharedMaps where present.contains(map) {
             try object.setPinPath(map: map, location.pinDirectory + "/" + map)
         }
     }
@@ -320,21 +315,5 @@ public final class DispatchConsumer: @unchecked Sendable {
             guard let mask = try overflow.lookup(key, as: UInt64.self), mask & bit != 0 else { continue }
             try overflow.update(key, mask & ~bit)
         }
-    }
-}
-
-extension SyscallDispatcher {
-    static let filterSize = 65536
-}
-
-/// A process's start time (clock ticks since boot, /proc/PID/stat field 22): with the pid, it
-/// names one process even after the pid is reused.
-public enum ProcessStartTime {
-    public static func of(_ pid: Int32) -> UInt64? {
-        guard let stat = try? Files.readText("/proc/\(pid)/stat"),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // Fields after the command (which may hold spaces and parentheses) start at field 3.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? UInt64(fields[19]) : nil
     }
 }

@@ -50,3 +50,15 @@ extension FileManager {
         }
     }
 }
+
+/// A process's start time (clock ticks since boot, /proc/PID/stat field 22): with the pid, it
+/// names one process even after the pid is reused.
+public enum ProcessStartTime {
+    public static func of(_ pid: Int32) -> UInt64? {
+        guard let stat = try? Files.readText("/proc/\(pid)/stat"),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command (which may hold spaces and parentheses) start at field 3.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+}
