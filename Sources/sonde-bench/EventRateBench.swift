@@ -32,38 +32,22 @@ enum EventRateBench {
 
         static func parse(_ arguments: [String]) -> Settings {
             var settings = Settings()
-            var rest = arguments[...]
-            func value(_ flag: String) -> String {
-                guard let next = rest.popFirst() else { fail("\(flag) needs a value") }
-                return next
-            }
-            while let argument = rest.popFirst() {
+            var args = BenchArguments(arguments, mode: "sonde-bench events", usage: usage)
+            while let argument = args.next() {
                 switch argument {
-                case "--seconds":
-                    guard let n = Int(value(argument)), n > 0, n <= 600 else { fail("--seconds must be 1...600") }
-                    settings.seconds = n
+                case "--seconds": settings.seconds = args.int(argument, in: 1...600, "--seconds must be 1...600")
                 case "--rates":
-                    let rates = value(argument).split(separator: ",").map { Int($0) }
-                    guard !rates.isEmpty, rates.allSatisfy({ ($0 ?? -1) >= 0 }) else { fail("--rates takes numbers >= 0") }
+                    let rates = args.value(argument).split(separator: ",").map { Int($0) }
+                    guard !rates.isEmpty, rates.allSatisfy({ ($0 ?? -1) >= 0 }) else { args.fail("--rates takes numbers >= 0") }
                     settings.rates = rates.map { $0! }
-                case "--rounds":
-                    guard let n = Int(value(argument)), n > 0 else { fail("--rounds must be positive") }
-                    settings.rounds = n
+                case "--rounds": settings.rounds = args.int(argument, in: 1..., "--rounds must be positive")
                 case "--no-bpftrace": settings.bpftrace = false
-                case "--sonde": settings.sonde = value(argument)
-                case "--write": settings.write = value(argument)
-                case "-h", "--help":
-                    print(usage)
-                    exit(0)
-                default: fail("unknown argument \(argument)")
+                case "--sonde": settings.sonde = args.value(argument)
+                case "--write": settings.write = args.value(argument)
+                default: args.fail("unknown argument \(argument)")
                 }
             }
             return settings
-        }
-
-        static func fail(_ message: String) -> Never {
-            FileHandle.standardError.write(Data("sonde-bench events: \(message)\n\(usage)\n".utf8))
-            exit(2)
         }
     }
 

@@ -27,33 +27,17 @@ enum IdleBench {
 
         static func parse(_ arguments: [String]) -> Settings {
             var settings = Settings()
-            var rest = arguments[...]
-            func value(_ flag: String) -> String {
-                guard let next = rest.popFirst() else { fail("\(flag) needs a value") }
-                return next
-            }
-            while let argument = rest.popFirst() {
+            var args = BenchArguments(arguments, mode: "sonde-bench idle", usage: usage)
+            while let argument = args.next() {
                 switch argument {
-                case "--settle":
-                    guard let n = Int(value(argument)), n >= 0, n <= 600 else { fail("--settle must be 0...600") }
-                    settings.settle = n
-                case "--seconds":
-                    guard let n = Int(value(argument)), n >= 5, n <= 3600 else { fail("--seconds must be 5...3600") }
-                    settings.seconds = n
-                case "--sonde": settings.sonde = value(argument)
-                case "--write": settings.write = value(argument)
-                case "-h", "--help":
-                    print(usage)
-                    exit(0)
-                default: fail("unknown argument \(argument)")
+                case "--settle": settings.settle = args.int(argument, in: 0...600, "--settle must be 0...600")
+                case "--seconds": settings.seconds = args.int(argument, in: 5...3600, "--seconds must be 5...3600")
+                case "--sonde": settings.sonde = args.value(argument)
+                case "--write": settings.write = args.value(argument)
+                default: args.fail("unknown argument \(argument)")
                 }
             }
             return settings
-        }
-
-        static func fail(_ message: String) -> Never {
-            FileHandle.standardError.write(Data("sonde-bench idle: \(message)\n\(usage)\n".utf8))
-            exit(2)
         }
     }
 

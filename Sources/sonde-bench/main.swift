@@ -27,34 +27,18 @@ struct Options {
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
-        var rest = arguments[...]
-        func value(_ flag: String) -> String {
-            guard let next = rest.popFirst() else { fail("\(flag) needs a value") }
-            return next
-        }
-        while let argument = rest.popFirst() {
+        var args = BenchArguments(arguments, mode: "sonde-bench", usage: usage)
+        while let argument = args.next() {
             switch argument {
             case "--quick": options.quick = true
-            case "--rounds":
-                guard let n = Int(value(argument)), n > 0 else { fail("--rounds must be a positive integer") }
-                options.rounds = n
-            case "--calls":
-                guard let n = Int(value(argument)), n >= 1000 else { fail("--calls must be at least 1000") }
-                options.calls = n
-            case "--write": options.write = value(argument)
-            case "--only": options.only = value(argument).split(separator: ",").map(String.init)
-            case "-h", "--help":
-                print(usage)
-                exit(0)
-            default: fail("unknown argument \(argument)")
+            case "--rounds": options.rounds = args.int(argument, in: 1..., "--rounds must be a positive integer")
+            case "--calls": options.calls = args.int(argument, in: 1000..., "--calls must be at least 1000")
+            case "--write": options.write = args.value(argument)
+            case "--only": options.only = args.value(argument).split(separator: ",").map(String.init)
+            default: args.fail("unknown argument \(argument)")
             }
         }
         return options
-    }
-
-    static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("sonde-bench: \(message)\n\(usage)\n".utf8))
-        exit(2)
     }
 }
 
