@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
         // Audit rules: a YAML rule language over gadget and supervisor events, alerts as JSON lines.
         .target(name: "Audit", dependencies: ["Events", "Gadgets", "Containers", "LinuxKit", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
+        .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "CSonde", "Containers", "Events", "LinuxKit", "Syscalls"]),
         // `sonde report`: recordings and captures (JSON lines) into one self-contained HTML page.
         .target(name: "Report", dependencies: ["LinuxKit"]),
 

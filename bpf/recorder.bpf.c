@@ -107,6 +107,21 @@ struct {
     __type(value, struct scratch);
 } exit_scratch SEC(".maps");
 
+/* The records of the signal and exit programs below. None of them runs in interrupt context (the
+ * signal_generate program skips the signals interrupts send), and none runs while another sonde
+ * program runs on its CPU, so they share one. */
+struct event_scratch {
+    struct sonde_rec_stack record;
+    char slack[64]; /* the verifier's bound of a path component's copy may run past the last mapping */
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct event_scratch);
+} event_scratch SEC(".maps");
+
 /* One ring type and one outer map per size class (the verifier checks every access against the
  * element size, so each class gets its own constant-size code path). */
 #define SONDE_RING(class)                                                                         \
@@ -147,6 +162,9 @@ const struct sonde_rec_target *sonde_btf_target __attribute__((unused));
 const struct sonde_rec_config *sonde_btf_config __attribute__((unused));
 const struct sonde_rec_filter_entry *sonde_btf_filter_entry __attribute__((unused));
 const struct sonde_ring_header *sonde_btf_ring_header __attribute__((unused));
+const struct sonde_rec_signal *sonde_btf_rec_signal __attribute__((unused));
+const struct sonde_rec_thread_exit *sonde_btf_rec_thread_exit __attribute__((unused));
+const struct sonde_rec_stack *sonde_btf_rec_stack __attribute__((unused));
 
 /* What bpf_get_current_cgroup_id() returns, read through BTF: the helper call costs more. Each
  * program asks for the current task once and passes it on: with this kernel's return thunks
@@ -194,12 +212,22 @@ static __always_inline __u64 entry_time(struct sonde_ring_header *h, __u8 *data,
 /* A ring has one writer at a time: it is this CPU's, and the dispatcher's programs run with
  * preemption off and never nest on a CPU (syscall tracepoints do not fire from interrupts). So
  * the head and counters are plain loads and stores: a locked instruction costs as much as the
- * rest of an in-place record. */
+ * rest of an in-place record. The one writer that may interrupt another is the signal_generate
+ * program (interrupts send signals: timers, I/O): `busy` tells it to keep off (ring_busy). An
+ * interrupt sees this CPU's own stores in program order, so compiler barriers are enough. */
 static __always_inline __u64 ring_reserve(struct sonde_ring_header *h, __u32 size)
 {
+    h->busy = 1;
+    sonde_barrier();
     __u64 start = h->head;
     h->head = start + size;
     return start;
+}
+
+static __always_inline void ring_done(struct sonde_ring_header *h)
+{
+    sonde_barrier();
+    h->busy = 0;
 }
 
 /* The exit's time: one a consumer before this one already read, else its entry's when the entry
@@ -227,9 +255,11 @@ static __always_inline void ring_commit(struct sonde_dispatch_context *d, struct
 
     /* Not yet valid at its place: the reader requires position == its start. */
     rec->position = (__u32)start + 1;
-    if (size >= SONDE_REC_MAX_RECORD)
+    if (size >= SONDE_REC_MAX_RECORD) {
+        ring_done(h);
         return;
-    if (rec->type == SONDE_REC_EXIT) {
+    }
+    if (d && rec->type == SONDE_REC_EXIT) { /* d: NULL for records of other programs */
         __u16 flags;
         rec->timestamp_ns = exit_time(d, entry_time(h, data, ring_mask, start, rec->tid, rec->nr), &flags);
         rec->flags = flags;
@@ -245,6 +275,7 @@ static __always_inline void ring_commit(struct sonde_dispatch_context *d, struct
     __u64 end = start + size;
     if ((start >> SONDE_REC_PAGE_SHIFT) != (end >> SONDE_REC_PAGE_SHIFT))
         checkpoints[(end >> SONDE_REC_PAGE_SHIFT) & page_mask] = end;
+    ring_done(h);
 }
 
 #define SONDE_WRITE_CLASS(class)                                                                  \
@@ -257,7 +288,8 @@ static __always_inline void ring_commit(struct sonde_dispatch_context *d, struct
         struct sonde_ring_c##class *ring = bpf_map_lookup_elem(inner, &cpu);                     \
         if (!ring)                                                                                \
             return;                                                                               \
-        if (size >= SONDE_REC_MAX_RECORD) {                                                        \
+        /* Only writers outside the dispatcher (d NULL) can find the ring busy: an interrupt's. */ \
+        if (size >= SONDE_REC_MAX_RECORD || (!d && ring->h.busy)) {                                \
             ring->h.dropped++;                                                                    \
             return;                                                                               \
         }                                                                                         \
@@ -307,6 +339,7 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
     __u64 end = start + size;
     if ((start >> SONDE_REC_PAGE_SHIFT) != (end >> SONDE_REC_PAGE_SHIFT))
         checkpoints[(end >> SONDE_REC_PAGE_SHIFT) & page_mask] = end;
+    ring_done(h);
 }
 
 #define SONDE_IN_PLACE_CLASS(class)                                                               \
@@ -330,9 +363,9 @@ static __always_inline void finish_in_place(struct sonde_ring_header *h, __u64 *
             (void *)&ring->data[start & (SONDE_REC_RING_SIZE(class) - 1)];                        \
         fill_in_place(&e->hdr, d, start, size, SONDE_REC_ENTER, id, sonde_dispatch_now(d), 0);   \
         copy_args(e->args, regs);                                                                 \
+        ring->h.last_enter = start;                                                               \
         finish_in_place(&ring->h, ring->checkpoints,                                              \
                         (SONDE_REC_RING_SIZE(class) >> SONDE_REC_PAGE_SHIFT) - 1, &e->hdr, start, size); \
-        ring->h.last_enter = start;                                                               \
     }                                                                                             \
     static __always_inline void exit_in_place_c##class(__u32 slot, struct sonde_dispatch_context *d, \
                                                        __u16 nr, long ret)                        \
@@ -921,25 +954,218 @@ static __always_inline bool fatal_signal(int sig)
     }
 }
 
+/* Signals whose default action dumps core (the kernel's SIG_KERNEL_COREDUMP_MASK): the faults. */
+static __always_inline bool core_signal(int sig)
+{
+    return sig != 9 && fatal_signal(sig);
+}
+
+/* Signals, thread exits and crash stacks go into the same per-CPU rings as the syscalls, so a dump
+ * shows them in their place. They are written by programs outside the dispatcher: each finds the
+ * target itself and reads the clock itself (d is NULL). */
+static __always_inline void write_event(struct sonde_rec_target *target, struct sonde_rec_header *h, __u8 type,
+                                        __u32 pid, __u32 tid, __u16 nr, __u32 size)
+{
+    h->size = size;
+    h->type = type;
+    h->nchunks = 0;
+    h->nr = nr;
+    h->flags = 0;
+    h->pid = pid;
+    h->tid = tid;
+    h->reserved = 0;
+    h->timestamp_ns = bpf_ktime_get_boot_ns();
+    write_record(NULL, target, h, size);
+}
+
+static __always_inline struct sonde_rec_target *task_target(struct task_struct *task)
+{
+    __u64 key = task_key(task);
+    return bpf_map_lookup_elem(&rec_targets, &key);
+}
+
+static __always_inline struct sonde_rec_stack *event_record(void)
+{
+    __u32 zero = 0;
+    struct event_scratch *scratch = bpf_map_lookup_elem(&event_scratch, &zero);
+    return scratch ? &scratch->record : NULL;
+}
+
+static __always_inline void copy_siginfo(struct sonde_rec_signal *r, struct kernel_siginfo *info)
+{
+    /* info may be one of the kernel's markers SEND_SIG_NOINFO (0) and SEND_SIG_PRIV (1). */
+    __builtin_memset(r->info, 0, sizeof(r->info));
+    if ((unsigned long)info == 1)
+        r->flags |= SONDE_SIGNAL_KERNEL;
+    else if ((unsigned long)info > 1 && bpf_probe_read_kernel(r->info, sizeof(r->info), info) == 0)
+        r->flags |= SONDE_SIGNAL_HAS_INFO;
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(sonde_rec_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group,
+             int result)
+{
+    struct sonde_rec_target *target = task_target(task);
+    if (!target)
+        return 0;
+    struct sonde_rec_stack *scratch = event_record();
+    if (!scratch)
+        return 0;
+    struct sonde_rec_signal *r = (void *)scratch;
+    r->event = SONDE_SIGNAL_GENERATED;
+    r->flags = group ? SONDE_SIGNAL_GROUP : 0;
+    r->result = result;
+    r->reserved = 0;
+    r->reserved2 = 0;
+    r->handler = 0;
+    r->sa_flags = 0;
+    copy_siginfo(r, info);
+    write_event(target, &r->hdr, SONDE_REC_SIGNAL, task->tgid, task->pid, sig, sizeof(*r));
+    return 0;
+}
+
+/* A file's path inside the thread's root (a container's own /), written backwards from the end of
+ * `path`: dentry names up to the mount's root, then on from the mount point. Returns where it starts. */
+static __always_inline __u16 file_path(char *path, __u16 *flags, struct file *file, struct task_struct *task)
+{
+    /* bpf_core_read: BPF_CORE_READ's temporary cannot be of the const types these fields have. */
+    struct dentry *dentry = NULL;
+    struct vfsmount *mnt = NULL;
+    bpf_core_read(&dentry, sizeof(dentry), &file->f_path.dentry);
+    bpf_core_read(&mnt, sizeof(mnt), &file->f_path.mnt);
+    struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
+    struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    __u32 pos = SONDE_REC_PATH_MAX;
+    *flags = SONDE_PATH_TRUNCATED;
+    for (int i = 0; i < 24; i++) {
+        if (dentry == root && mnt == root_mnt) {
+            *flags = 0;
+            break;
+        }
+        struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt_root);
+        if (dentry == mnt_root) {
+            /* struct mount holds the vfsmount: up to the mount point in the parent mount. */
+            struct mount *mount = (void *)((unsigned long)mnt - bpf_core_field_offset(struct mount, mnt));
+            struct mount *parent = BPF_CORE_READ(mount, mnt_parent);
+            if (parent == mount) {
+                *flags = 0; /* the namespace's root: outside the thread's root, shown from here */
+                break;
+            }
+            dentry = BPF_CORE_READ(mount, mnt_mountpoint);
+            mnt = (void *)((unsigned long)parent + bpf_core_field_offset(struct mount, mnt));
+            continue;
+        }
+        struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+        if (parent == dentry) {
+            *flags = 0;
+            break;
+        }
+        __u32 len = 0;
+        const unsigned char *name = NULL;
+        bpf_core_read(&len, sizeof(len), &dentry->d_name.len);
+        bpf_core_read(&name, sizeof(name), &dentry->d_name.name);
+        if (len > 63 || len + 1 > pos)
+            break; /* deeper than kept: truncated */
+        pos -= len + 1;
+        sonde_bound(pos, 255);
+        sonde_bound(len, 63);
+        path[pos] = '/';
+        if (pos + 1 + len <= SONDE_REC_PATH_MAX)
+            bpf_probe_read_kernel(&path[(pos + 1) & 255], len, name);
+        dentry = parent;
+    }
+    if (pos == SONDE_REC_PATH_MAX && !(*flags & SONDE_PATH_TRUNCATED)) {
+        pos -= 1;
+        path[pos] = '/'; /* the root itself */
+    }
+    return pos;
+}
+
+static __always_inline void record_stack(void *ctx, struct sonde_rec_target *target, struct task_struct *task, int sig)
+{
+    struct sonde_rec_stack *r = event_record();
+    if (!r)
+        return;
+    long bytes = bpf_get_stack(ctx, r->frames, sizeof(r->frames), BPF_F_USER_STACK);
+    if (bytes <= 0)
+        return;
+    r->nframes = bytes / sizeof(r->frames[0]);
+    bytes = bpf_get_stack(ctx, r->files, sizeof(r->files), BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+    r->nfiles = bytes > 0 ? bytes / sizeof(r->files[0]) : 0;
+    r->reserved = 0;
+    struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+    if (exe) {
+        r->exe_path_start = file_path(r->exe_path, &r->exe_flags, exe, task);
+    } else {
+        r->exe_path_start = SONDE_REC_PATH_MAX;
+        r->exe_flags = 0;
+    }
+    write_event(target, &r->hdr, SONDE_REC_STACK, task->tgid, task->pid, sig, sizeof(*r));
+}
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(sonde_rec_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct sonde_rec_target *target = task_target(task);
+    if (!target)
+        return 0;
+    struct sonde_rec_stack *scratch = event_record();
+    if (!scratch)
+        return 0;
+    struct sonde_rec_signal *r = (void *)scratch;
+    r->event = SONDE_SIGNAL_DELIVERED;
+    r->flags = 0;
+    r->result = 0;
+    r->reserved = 0;
+    r->reserved2 = 0;
+    /* ka is NULL when the thread dies in a group exit another thread started. */
+    r->handler = 0;
+    r->sa_flags = 0;
+    if (ka) {
+        /* A probe read: a function pointer read directly is a pointer the verifier will not store. */
+        bpf_probe_read_kernel(&r->handler, sizeof(r->handler), &ka->sa.sa_handler);
+        r->sa_flags = ka->sa.sa_flags;
+    }
+    copy_siginfo(r, info);
+    __u64 handler = r->handler;
+    write_event(target, &r->hdr, SONDE_REC_SIGNAL, task->tgid, task->pid, sig, sizeof(*r));
+    /* A fault the thread does not handle: where it was, before the process is gone. */
+    if (ka && handler == 0 && core_signal(sig))
+        record_stack(ctx, target, task, sig);
+    return 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sonde_rec_process_exit, struct task_struct *task)
 {
-    /* One notice per process, when its last thread ends. Without the tracepoint's group_dead (the
-     * verifier skips this branch when the constant says it is absent, so the argument is never read
-     * there), the count of live threads says it: do_exit() decrements it before the tracepoint. Two
-     * threads ending at once may then both see zero; user space drops the second notice. */
+    /* Every thread's end goes into the recording; the process's, when it warrants a crash dump, to
+     * user space too. Without the tracepoint's group_dead (the verifier skips this branch when the
+     * constant says it is absent, so the argument is never read there), the count of live threads
+     * says it: do_exit() decrements it before the tracepoint. Two threads ending at once may then
+     * both see zero; user space drops the second notice. */
+    bool group_dead;
     if (exit_has_group_dead) {
         sonde_barrier(); /* keeps the compiler from loading ctx[1] before the test */
-        if (!ctx[1])
-            return 0;
-    } else if (BPF_CORE_READ(task, signal, live.counter) != 0) {
-        return 0;
+        group_dead = ctx[1] != 0;
+    } else {
+        group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
     }
     __u64 key = task_key(bpf_get_current_task_btf());
     struct sonde_rec_target *target = bpf_map_lookup_elem(&rec_targets, &key);
     if (!target)
         return 0;
     int code = task->exit_code;
+    struct sonde_rec_stack *scratch = event_record();
+    if (scratch) {
+        struct sonde_rec_thread_exit *x = (void *)scratch;
+        x->exit_code = code;
+        x->group_dead = group_dead;
+        x->reserved[0] = x->reserved[1] = x->reserved[2] = 0;
+        write_event(target, &x->hdr, SONDE_REC_THREAD_EXIT, task->tgid, task->pid, 0, sizeof(*x));
+    }
+    if (!group_dead)
+        return 0;
     /* The init of its pid namespace is pid 1 there: the container's init process. Read through
      * probe reads: the verifier allows no variable index into a kernel struct pointer. */
     struct pid *pid = BPF_CORE_READ(task, thread_pid);

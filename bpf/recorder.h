@@ -35,14 +35,18 @@
 struct sonde_ring_header {
     __u64 head;      /* bytes reserved so far (absolute, never wraps) */
     __u64 written;   /* records committed */
-    __u64 dropped;   /* records that could not be written (too large, scratch unavailable) */
+    __u64 dropped;   /* records that could not be written (too large, scratch unavailable, ring busy) */
     __u64 last_enter; /* absolute start of the newest entry record, for the exit that follows it */
-    __u64 reserved[4];
+    __u64 busy;      /* a record is being written: set before the reservation, cleared after the commit */
+    __u64 reserved[3];
 };
 
 enum sonde_rec_type {
     SONDE_REC_ENTER = 1,
     SONDE_REC_EXIT = 2,
+    SONDE_REC_SIGNAL = 3,      /* struct sonde_rec_signal */
+    SONDE_REC_THREAD_EXIT = 4, /* struct sonde_rec_thread_exit */
+    SONDE_REC_STACK = 5,       /* struct sonde_rec_stack */
 };
 
 enum sonde_rec_flags {
@@ -76,6 +80,82 @@ struct sonde_rec_exit {
     struct sonde_rec_header hdr;
     __s64 ret;
     /* then nchunks x (struct sonde_rec_chunk + bytes, padded to 4) */
+};
+
+/* A signal of a recorded thread (hdr.pid/tid: the thread it is for, hdr.nr: the signal number).
+ * Generated: written in the sender's context when the kernel queues it (or discards it: `result`),
+ * which is the only place a signal that kills a process without a core dump shows its sender (the
+ * kernel turns it into a group exit at once). Delivered: written by the thread itself when it
+ * takes the signal, with the action the kernel chose. */
+enum sonde_rec_signal_event {
+    SONDE_SIGNAL_GENERATED = 1,
+    SONDE_SIGNAL_DELIVERED = 2,
+};
+
+enum sonde_rec_signal_flags {
+    SONDE_SIGNAL_HAS_INFO = 1 << 0, /* info holds the kernel's siginfo (else: none was given) */
+    SONDE_SIGNAL_KERNEL = 1 << 1,   /* generated with SEND_SIG_PRIV: from the kernel, no sender */
+    SONDE_SIGNAL_GROUP = 1 << 2,    /* generated for the whole process, not one thread */
+};
+
+#define SONDE_SIGINFO_SIZE 48 /* struct kernel_siginfo on x86_64 */
+
+struct sonde_rec_signal {
+    struct sonde_rec_header hdr;
+    __u8 event;    /* enum sonde_rec_signal_event */
+    __u8 flags;    /* enum sonde_rec_signal_flags */
+    __u8 result;   /* generated: the kernel's TRACE_SIGNAL_* (0 delivered, 1 ignored, 2 already pending...) */
+    __u8 reserved;
+    __u32 reserved2;
+    __u64 handler; /* delivered: sa_handler (0 SIG_DFL, 1 SIG_IGN, else the handler's address) */
+    __u64 sa_flags;
+    __u8 info[SONDE_SIGINFO_SIZE]; /* si_signo, si_errno, si_code, then the union */
+};
+
+/* A recorded thread ended (every thread, not only the last). */
+struct sonde_rec_thread_exit {
+    struct sonde_rec_header hdr;
+    __s32 exit_code;   /* wait status: signal in the low 7 bits, 0x80 core dumped, status in bits 8..15 */
+    __u8 group_dead;   /* the process's last thread */
+    __u8 reserved[3];
+};
+
+/* The user stack of a thread taking a signal whose default action dumps core, captured in the
+ * kernel before the process is gone (hdr.nr: the signal). Each frame's file is named by its build
+ * id and the offset in it: the kernel resolves every frame under one lock of the address space,
+ * where looking mappings up one by one is limited to one per run with interrupts off (as they are
+ * at delivery). The executable's path comes along to find the files by; user space finds the
+ * others among the files the recording shows opened and the container's library directories. */
+#define SONDE_REC_STACK_FRAMES 64
+#define SONDE_REC_PATH_MAX 256
+
+/* One frame's file: the layout of the kernel's struct bpf_stack_build_id. */
+struct sonde_rec_frame_file {
+    __s32 status;      /* SONDE_FRAME_FILE_* */
+    __u8 build_id[20];
+    __u64 offset;      /* the file offset of the frame (status VALID), else its address */
+};
+
+enum sonde_rec_frame_file_status {
+    SONDE_FRAME_FILE_EMPTY = 0,
+    SONDE_FRAME_FILE_VALID = 1, /* build_id and offset */
+    SONDE_FRAME_FILE_IP = 2,    /* no file (anonymous memory) or its build id could not be read */
+};
+
+struct sonde_rec_stack {
+    struct sonde_rec_header hdr;
+    __u32 nframes;
+    __u32 nfiles;          /* entries of files (0 when the kernel could not tell) */
+    __u16 exe_path_start;  /* the executable's path (inside the thread's root) is exe_path[start..] */
+    __u16 exe_flags;       /* SONDE_PATH_TRUNCATED */
+    __u32 reserved;
+    __u64 frames[SONDE_REC_STACK_FRAMES];               /* innermost first */
+    struct sonde_rec_frame_file files[SONDE_REC_STACK_FRAMES];
+    char exe_path[SONDE_REC_PATH_MAX];
+};
+
+enum sonde_rec_path_flags {
+    SONDE_PATH_TRUNCATED = 1 << 0, /* deeper than kept: the path misses its first components */
 };
 
 enum sonde_rec_chunk_flags {

@@ -17,7 +17,9 @@ enum LibbpfLog {
             done = true
             _ = libbpf_set_print { level, format, args in
                 guard let format, let args, level != LIBBPF_DEBUG else { return 0 }
-                var buffer = [CChar](repeating: 0, count: 4096)
+                // Large: libbpf prints a rejected program's whole verifier log as one message, and
+                // the reason is at its end.
+                var buffer = [CChar](repeating: 0, count: 1 << 20)
                 _ = vsnprintf(&buffer, buffer.count, format, args)
                 let length = buffer.firstIndex(of: 0) ?? buffer.count
                 let text = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -14,14 +14,17 @@ public struct RecordedCall: Sendable {
     public var entryLost: Bool
 }
 
-/// A line of a dump: a call, or a place where records are missing, with how many.
+/// A line of a dump: a call, a signal, a thread's end (with a crash's stack), or a place where
+/// records are missing, with how many.
 public enum DumpEntry: Sendable {
     case call(RecordedCall)
+    case event(ProcessEvent)
     case gap(bootNanoseconds: UInt64, cpu: Int, overwritten: UInt64, dropped: UInt64, corrupt: UInt64)
 
     public var bootNanoseconds: UInt64 {
         switch self {
         case .call(let call): return call.bootNanoseconds
+        case .event(let event): return event.bootNanoseconds
         case .gap(let time, _, _, _, _): return time
         }
     }
@@ -75,8 +78,30 @@ public struct RecorderDump: Sendable {
             entries[pending.index].2 = .call(call(from: pending.record, completion: completion))
         }
 
+        var signals = SignalLines()
         for record in ordered {
+            // Ignored signals the thread would have taken by now (see SignalLines).
+            for ignored in signals.takeIgnored(tid: record.tid, before: record.kind) {
+                add(record.bootNanoseconds, .event(ProcessEvent(pid: record.pid, tid: record.tid,
+                                                                bootNanoseconds: record.bootNanoseconds, kind: .signal(ignored))))
+            }
             switch record.kind {
+            case .signal(let signal):
+                if let shown = signals.line(for: signal, pid: record.pid, tid: record.tid, time: record.bootNanoseconds) {
+                    add(record.bootNanoseconds, .event(ProcessEvent(pid: record.pid, tid: record.tid,
+                                                                    bootNanoseconds: record.bootNanoseconds, kind: .signal(shown))))
+                }
+            case .threadExit(let exit):
+                closeOpen(record.tid) // a call it was in never returns
+                if let killer = signals.killer(of: exit, pid: record.pid) {
+                    add(record.bootNanoseconds, .event(ProcessEvent(pid: record.pid, tid: record.tid,
+                                                                    bootNanoseconds: record.bootNanoseconds, kind: .signal(killer))))
+                }
+                add(record.bootNanoseconds, .event(ProcessEvent(pid: record.pid, tid: record.tid,
+                                                                bootNanoseconds: record.bootNanoseconds, kind: .exit(exit))))
+            case .stack(let stack):
+                add(record.bootNanoseconds, .event(ProcessEvent(pid: record.pid, tid: record.tid,
+                                                                bootNanoseconds: record.bootNanoseconds, kind: .stack(stack))))
             case .enter:
                 closeOpen(record.tid)
                 open[record.tid] = (entries.count, record)
@@ -108,6 +133,10 @@ public struct RecorderDump: Sendable {
                 entries[pending.index].2 = .call(call(from: pending.record, completion: .noReturn))
             }
         }
+        // Ignored signals of threads that never ran again: where they were sent.
+        for (tid, pid, time, signal) in signals.remainingIgnored() {
+            add(time, .event(ProcessEvent(pid: pid, tid: tid, bootNanoseconds: time, kind: .signal(signal))))
+        }
         // Each CPU's losses go just before the oldest record that CPU still had.
         for loss in losses where loss.overwritten + loss.dropped + loss.corrupt > 0 {
             let time = loss.oldestTimestamp ?? 0
@@ -134,5 +163,75 @@ public struct RecorderDump: Sendable {
         }
         copy.entries = Array(entries[cut...])
         return copy
+    }
+}
+
+/// Which signal records become lines, and where, as strace would show them. A signal is shown when
+/// the thread takes it, with its siginfo. One the kernel discarded when it was sent (the process
+/// ignores it, as most do SIGCHLD) never reaches the thread; strace, whose tracee the kernel never
+/// discards a signal for, shows it when the thread next returns to user space, after any pending
+/// signal of a lower number (the kernel takes them lowest first): sonde shows it there too, before
+/// the thread's next record other than a syscall's exit. A signal whose default action ends the process without a core dump is
+/// turned into a group exit the moment it is sent, so no thread takes it with its siginfo: the
+/// threads only see a bare SIGKILL. Its line is then the one recorded when it was sent (who sent
+/// it), shown before the end of the first thread it killed.
+struct SignalLines {
+    /// Sent and queued, not yet taken, by process.
+    private var queued: [UInt32: [RecordedSignal]] = [:]
+    /// Discarded when sent, not shown yet, by thread: with the process and the time it was sent.
+    private var ignored: [UInt32: [(pid: UInt32, time: UInt64, signal: RecordedSignal)]] = [:]
+
+    mutating func line(for signal: RecordedSignal, pid: UInt32, tid: UInt32, time: UInt64) -> RecordedSignal? {
+        switch signal.event {
+        case .generated(.ignored):
+            if ignored[tid, default: []].count < 64 { ignored[tid, default: []].append((pid, time, signal)) }
+            return nil
+        case .generated(.queued), .generated(.infoLost):
+            if queued[pid, default: []].count < 64 { queued[pid, default: []].append(signal) }
+            return nil
+        case .generated:
+            return nil // already pending or over the queue's limit: nothing new reaches the thread
+        case .delivered:
+            if signal.info != nil || signal.fromKernel {
+                if let index = queued[pid]?.firstIndex(where: { $0.number == signal.number }) {
+                    queued[pid]?.remove(at: index)
+                }
+                return signal
+            }
+            return nil // a bare delivery: a thread taken down by its process's group exit
+        }
+    }
+
+    /// The ignored signals of a thread to show before its next record: all of them, or before a
+    /// delivered signal those of lower numbers, and none before a syscall's exit (the signals are
+    /// taken on the way back to user space, after it).
+    mutating func takeIgnored(tid: UInt32, before next: RawRecord.Kind) -> [RecordedSignal] {
+        guard let pending = ignored[tid], !pending.isEmpty else { return [] }
+        var limit = Int.max
+        // A syscall's exit comes before the return to user space that takes signals.
+        if case .exit = next { return [] }
+        if case .signal(let signal) = next {
+            guard case .delivered = signal.event else { return [] }
+            limit = signal.number
+        }
+        let now = pending.filter { $0.signal.number < limit }
+        ignored[tid] = pending.filter { $0.signal.number >= limit }
+        return now.map(\.signal)
+    }
+
+    /// Ignored signals never shown: their threads did not run again.
+    mutating func remainingIgnored() -> [(tid: UInt32, pid: UInt32, time: UInt64, signal: RecordedSignal)] {
+        defer { ignored = [:] }
+        return ignored.flatMap { tid, list in list.map { (tid, $0.pid, $0.time, $0.signal) } }
+    }
+
+    /// The signal line to show before a thread's end: the queued signal that killed it, the first
+    /// time a thread dies of it. SIGKILL itself shows no line in strace (nobody sees it arrive).
+    mutating func killer(of exit: ThreadExit, pid: UInt32) -> RecordedSignal? {
+        guard let number = exit.signal, number != 9,
+              let index = queued[pid]?.firstIndex(where: { $0.number == number }),
+              var sent = queued[pid]?.remove(at: index) else { return nil }
+        sent.event = .delivered(.defaultAction)
+        return sent
     }
 }

@@ -32,6 +32,9 @@ public struct DumpRenderer: Sendable {
             case .call(let call):
                 let time = timeOfDay(call.bootNanoseconds)
                 return String(call.tid).leftPadded(to: 7) + " " + time + " " + line(call)
+            case .event(let event):
+                if case .stack = event.kind { return Self.line(event) } // strace -k's frames stand alone
+                return String(event.tid).leftPadded(to: 7) + " " + timeOfDay(event.bootNanoseconds) + " " + Self.line(event)
             case .gap(let time, let cpu, let overwritten, let dropped, let corrupt):
                 return "------- " + timeOfDay(time) + " " + Self.gapText(cpu: cpu, overwritten: overwritten, dropped: dropped, corrupt: corrupt) + " -------"
             }
@@ -41,9 +44,23 @@ public struct DumpRenderer: Sendable {
     static func gapText(cpu: Int, overwritten: UInt64, dropped: UInt64, corrupt: UInt64) -> String {
         var parts: [String] = []
         if overwritten > 0 { parts.append("\(overwritten) earlier records overwritten") }
-        if dropped > 0 { parts.append("\(dropped) records too large to keep") }
+        if dropped > 0 { parts.append("\(dropped) records not kept (too large, or the ring was busy)") }
         if corrupt > 0 { parts.append("\(corrupt) unreadable records skipped") }
         return "cpu \(cpu): " + parts.joined(separator: ", ")
+    }
+
+    /// strace's lines for what is not a call: `--- SIGSEGV {...} ---`, `+++ killed by SIGSEGV +++`,
+    /// and strace -k's frame lines under a crash's signal (one entry, several lines).
+    static func line(_ event: ProcessEvent) -> String {
+        switch event.kind {
+        case .signal(let signal):
+            return "--- " + SymbolText.signal(Int64(signal.number)) + " " + signal.shownInfo.text + " ---"
+                + (signal.explicitlyIgnored ? " (ignored)" : "")
+        case .exit(let exit):
+            return "+++ " + exit.text + " +++"
+        case .stack(let stack):
+            return stack.lines.isEmpty ? " > (no frames)" : stack.lines.joined(separator: "\n")
+        }
     }
 
     func line(_ call: RecordedCall) -> String {
@@ -73,10 +90,61 @@ public struct DumpRenderer: Sendable {
                 if call.entryLost { out += ",\"entry_lost\":true" }
                 out += ",\"text\":" + JSONRenderer.quote(line(call)) + "}"
                 return out
+            case .event(let event):
+                var out = "{\"time\":\"" + TimeText.rfc3339(clock.wallNanoseconds(boot: event.bootNanoseconds)) + "\""
+                out += ",\"container\":" + containerJSON + ",\"pid\":\(event.pid),\"tid\":\(event.tid),"
+                out += Self.json(event.kind)
+                out += ",\"text\":" + JSONRenderer.quote(Self.line(event)) + "}"
+                return out
             case .gap(let time, let cpu, let overwritten, let dropped, let corrupt):
                 return "{\"time\":\"" + TimeText.rfc3339(clock.wallNanoseconds(boot: time)) + "\",\"container\":" + containerJSON
                     + ",\"gap\":{\"cpu\":\(cpu),\"overwritten\":\(overwritten),\"dropped\":\(dropped),\"unreadable\":\(corrupt)}}"
             }
+        }
+    }
+
+    /// The event's own member: "signal", "exit" or "stack".
+    static func json(_ kind: ProcessEvent.Kind) -> String {
+        switch kind {
+        case .signal(let signal):
+            let info = signal.shownInfo
+            var out = "\"signal\":{\"name\":" + JSONRenderer.quote(SymbolText.signal(Int64(signal.number)))
+            out += ",\"number\":\(signal.number),\"code\":\(info.code)"
+            switch signal.event {
+            case .generated(let result):
+                out += ",\"event\":\"sent\",\"result\":" + JSONRenderer.quote("\(result)")
+            case .delivered(let disposition):
+                out += ",\"event\":\"delivered\",\"action\":"
+                switch disposition {
+                case .defaultAction: out += "\"default\""
+                case .ignored: out += "\"ignored\""
+                case .handler(let address): out += "\"handler\",\"handler\":\"0x" + String(address, radix: 16) + "\""
+                }
+            }
+            if info.code <= 0 || signal.number == 17 { out += ",\"sender_pid\":\(info.senderPID),\"sender_uid\":\(info.senderUID)" }
+            if [4, 5, 7, 8, 11].contains(signal.number) { out += ",\"address\":\"0x" + String(info.address, radix: 16) + "\"" }
+            return out + ",\"siginfo\":" + JSONRenderer.quote(info.text) + "}"
+        case .exit(let exit):
+            var out = "\"exit\":{\"status\":\(exit.status),\"last_thread\":\(exit.lastThread)"
+            if let signal = exit.signal {
+                out += ",\"killed_by\":" + JSONRenderer.quote(SymbolText.signal(Int64(signal))) + ",\"core_dumped\":\(exit.coreDumped)"
+            } else {
+                out += ",\"exit_code\":\(exit.exitStatus)"
+            }
+            return out + "}"
+        case .stack(let stack):
+            let frames = stack.frames.map { frame -> String in
+                var out = "{\"address\":\"0x" + String(frame.address, radix: 16) + "\""
+                if let buildID = frame.buildIDText { out += ",\"build_id\":\"" + buildID + "\"" }
+                if let offset = frame.fileOffset { out += ",\"file_offset\":\(offset)" }
+                if let module = frame.module { out += ",\"module\":" + JSONRenderer.quote(module) }
+                if let at = frame.moduleAddress { out += ",\"module_address\":\"0x" + String(at, radix: 16) + "\"" }
+                if let symbol = frame.symbol { out += ",\"symbol\":" + JSONRenderer.quote(symbol) + ",\"symbol_offset\":\(frame.symbolOffset)" }
+                return out + "}"
+            }
+            var out = "\"stack\":{\"signal\":" + JSONRenderer.quote(SymbolText.signal(Int64(stack.signal)))
+            if let executable = stack.executable { out += ",\"executable\":" + JSONRenderer.quote(executable) }
+            return out + ",\"frames\":[" + frames.joined(separator: ",") + "]}"
         }
     }
 

@@ -437,7 +437,7 @@ public final class FlightRecorder: @unchecked Sendable {
             losses += ringLosses
         }
         return RecorderDump(records: records, losses: losses,
-                            neverReturns: { SyscallTable.x86_64[$0]?.returnBehavior == .never })
+                            neverReturns: { SyscallTable.x86_64[$0]?.returnBehavior == .never }).symbolized(for: container)
     }
 
     static func now() -> Int64 {

@@ -45,8 +45,56 @@ enum RingLayout {
         static let exitFixed = 40
         static let typeEnter: UInt8 = 1
         static let typeExit: UInt8 = 2
+        static let typeSignal: UInt8 = 3
+        static let typeThreadExit: UInt8 = 4
+        static let typeStack: UInt8 = 5
         /// SONDE_REC_ENTRY_TIME: the exit carries its entry's timestamp (its own time is unknown).
         static let flagEntryTime: UInt16 = 1 << 0
+    }
+
+    // struct sonde_rec_signal
+    enum Signal {
+        static let event = 32        // u8: 1 generated, 2 delivered
+        static let flags = 33        // u8
+        static let result = 34       // u8
+        static let handler = 40      // u64
+        static let actionFlags = 48  // u64 (sa_flags)
+        static let info = 56         // kernel_siginfo
+        static let infoSize = 48
+        static let size = 104
+        static let generated: UInt8 = 1
+        static let delivered: UInt8 = 2
+        static let hasInfo: UInt8 = 1 << 0
+        static let fromKernel: UInt8 = 1 << 1
+        static let group: UInt8 = 1 << 2
+    }
+
+    // struct sonde_rec_thread_exit
+    enum ThreadExit {
+        static let exitCode = 32     // s32 wait status
+        static let groupDead = 36    // u8
+        static let size = 40
+    }
+
+    // struct sonde_rec_stack and struct sonde_rec_frame_file
+    enum Stack {
+        static let frameCount = 32   // u32
+        static let fileCount = 36    // u32
+        static let exePathStart = 40 // u16
+        static let exeFlags = 42     // u16
+        static let frames = 48       // u64 x maxFrames
+        static let files = 560       // frame files x maxFrames
+        static let exePath = 2608
+        static let maxFrames = 64
+        static let pathMax = 256
+        static let size = 2864
+        static let pathTruncated: UInt16 = 1 << 0
+        enum File {
+            static let status = 0, buildID = 4, offset = 24
+            static let buildIDSize = 20
+            static let size = 32
+            static let valid: Int32 = 1
+        }
     }
 
     enum Chunk {

@@ -1,9 +1,14 @@
 import BPFKit
 import Syscalls
 
-/// One record as read from a ring: a syscall entry or exit.
+/// One record as read from a ring: a syscall entry or exit, or a signal, a thread's end, a stack.
 struct RawRecord {
-    enum Kind { case enter, exit }
+    enum Kind {
+        case enter, exit
+        case signal(RecordedSignal)
+        case threadExit(ThreadExit)
+        case stack(CrashStack)
+    }
     var kind: Kind
     var number: Int
     var pid: UInt32
@@ -140,7 +145,11 @@ struct RingReader {
                 record.returnValue = load(RingLayout.Record.exitReturn, Int64.self)
                 record.ownTime = load(RingLayout.Record.flags, UInt16.self) & RingLayout.Record.flagEntryTime == 0
             default:
-                return nil
+                guard let event = Self.decodeEvent(type: type, number: record.number, size: size,
+                                                   load: { load($0, UInt8.self) },
+                                                   bytes: { Array(raw[(offset + $0)..<(offset + $0 + $1)]) }) else { return nil }
+                record.kind = event
+                return (record, size)
             }
             // The captured chunks.
             var at = fixed

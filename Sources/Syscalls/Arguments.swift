@@ -227,6 +227,10 @@ extension Call {
     // MARK: Integers and names
 
     func writeSignal(_ signal: Int64, to out: inout Output) {
+        Self.writeSignalName(signal, to: &out)
+    }
+
+    static func writeSignalName(_ signal: Int64, to out: inout Output) {
         if signal > 0 && signal < 32, let name = Names.signals.name(signal) {
             out.append(name)
         } else if signal == 32 {
