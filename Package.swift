@@ -87,7 +87,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .executableTarget(name: "kubectl-sonde", dependencies: ["Cluster", "DaemonAPI", "Events", "LinuxKit",
+        // Command-line option groups shared by the sonde and kubectl-sonde executables.
+        .target(name: "CommandOptions", dependencies: ["DaemonAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "kubectl-sonde", dependencies: ["Cluster", "CommandOptions", "DaemonAPI", "Events", "LinuxKit",
                                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/kubectl-sonde"),
 
@@ -95,7 +97,7 @@ let package = Package(
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
             "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde-supervise-helper",
-            "Daemon", "DaemonAPI", "Report", "Audit",
+            "CommandOptions", "Daemon", "DaemonAPI", "Report", "Audit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -12,7 +12,7 @@ public enum ClusterOperation: Sendable {
     /// The seccomp agent's decisions (WatchSupervisor), kept for the selected containers.
     case supervisorEvents
     /// The flight recorder's dump of each selected container (DumpRecorder).
-    case recorderDump(last: UInt32, json: Bool)
+    case recorderDump(last: UInt32, json: Bool, reading: Sonde_V1_DumpReading = Sonde_V1_DumpReading())
 }
 
 /// What the merged stream carries; every record names its node.
@@ -192,7 +192,7 @@ public struct ClusterFanOut: Sendable {
                 switch operation {
                 case .gadget(let gadget): try await runGadget(gadget, node, byID, client, sink)
                 case .supervisorEvents: try await watchSupervisor(node, byID, client, sink)
-                case .recorderDump(let last, let json): try await dump(node, last: last, json: json, client, sink)
+                case .recorderDump(let last, let json, let reading): try await dump(node, last: last, json: json, reading: reading, client, sink)
                 }
             }
             // Awaited, not deferred to a task: a tunnel must end before the plugin exits.
@@ -258,7 +258,7 @@ public struct ClusterFanOut: Sendable {
         }
     }
 
-    private func dump(_ node: NodePlan, last: UInt32, json: Bool, _ client: SondeAPIClient,
+    private func dump(_ node: NodePlan, last: UInt32, json: Bool, reading: Sonde_V1_DumpReading, _ client: SondeAPIClient,
                       _ sink: @escaping @Sendable (ClusterRecord) -> Void) async throws {
         sink(.ready(node: node.node))
         for container in node.containers {
@@ -266,6 +266,7 @@ public struct ClusterFanOut: Sendable {
                 $0.container = container.container.id
                 $0.last = last
                 $0.format = json ? .json : .text
+                $0.reading = reading
             }
             do {
                 try await client.dumpRecorder(request, metadata: metadata, options: DaemonClient.options(timeout: .seconds(60))) { response in

@@ -201,9 +201,10 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
             throw SondeError(.notFound, "\(request.container.isEmpty ? request.cgroupPath : request.container) was not recorded",
                              hint: names.isEmpty ? "nothing is recorded" : "recorded: " + names.joined(separator: ", "))
         }
-        var dump = try recorder.dump(wanted)
-        if request.last > 0 { dump = dump.last(Int(request.last)) }
-        let lines = request.format == .json ? DumpRenderer.strace.json(dump, container: wanted) : DumpRenderer.strace.text(dump)
+        let options = try DumpOptions(reading: request.reading, last: request.last)
+        let dump = try recorder.dump(wanted)
+        let lines = request.format == .json && !options.summary
+            ? DumpRenderer.strace.json(dump, container: wanted, options: options) : DumpRenderer.strace.text(dump, options: options)
         // Chunks well under gRPC's 4 MiB message limit, even with long lines.
         var start = 0
         repeat {

@@ -437,10 +437,20 @@ public nonisolated struct Sonde_V1_DumpRecorderRequest: Sendable {
 
   public var cgroupPath: String = String()
 
-  /// 0: everything.
+  /// 0: everything (with reading options: the last calls they keep).
   public var last: UInt32 = 0
 
   public var format: Sonde_V1_DumpRecorderRequest.Format = .text
+
+  /// strace's reading options; unset: every call, strace -f -tt.
+  public var reading: Sonde_V1_DumpReading {
+    get {_reading ?? Sonde_V1_DumpReading()}
+    set {_reading = newValue}
+  }
+  /// Returns true if `reading` has been explicitly set.
+  public var hasReading: Bool {self._reading != nil}
+  /// Clears the value of `reading`. Subsequent reads from it will return its default value.
+  public mutating func clearReading() {self._reading = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -474,6 +484,89 @@ public nonisolated struct Sonde_V1_DumpRecorderRequest: Sendable {
     public static let allCases: [Sonde_V1_DumpRecorderRequest.Format] = [
       .text,
       .json,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _reading: Sonde_V1_DumpReading? = nil
+}
+
+/// strace's options for reading a recording (docs/recorder.md), as `sonde record dump` takes them.
+public nonisolated struct Sonde_V1_DumpReading: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// -e trace=EXPR: names, %classes, /regex, ?name, !negation.
+  public var trace: String = String()
+
+  /// -e status=EXPR (-Z: "failed", -z: "successful").
+  public var status: String = String()
+
+  /// -P: only calls naming one of these paths.
+  public var paths: [String] = []
+
+  /// -y: descriptors with their paths.
+  public var decodeFds: Bool = false
+
+  /// -T: durations.
+  public var durations: Bool = false
+
+  public var time: Sonde_V1_DumpReading.TimeFormat = .microseconds
+
+  /// -c: only the summary table.
+  public var summary: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum TimeFormat: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// -tt
+    case microseconds // = 0
+
+    /// -t
+    case seconds // = 1
+
+    /// -ttt
+    case epoch // = 2
+
+    /// -r
+    case relative // = 3
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .microseconds
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .microseconds
+      case 1: self = .seconds
+      case 2: self = .epoch
+      case 3: self = .relative
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .microseconds: return 0
+      case .seconds: return 1
+      case .epoch: return 2
+      case .relative: return 3
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Sonde_V1_DumpReading.TimeFormat] = [
+      .microseconds,
+      .seconds,
+      .epoch,
+      .relative,
     ]
 
   }
@@ -1784,7 +1877,7 @@ nonisolated extension Sonde_V1_RemoveContainerReply: SwiftProtobuf.Message, Swif
 
 nonisolated extension Sonde_V1_DumpRecorderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DumpRecorderRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}container\0\u{3}cgroup_path\0\u{1}last\0\u{1}format\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}container\0\u{3}cgroup_path\0\u{1}last\0\u{1}format\0\u{1}reading\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1796,12 +1889,17 @@ nonisolated extension Sonde_V1_DumpRecorderRequest: SwiftProtobuf.Message, Swift
       case 2: try { try decoder.decodeSingularStringField(value: &self.cgroupPath) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.last) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.format) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._reading) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.container.isEmpty {
       try visitor.visitSingularStringField(value: self.container, fieldNumber: 1)
     }
@@ -1814,6 +1912,9 @@ nonisolated extension Sonde_V1_DumpRecorderRequest: SwiftProtobuf.Message, Swift
     if self.format != .text {
       try visitor.visitSingularEnumField(value: self.format, fieldNumber: 4)
     }
+    try { if let v = self._reading {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1822,6 +1923,7 @@ nonisolated extension Sonde_V1_DumpRecorderRequest: SwiftProtobuf.Message, Swift
     if lhs.cgroupPath != rhs.cgroupPath {return false}
     if lhs.last != rhs.last {return false}
     if lhs.format != rhs.format {return false}
+    if lhs._reading != rhs._reading {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1829,6 +1931,70 @@ nonisolated extension Sonde_V1_DumpRecorderRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Sonde_V1_DumpRecorderRequest.Format: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TEXT\0\u{1}JSON\0")
+}
+
+nonisolated extension Sonde_V1_DumpReading: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DumpReading"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}trace\0\u{1}status\0\u{1}paths\0\u{3}decode_fds\0\u{1}durations\0\u{1}time\0\u{1}summary\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.trace) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.paths) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.decodeFds) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.durations) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.time) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.summary) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.trace.isEmpty {
+      try visitor.visitSingularStringField(value: self.trace, fieldNumber: 1)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 2)
+    }
+    if !self.paths.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.paths, fieldNumber: 3)
+    }
+    if self.decodeFds != false {
+      try visitor.visitSingularBoolField(value: self.decodeFds, fieldNumber: 4)
+    }
+    if self.durations != false {
+      try visitor.visitSingularBoolField(value: self.durations, fieldNumber: 5)
+    }
+    if self.time != .microseconds {
+      try visitor.visitSingularEnumField(value: self.time, fieldNumber: 6)
+    }
+    if self.summary != false {
+      try visitor.visitSingularBoolField(value: self.summary, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sonde_V1_DumpReading, rhs: Sonde_V1_DumpReading) -> Bool {
+    if lhs.trace != rhs.trace {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.paths != rhs.paths {return false}
+    if lhs.decodeFds != rhs.decodeFds {return false}
+    if lhs.durations != rhs.durations {return false}
+    if lhs.time != rhs.time {return false}
+    if lhs.summary != rhs.summary {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sonde_V1_DumpReading.TimeFormat: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MICROSECONDS\0\u{1}SECONDS\0\u{1}EPOCH\0\u{1}RELATIVE\0")
 }
 
 nonisolated extension Sonde_V1_DumpSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -148,22 +148,6 @@ public struct RecorderDump: Sendable {
         dropped = losses.reduce(0) { $0 + $1.dropped }
         corrupt = losses.reduce(0) { $0 + $1.corrupt }
     }
-
-    /// The last `count` calls (gaps before them kept).
-    public func last(_ count: Int) -> RecorderDump {
-        var copy = self
-        var calls = 0
-        var cut = entries.count
-        for index in entries.indices.reversed() {
-            if case .call = entries[index] {
-                calls += 1
-                if calls > count { break }
-            }
-            cut = index
-        }
-        copy.entries = Array(entries[cut...])
-        return copy
-    }
 }
 
 /// Which signal records become lines, and where, as strace would show them. A signal is shown when

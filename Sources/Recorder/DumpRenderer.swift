@@ -27,18 +27,7 @@ public struct DumpRenderer: Sendable {
 
     /// One line per call, oldest first; gaps say where records are missing and how many.
     public func text(_ dump: RecorderDump) -> [String] {
-        dump.entries.map { entry in
-            switch entry {
-            case .call(let call):
-                let time = timeOfDay(call.bootNanoseconds)
-                return String(call.tid).leftPadded(to: 7) + " " + time + " " + line(call)
-            case .event(let event):
-                if case .stack = event.kind { return Self.line(event) } // strace -k's frames stand alone
-                return String(event.tid).leftPadded(to: 7) + " " + timeOfDay(event.bootNanoseconds) + " " + Self.line(event)
-            case .gap(let time, let cpu, let overwritten, let dropped, let corrupt):
-                return "------- " + timeOfDay(time) + " " + Self.gapText(cpu: cpu, overwritten: overwritten, dropped: dropped, corrupt: corrupt) + " -------"
-            }
-        }
+        text(dump, options: DumpOptions())
     }
 
     static func gapText(cpu: Int, overwritten: UInt64, dropped: UInt64, corrupt: UInt64) -> String {

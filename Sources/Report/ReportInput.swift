@@ -113,6 +113,20 @@ public struct ReportData: Sendable {
                                           tid: Self.int(o["tid"]) ?? 0, comm: o["comm"] as? String ?? "",
                                           error: o["error"] as? String))
             }
+        } else if let signal = o["signal"] as? [String: Any] {
+            // A signal in a recording: a marker on the thread's timeline (as a gadget event), red
+            // for a fault the thread did not handle.
+            events.append(ReportEvent(time: time, source: "signal", container: container, pid: Self.int(o["pid"]) ?? 0,
+                                      tid: Self.int(o["tid"]) ?? 0, comm: o["text"] as? String ?? "",
+                                      error: signal["action"] as? String == "default" && ["SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"].contains(signal["name"] as? String ?? "") ? "fatal" : nil))
+        } else if let exit = o["exit"] as? [String: Any] {
+            // A thread's end; killed by a signal, marked as a failure (the crash).
+            let killer = exit["killed_by"] as? String
+            events.append(ReportEvent(time: time, source: "exit", container: container, pid: Self.int(o["pid"]) ?? 0,
+                                      tid: Self.int(o["tid"]) ?? 0, comm: o["text"] as? String ?? "",
+                                      error: killer.map { "killed by " + $0 }))
+        } else if o["stack"] != nil {
+            return // the frames are in the dump's text; the timeline marks the signal
         } else if let syscall = o["syscall"] as? String {
             calls.append(ReportCall(time: time, container: container, pid: Self.int(o["pid"]) ?? 0, tid: Self.int(o["tid"]) ?? 0,
                                     syscall: syscall, durationNanoseconds: Self.int(o["duration_ns"]),

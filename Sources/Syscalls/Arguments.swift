@@ -3,8 +3,11 @@ extension Call {
     func write(_ argument: Arg, index i: Int, to out: inout Output) {
         let v = arg(i)
         switch argument {
-        case .int, .fd:
+        case .int:
             out.signed(int(i))
+        case .fd:
+            out.signed(int(i))
+            writeFDPath(int(i), to: &out)
         case .uint:
             out.unsigned(v & 0xFFFF_FFFF)
         case .long:
@@ -18,7 +21,12 @@ extension Call {
         case .pointer, .remapAddress:
             out.pointer(v)
         case .dirfd:
-            if int(i) == -100 { out.append("AT_FDCWD") } else { out.signed(int(i)) }
+            if int(i) == -100 {
+                out.append("AT_FDCWD")
+            } else {
+                out.signed(int(i))
+                writeFDPath(int(i), to: &out)
+            }
         case .mode, .openMode, .umask:
             out.mode(v & 0xFFFF_FFFF)
         case .signal:

@@ -44,10 +44,18 @@ public struct SyscallFormatter: Sendable {
         return out.string()
     }
 
+    /// As strace -y prints it: file descriptors followed by the path they stand for, `3</etc/hosts>`,
+    /// where `fdPaths` knows it.
+    public func format(_ record: SyscallRecord, fdPaths: [Int64: String]) -> String {
+        var out = Output()
+        write(record, to: &out, fdPaths: fdPaths)
+        return out.string()
+    }
+
     /// The second half of a call whose entry is unknown (it was overwritten, or came before
     /// recording began), as strace prints a resumed call: `<... read resumed>) = 5`. The result is
     /// rendered by the syscall's own rules (mmap's address in hex, fcntl's flags...).
-    public func formatResumed(_ record: SyscallRecord) -> String {
+    public func formatResumed(_ record: SyscallRecord, fdPaths: [Int64: String]? = nil) -> String {
         var out = Output()
         out.append("<... ")
         if let syscall = table[record.number] {
@@ -57,7 +65,7 @@ public struct SyscallFormatter: Sendable {
             out.hexDigits(UInt64(UInt(bitPattern: record.number)))
         }
         out.append(" resumed>)")
-        finish(Call(record: record, limit: max(0, stringLimit)), syscall: table[record.number], out: &out, lineStart: 0)
+        finish(Call(record: record, limit: max(0, stringLimit), fdPaths: fdPaths), syscall: table[record.number], out: &out, lineStart: 0)
         return out.string()
     }
 
@@ -71,8 +79,8 @@ public struct SyscallFormatter: Sendable {
         swap(&out.bytes, &bytes)
     }
 
-    func write(_ record: SyscallRecord, to out: inout Output, lineStart: Int = 0) {
-        let call = Call(record: record, limit: max(0, stringLimit))
+    func write(_ record: SyscallRecord, to out: inout Output, lineStart: Int = 0, fdPaths: [Int64: String]? = nil) {
+        let call = Call(record: record, limit: max(0, stringLimit), fdPaths: fdPaths)
         guard let syscall = table[record.number] else {
             // strace's form for a number it does not know: six raw arguments.
             out.append("syscall_0x")
@@ -122,18 +130,36 @@ public struct SyscallFormatter: Sendable {
             out.byte(0x3F)
         case .returned(let value):
             call.writeReturn(value, ret: syscall?.schema.ret ?? .int, to: &out)
+            if let syscall, Self.returnsDescriptor.contains(syscall.number), value >= 0 { call.writeFDPath(value, to: &out) }
         }
     }
+}
+
+extension SyscallFormatter {
+    /// Calls whose result is a new descriptor (open, openat, openat2, creat, dup, dup2, dup3):
+    /// strace -y shows its path.
+    public static let returnsDescriptor: Set<Int> = [2, 257, 437, 85, 32, 33, 292]
 }
 
 /// One record being formatted.
 struct Call {
     let record: SyscallRecord
     let limit: Int
+    /// strace -y: the paths of descriptors, when asked for.
+    let fdPaths: [Int64: String]?
 
-    init(record: SyscallRecord, limit: Int) {
+    init(record: SyscallRecord, limit: Int, fdPaths: [Int64: String]? = nil) {
         self.record = record
         self.limit = limit
+        self.fdPaths = fdPaths
+    }
+
+    /// `<path>` after a descriptor, as strace -y prints it, when the path is known.
+    func writeFDPath(_ fd: Int64, to out: inout Output) {
+        guard let path = fdPaths?[fd] else { return }
+        out.byte(0x3C)
+        out.append(path)
+        out.byte(0x3E)
     }
 
     /// Argument register `i` (0 when the record has fewer).

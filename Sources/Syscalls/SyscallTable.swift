@@ -39,6 +39,16 @@ public struct Syscall: Sendable {
     /// Whether sonde formats this syscall as strace does, argument by argument (as opposed to the
     /// generic fallback that prints integers and pointers by their C type).
     public var hasDedicatedFormat: Bool { schema.dedicated }
+
+    /// The arguments that are file descriptors (an fd, or a directory fd of the *at calls).
+    public var descriptorArguments: [Int] {
+        schema.arguments.indices.filter { index in
+            switch schema.arguments[index] {
+            case .fd, .dirfd: return true
+            default: return false
+            }
+        }
+    }
 }
 
 /// A syscall table of one architecture, indexed by number and by name.

@@ -1,3 +1,4 @@
+import CommandOptions
 import ArgumentParser
 import Cluster
 import DaemonAPI
@@ -238,11 +239,14 @@ struct Record: AsyncParsableCommand {
         @Option(name: [.customShort("o"), .long], help: "columns (strace text) or json (one object per call).")
         var output: OutputFormat = .columns
 
+        @OptionGroup(title: "strace's reading options") var reading: StraceReadingOptions
+
         @OptionGroup var pods: PodOptions
         @OptionGroup var cluster: ClusterOptions
 
         func run() async throws {
-            try await runOnCluster(pods: pods, cluster: cluster, operation: .recorderDump(last: last, json: output == .json),
+            try await runOnCluster(pods: pods, cluster: cluster,
+                                   operation: .recorderDump(last: last, json: output == .json, reading: reading.reading),
                                    columns: [], format: output, timeout: nil)
         }
     }

@@ -1,3 +1,4 @@
+import CommandOptions
 import ArgumentParser
 import Containers
 import DaemonAPI
@@ -142,8 +143,10 @@ struct RecordDump: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var location: RecorderLocation
 
-    @Option(help: "Only the last N calls.")
+    @Option(help: "Only the last N calls (of those the options below keep).")
     var last: Int?
+
+    @OptionGroup(title: "strace's reading options") var reading: StraceReadingOptions
 
     @OptionGroup var daemon: DaemonOptions
 
@@ -154,6 +157,8 @@ struct RecordDump: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            // A set strace would refuse fails here, before anything is read.
+            let options = try DumpOptions(reading: reading.reading, last: UInt32(clamping: last ?? 0))
             // The daemon reads its own recorder; a recorder named by --pin-directory/--state-directory
             // is read here.
             if location.isDefault, let endpoint = await daemon.answeringEndpoint() {
@@ -177,14 +182,12 @@ struct RecordDump: AsyncParsableCommand {
                 throw SondeError(.notFound, "\(container ?? cgroup!) was not recorded",
                                  hint: names.isEmpty ? "nothing is recorded" : "recorded: " + names.joined(separator: ", "))
             }
-            var dump = try recorder.dump(wanted)
-            if let last { dump = dump.last(last) }
+            let dump = try recorder.dump(wanted)
             let renderer = DumpRenderer.strace
-            switch output.output {
-            case .columns:
-                for line in renderer.text(dump) { Output.line(line) }
-            case .json:
-                for line in renderer.json(dump, container: wanted) { Output.line(line) }
+            if output.output == .json && !options.summary {
+                for line in renderer.json(dump, container: wanted, options: options) { Output.line(line) }
+            } else {
+                for line in renderer.text(dump, options: options) { Output.line(line) }
             }
             if dump.overwritten + dump.dropped + dump.corrupt > 0 {
                 Output.notice("\(dump.overwritten) records overwritten, \(dump.dropped) too large, \(dump.corrupt) unreadable")
@@ -202,6 +205,7 @@ extension RecordDump {
             $0.cgroupPath = cgroup ?? ""
             $0.last = UInt32(clamping: last ?? 0)
             $0.format = output.output == .json ? .json : .text
+            $0.reading = reading.reading
         }
         let summary = try await DaemonClient.with(endpoint: endpoint) { client in
             try await client.dumpRecorder(request, options: DaemonClient.options(timeout: .seconds(120))) { response in

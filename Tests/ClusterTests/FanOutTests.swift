@@ -277,6 +277,14 @@ import Testing
             let line = try #require(marker, "\(text.stdout.suffix(2000)) \(text.stderr)")
             #expect(Array(line.split(separator: " ", omittingEmptySubsequences: true).prefix(4)) == ["node-\(index)", "ops", "rec-\(index)", "main"], "\(line)")
         }
+        // strace's reading options travel to every node's daemon.
+        let writes = try cluster.plugin(["record", "dump", "-n", "ops", "-l", "app=rec", "-e", "trace=write", "-y"])
+        #expect(writes.status == 0, "\(writes.stderr)")
+        let calls = writes.stdout.split(separator: "\n").dropFirst() // the header
+            .filter { !$0.contains(" --- ") && !$0.contains(" +++ ") && !$0.contains(" > ") }
+        #expect(!calls.isEmpty && calls.allSatisfy { $0.contains(" write(") }, "\(calls.filter { !$0.contains(" write(") }.prefix(5))")
+        let table = try cluster.plugin(["record", "dump", "-n", "ops", "-p", "rec-0", "--summary"])
+        #expect(table.status == 0 && table.stdout.contains("% time     seconds  usecs/call     calls    errors syscall"), "\(table.stdout)")
         let json = try cluster.plugin(["record", "dump", "-n", "ops", "-p", "rec-1", "-o", "json", "--last", "20"])
         #expect(json.status == 0, "\(json.stderr)")
         let objects = try json.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }

@@ -162,6 +162,17 @@ final class DaemonIntegrationTests: XCTestCase {
         // Recorded from the start: runc's own setup in the container's cgroup comes before the execve.
         XCTAssertGreaterThan(execve ?? 0, 10)
         XCTAssertTrue(dump.stdout.contains("write(1, \"hooked-start\\n\", 13) = 13"), dump.stdout.suffix(2000).description)
+        // strace's reading options reach the daemon: only the writes, and their descriptors' kind.
+        let writes = try IntegrationTests.run(sondeExecutable, ["record", "dump", "-c", container.name, "--daemon-socket", daemon.socket,
+                                               "-e", "trace=write", "-o", "json"], timeout: 60)
+        XCTAssertEqual(writes.status, 0, writes.stderr)
+        let objects = writes.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertFalse(objects.isEmpty)
+        XCTAssertTrue(objects.allSatisfy { $0["syscall"] == nil || $0["syscall"] as? String == "write" }, writes.stdout.prefix(2000).description)
+        let refused = try IntegrationTests.run(sondeExecutable, ["record", "dump", "-c", container.name, "--daemon-socket", daemon.socket,
+                                                "-e", "trace=%nosuchclass"], timeout: 60)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("invalid system call '%nosuchclass'"), refused.stderr)
 
         // poststop runs at `runc delete`.
         container.remove()

@@ -345,20 +345,29 @@ public final class GadgetSession: Sendable {
             let expired = ContinuousClock.now - entry.since >= options.resolutionTimeout
             guard owner != nil || expired else { continue }
             let keep = owner.map(options.selector.matches) ?? false
-            let held = state.withLock { s -> [Event] in
-                let held = s.pending.removeValue(forKey: id)?.held ?? []
-                if keep { s.selectedIDs.insert(id) }
-                return held
+            guard keep else {
+                state.withLock { _ = $0.pending.removeValue(forKey: id) }
+                // Not a container we trace: stop the kernel from sending its events.
+                cgroupMap.unselect(id)
+                continue
             }
-            if keep {
-                try? cgroupMap.select(id)
-                for var event in held {
+            try? cgroupMap.select(id)
+            // The held events go out before any later one of the cgroup: it stays pending (the
+            // reader goes on holding what comes meanwhile) until its queue is empty.
+            while true {
+                let batch = state.withLock { s -> [Event] in
+                    guard let held = s.pending[id]?.held, !held.isEmpty else {
+                        if s.pending.removeValue(forKey: id) != nil { s.selectedIDs.insert(id) }
+                        return []
+                    }
+                    s.pending[id]!.held = []
+                    return held
+                }
+                if batch.isEmpty { break }
+                for var event in batch {
                     event.container = owner
                     deliver(event)
                 }
-            } else {
-                // Not a container we trace: stop the kernel from sending its events.
-                cgroupMap.unselect(id)
             }
         }
     }
