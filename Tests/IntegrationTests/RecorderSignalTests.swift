@@ -67,7 +67,9 @@ import Testing
     }
 
     /// Runs the modes one after the other in one recorded container and returns its dump.
-    static func recorded(_ program: Program, script: String) async throws -> (text: [String], json: [String]) {
+    static func recorded(_ program: Program, script: String, binaries: [String]? = nil,
+                         prepare: (RuncContainer) throws -> Void = { _ in },
+                         beforeDump: (RuncContainer) throws -> Void = { _ in }) async throws -> (text: [String], json: [String]) {
         let settings = RecorderSettings.isolated("sonde-sig", bytesPerCPU: 1 << 20, poolSize: 8)
         defer { try? FlightRecorder.stop(settings) }
         let recorder = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
@@ -78,8 +80,9 @@ import Testing
         // The script waits for the go file: the recorder takes the container before anything happens.
         let container = try RuncContainer(prefix: "sonde-it-signals", args: [
             "sh", "-c", "while [ ! -e /tmp/go ]; do usleep 20000; done; " + script,
-        ], extraBinaries: [program.binary, program.stripped])
+        ], extraBinaries: binaries ?? [program.binary, program.stripped])
         defer { container.remove() }
+        try prepare(container)
         let ready = Locked(false)
         let task = Task { try await service.run { ready.set(true) } }
         defer { task.cancel() }
@@ -94,6 +97,7 @@ import Testing
         #expect(try await eventually(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: done) },
                 "the script did not finish")
         let entry = try #require(try recorder.recorded().first { $0.container.name == container.name }?.container)
+        try beforeDump(container)
         let dump = try recorder.dump(entry)
         return (DumpRenderer.strace.text(dump), DumpRenderer.strace.json(dump, container: entry))
     }
@@ -150,5 +154,35 @@ import Testing
         #expect(address >= crashHere && address < crashHere + 64, "\(first) vs crash_here at \(String(crashHere, radix: 16))")
         // The JSON carries the frames too.
         #expect(dump.json.contains { $0.contains("\"stack\":") && $0.contains("\"symbol\":\"crash_here\"") })
+    }
+
+    /// The files that name a crash's frames are the container's. The stripped binary runs in the
+    /// container at the very path where the host keeps the binary with symbols (same build id):
+    /// a reader that resolved the path outside the container's root would name the frames. After
+    /// the crash the container replaces its binary with a symlink to that absolute path, and plants
+    /// FIFOs where libraries are looked for. The dump reads none of it: it does not hang, and the
+    /// frames keep their build id unnamed.
+    @Test func symbolisingStaysInsideTheContainersRoot() async throws {
+        let program = try Program()
+        let path = program.binary // the host's copy with symbols lives here
+        let dump = try await Self.recorded(program, script: "\(path) segv; touch /tmp/done; sleep 600", binaries: [],
+                                           prepare: { container in
+            let inside = container.rootfs.path + path
+            try FileManager.default.createDirectory(atPath: (inside as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: program.stripped, toPath: inside)
+        }, beforeDump: { container in
+            let inside = container.rootfs.path + path
+            try FileManager.default.removeItem(atPath: inside)
+            try FileManager.default.createSymbolicLink(atPath: inside, withDestinationPath: path)
+            for directory in ["lib", "usr/lib"] {
+                let dir = container.rootfs.appendingPathComponent(directory).path
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                #expect(mkfifo(dir + "/libfifo.so.1", 0o644) == 0)
+            }
+        })
+        let frames = dump.text.filter { $0.hasPrefix(" > ") || $0.contains("\n > ") }.flatMap { $0.split(separator: "\n") }
+        #expect(!frames.isEmpty, "\(dump.text.suffix(20))")
+        #expect(!frames.contains { $0.contains("crash_here") }, "a host file named the frames: \(frames)")
+        #expect(frames.contains { $0.contains(" > build-id ") }, "\(frames)")
     }
 }
