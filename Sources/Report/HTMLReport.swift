@@ -72,8 +72,15 @@ public struct HTMLReport: Sendable {
         var items: [String] = []
         items.append("Inputs: " + data.inputs.map { "<code>" + HTML.escape($0) + "</code>" }.joined(separator: ", "))
         items.append("Containers: " + (containers.isEmpty ? "none" : containers.map(HTML.escape).joined(separator: ", ")))
-        items.append("\(data.calls.count) recorded syscalls, \(data.events.count) gadget events, "
+        // A recording's signals and thread exits are drawn like events, but are not a gadget's.
+        let recorded = data.events.filter { ReportEvent.recordingSources.contains($0.source) }
+        items.append("\(data.calls.count) recorded syscalls, \(data.events.count - recorded.count) gadget events, "
                      + "\(data.startup.filter { $0.step != "summary" }.count) start-up milestones")
+        if !recorded.isEmpty {
+            let signals = recorded.filter { $0.source == "signal" }.count
+            let killed = recorded.filter { $0.source == "exit" && $0.error != nil }.count
+            items.append("\(signals) signals, \(recorded.count - signals) thread exits (\(killed) killed by a signal)")
+        }
         if let first = times.min(), let last = times.max() {
             items.append("Span: " + DurationText.text(last - first))
         }

@@ -24,6 +24,9 @@ public struct ReportEvent: Sendable, Equatable {
     public var tid: Int64
     public var comm: String
     public var error: String?
+
+    /// The sources of a recording's signals and thread exits (`sonde record dump -o json`).
+    public static let recordingSources: Set<String> = ["signal", "exit"]
 }
 
 /// Records the recorder could not keep (overwritten, too large, unreadable), at their place.

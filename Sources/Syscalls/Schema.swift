@@ -78,6 +78,7 @@ enum Arg: Sendable {
     case pollFds
     case utsname
     case tms
+    case sysinfo                               // struct sysinfo, filled by the kernel
     case outputTime                            // time(2)'s time_t *
     case cpuSet(sizeArgument: Int)             // [0 1]
     case outputCpuSet
@@ -129,6 +130,7 @@ enum Arg: Sendable {
         case .pollFds: .outputStruct(size: 8 * Layout.pollFdsCaptured)
         case .utsname: .outputStruct(size: 65 * 2)
         case .tms: .outputStruct(size: 32)
+        case .sysinfo: .outputStruct(size: Layout.sysinfoSize)
         case .cpuSet(let n): .inputBuffer(lengthArgument: n)
         case .outputCpuSet: .outputBuffer(lengthArgument: 1)
         case .schedParam: .inputStruct(size: 4)
@@ -152,7 +154,7 @@ enum Arg: Sendable {
              .outputLong, .outputSocketOptionValue, .socketOptionLength, .intPair, .waitStatus,
              .outputTimespec, .remainingTimespec, .outputTimeval, .outputItimerspec, .outputItimerval,
              .stat, .statx, .outputRlimit, .outputSigaction, .outputSigset, .outputStack, .epollEvents,
-             .utsname, .tms, .outputTime, .outputCpuSet, .outputSchedParam, .outputIovec, .outputMessage:
+             .utsname, .tms, .sysinfo, .outputTime, .outputCpuSet, .outputSchedParam, .outputIovec, .outputMessage:
             true
         default:
             false
@@ -204,6 +206,7 @@ struct Schema: Sendable {
 /// Sizes of the structures sonde captures (x86_64).
 enum Layout {
     static let statSize = 144
+    static let sysinfoSize = 112
     static let statxSize = 256
     static let sigactionSize = 32
     static let epollEventsCaptured = 8

@@ -16,7 +16,7 @@ extension Schema {
     /// time left, a msghdr's control messages and the namelen it passed in, mmsghdr arrays, rusage,
     /// statfs, siginfo: what sonde does not capture).
     static let partial: Set<String> = [
-        "select", "pselect6", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getrusage", "sysinfo", "statfs", "fstatfs", "waitid",
+        "select", "pselect6", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getrusage", "statfs", "fstatfs", "waitid",
         "getdents", "getdents64", "getgroups", "setgroups", "rt_sigreturn", "rt_sigtimedwait", "capget",
         "capset", "mincore", "sendfile", "seccomp", "ppoll", "restart_syscall",
     ]
@@ -193,7 +193,7 @@ extension Schema {
         case "setns": Schema([.fd, .cloneFlags])
         case "personality": Schema([.personality], ret: .personality)
         case "uname": Schema([.utsname])
-        case "sysinfo": Schema([.pointer])
+        case "sysinfo": Schema([.sysinfo])
         case "times": Schema([.tms], ret: .unsigned)
         case "sethostname", "setdomainname": Schema([.inputBuffer(lengthArgument: 1), .int])
         case "getrandom": Schema([.outputHexBuffer(lengthArgument: 1), .ulong, .flags(Names.randomFlags)])

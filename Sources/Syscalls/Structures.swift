@@ -267,6 +267,33 @@ extension Call {
         out.byte(0x7D)
     }
 
+    /// struct sysinfo: `{uptime=3600, loads=[1, 2, 3], totalram=..., ..., procs=90, totalhigh=0, freehigh=0,
+    /// mem_unit=1}`.
+    func writeSysinfo(_ b: [UInt8], to out: inout Output) {
+        out.append("{uptime=")
+        out.signed(b.i64(0))
+        out.append(", loads=[")
+        for index in 0..<3 {
+            if index > 0 { out.append(", ") }
+            out.unsigned(b.u64(8 + 8 * index))
+        }
+        out.byte(0x5D)
+        for (name, offset) in [(", totalram=", 32), (", freeram=", 40), (", sharedram=", 48), (", bufferram=", 56),
+                               (", totalswap=", 64), (", freeswap=", 72)] as [(StaticString, Int)] {
+            out.append(name)
+            out.unsigned(b.u64(offset))
+        }
+        out.append(", procs=")
+        out.unsigned(b.u16(80))
+        out.append(", totalhigh=")
+        out.unsigned(b.u64(88))
+        out.append(", freehigh=")
+        out.unsigned(b.u64(96))
+        out.append(", mem_unit=")
+        out.unsigned(b.u32(104))
+        out.byte(0x7D)
+    }
+
     /// USER_HZ, the unit of clock_t in times(2) (sysconf(_SC_CLK_TCK); 100 on every Linux ABI sonde reads).
     static let clockTicksPerSecond: Int64 = 100
 
