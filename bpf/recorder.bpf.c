@@ -643,6 +643,7 @@ static long capture_enter_arg(__u32 i, struct capture *c)
         break;
     }
     case SONDE_CAP_IN_STRUCT:
+    case SONDE_CAP_INOUT_STRUCT:
         len = c->schema->struct_size[i];
         break;
     case SONDE_CAP_STRING_ARRAY:
@@ -706,6 +707,12 @@ static long capture_exit_arg(__u32 i, struct capture *c)
     }
     case SONDE_CAP_OUT_STRUCT:
         len = c->schema->struct_size[i];
+        break;
+    case SONDE_CAP_INOUT_STRUCT:
+        if (c->ret < 0)
+            return 0; /* failed: the kernel wrote nothing back */
+        len = c->schema->struct_size[i];
+        flags = SONDE_CHUNK_AT_EXIT;
         break;
     case SONDE_CAP_OUT_IOVEC:
         return add_iovecs(c, i, ptr, arg_value(c, c->schema->len_arg[i]), true) ? 0 : 1;

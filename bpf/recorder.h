@@ -191,6 +191,7 @@ enum sonde_capture_kind {
     SONDE_CAP_IN_MSGHDR = 11,  /* struct user_msghdr, its msg_name and its iovecs */
     SONDE_CAP_OUT_MSGHDR = 12, /* at exit: the same, with ret bytes in the iovecs */
     SONDE_CAP_FD_SET = 13,     /* fd_set of args[len_arg] fds: at entry, and at exit when ret > 0 */
+    SONDE_CAP_INOUT_STRUCT = 14, /* len = struct_size: at entry, and at exit when ret >= 0 (ioctl, prctl) */
 };
 
 struct sonde_syscall_schema {

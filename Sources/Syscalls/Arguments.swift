@@ -223,7 +223,7 @@ extension Call {
             if let b = structure(i, 24) { writeFlock(b, to: &out) } else { out.pointer(v) }
         case .cloneArgs, .omitted:
             out.pointer(v)
-        case .ioctlArgument:
+        case .ioctlArgument, .prctlArgument: // written by their calls' own formatting (Specials.swift)
             out.hex(v)
         }
     }

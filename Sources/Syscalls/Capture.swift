@@ -33,6 +33,9 @@ public enum ArgumentCapture: Sendable, Hashable {
     /// An fd_set of argument `countArgument` descriptors (select): at entry, and the kernel's
     /// result at exit when descriptors were ready.
     case fdSet(countArgument: Int)
+    /// A fixed-size struct read at entry and, when the call succeeded, at exit (`atExit`): an
+    /// argument whose direction depends on another (ioctl's request, prctl's option).
+    case inOutStruct(size: Int)
 }
 
 /// One argument's captured bytes, as the recorder found them.

@@ -86,7 +86,8 @@ enum Arg: Sendable {
     case outputSchedParam
     case flock                                 // struct flock (fcntl)
     case cloneArgs                             // struct clone_args (clone3)
-    case ioctlArgument                         // ioctl's third argument: an int behind it for FIONBIO & co.
+    case ioctlArgument                         // ioctl's third argument: read at entry and exit (FIONBIO in, FIONREAD out)
+    case prctlArgument                         // prctl's second: a name in (PR_SET_NAME) or out (PR_GET_NAME)
     case inputIovec(countArgument: Int)        // writev: [{iov_base="...", iov_len=5}, ...]
     case outputIovec(countArgument: Int)       // readv: the same, filled by the kernel
     case inputMessage                          // sendmsg: {msg_name=..., msg_iov=[...], ...}
@@ -137,7 +138,8 @@ enum Arg: Sendable {
         case .outputSchedParam: .outputStruct(size: 4)
         case .flock: .inputStruct(size: 32)
         case .cloneArgs: .inputStruct(size: Layout.cloneArgsSize)
-        case .ioctlArgument: .inputStruct(size: 4)
+        case .ioctlArgument: .inOutStruct(size: 8)   // an int, or struct winsize
+        case .prctlArgument: .inOutStruct(size: 16)  // TASK_COMM_LEN
         case .inputIovec(let n): .inputIovec(countArgument: n)
         case .outputIovec(let n): .outputIovec(countArgument: n)
         case .inputMessage: .inputMessage

@@ -170,7 +170,7 @@ extension Schema {
         case "setresuid", "setresgid": Schema([.int, .int, .int])
         case "getresuid", "getresgid": Schema([.outputInt, .outputInt, .outputInt])
         case "getgroups", "setgroups": Schema([.int, .pointer])
-        case "prctl": Schema([.value(Names.prctlOptions), .string, .ulong, .ulong, .ulong], ret: .prctl, special: .prctl)
+        case "prctl": Schema([.value(Names.prctlOptions), .prctlArgument, .ulong, .ulong, .ulong], ret: .prctl, special: .prctl)
         case "arch_prctl": Schema([.value(Names.archPrctl), .outputLong], special: .archPrctl)
         case "set_tid_address": Schema([.pointer])
         case "set_robust_list": Schema([.pointer, .ulong])

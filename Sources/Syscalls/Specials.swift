@@ -7,7 +7,7 @@ extension Call {
             // strace names the interrupted call, which only the previous record of the thread knows.
             out.append("<... resuming interrupted call ...>")
         case .fcntl: return writeFcntl(to: &out)
-        case .ioctl: writeIoctl(to: &out)
+        case .ioctl: return writeIoctl(to: &out)
         case .prctl: writePrctl(to: &out)
         case .futex: writeFutex(to: &out)
         case .clone: writeClone(to: &out)
@@ -75,7 +75,8 @@ extension Call {
         return false
     }
 
-    private func writeIoctl(to out: inout Output) {
+    /// Returns true when an unfinished call stopped before an argument strace prints at exit.
+    private func writeIoctl(to out: inout Output) -> Bool {
         out.signed(int(0))
         out.append(", ")
         let request = arg(1) & 0xFFFF_FFFF
@@ -83,14 +84,55 @@ extension Call {
         switch request {
         case 0x5451, 0x5450, 0x5422, 0x540C, 0x540D, 0x5427, 0x5428, 0x5437:
             // FIOCLEX FIONCLEX TIOCNOTTY TIOCEXCL TIOCNXCL TIOCSBRK TIOCCBRK TIOCVHANGUP: no argument
-            return
+            return false
         case 0x5421, 0x5452, 0x5410: // FIONBIO FIOASYNC TIOCSPGRP: an int passed in
             out.append(", ")
             writeIntPointer(2, to: &out)
+        case 0x541B, 0x540F, 0x5429: // FIONREAD TIOCGPGRP TIOCGSID: an int the kernel writes
+            if unfinished { return true }
+            out.append(", ")
+            if let b = atExit(2, 4) {
+                out.byte(0x5B)
+                out.signed(b.i32(0))
+                out.byte(0x5D)
+            } else {
+                out.pointer(arg(2))
+            }
+        case 0x5413: // TIOCGWINSZ: the kernel fills a struct winsize
+            if unfinished { return true }
+            out.append(", ")
+            if let b = atExit(2, 8) { writeWinsize(b, to: &out) } else { out.pointer(arg(2)) }
+        case 0x5414: // TIOCSWINSZ
+            out.append(", ")
+            if let b = structure(2, 8) { writeWinsize(b, to: &out) } else { out.pointer(arg(2)) }
         default:
             out.append(", ")
             out.hex(arg(2))
         }
+        return false
+    }
+
+    /// What the kernel wrote back into in-out argument `i`, when the call succeeded.
+    func atExit(_ i: Int, _ size: Int) -> [UInt8]? {
+        guard succeeded, arg(i) != 0, let d = record.captured[i]?.atExit, !d.faulted, d.bytes.count >= size else { return nil }
+        return d.bytes
+    }
+
+    /// struct winsize: `{ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}`.
+    func writeWinsize(_ b: [UInt8], to out: inout Output) {
+        for (index, name) in ["{ws_row=", ", ws_col=", ", ws_xpixel=", ", ws_ypixel="].enumerated() {
+            out.append(name)
+            out.unsigned(b.u16(2 * index))
+        }
+        out.byte(0x7D)
+    }
+
+    /// A name of at most 16 bytes (TASK_COMM_LEN) up to its NUL, as prctl's PR_SET_NAME and
+    /// PR_GET_NAME carry one.
+    func writeTaskName(_ b: [UInt8], to out: inout Output) {
+        let name = b.prefix(16)
+        let end = name.firstIndex(of: 0) ?? name.endIndex
+        out.quoted(name[..<end], more: false)
     }
 
     private func writePrctl(to out: inout Output) {
@@ -106,8 +148,11 @@ extension Call {
         case 3, 7, 13, 21, 27, 30, 34, 42, 46:
             // PR_GET_* answering in the return value: no argument.
             break
-        case 2, 5, 9, 11, 16, 19, 25, 37, 40:
-            // PR_GET_* writing to a pointer (sonde does not capture what the kernel writes).
+        case 16: // PR_GET_NAME: the kernel writes the name
+            out.append(", ")
+            if let b = atExit(1, 16) { writeTaskName(b, to: &out) } else { out.pointer(arg(1)) }
+        case 2, 5, 9, 11, 19, 25, 37, 40:
+            // PR_GET_* writing to a pointer (sonde does not decode what the kernel writes).
             out.append(", ")
             out.pointer(arg(1))
         case 1: // PR_SET_PDEATHSIG
@@ -121,7 +166,7 @@ extension Call {
             out.unsigned(arg(1))
         case 15: // PR_SET_NAME
             out.append(", ")
-            writeString(1, to: &out)
+            if let b = structure(1, 1) { writeTaskName(b, to: &out) } else { out.pointer(arg(1)) }
         case 23, 24: // PR_CAPBSET_READ PR_CAPBSET_DROP
             out.append(", ")
             Names.capabilities.write(Int64(arg(1)), to: &out)

@@ -122,6 +122,22 @@ import Testing
         #expect(actual.map(\.name) == expected.map(\.name))
         #expect(actual.map(\.result) == expected.map(\.result))
         #expect(matched == expected.count)
+
+        // Whole lines where the kernel writes back into an argument whose direction another one
+        // decides (ioctl's request, prctl's option): the call from its name on, with the columns
+        // strace pads before ` = ` and the descriptor numbers made equal.
+        func whole(_ line: Substring, _ name: String) -> String? {
+            guard let start = line.range(of: name + "(") else { return nil }
+            return String(line[start.lowerBound...])
+                .replacingOccurrences(of: #" +="#, with: " =", options: .regularExpression)
+                .replacingOccurrences(of: #"^(\w+)\(\d+,"#, with: "$1(N,", options: .regularExpression)
+        }
+        let straceLines = try String(contentsOfFile: straceOut, encoding: .utf8).split(separator: "\n")
+        for (marker, name) in [("FIONREAD", "ioctl"), ("PR_SET_NAME", "prctl"), ("PR_GET_NAME", "prctl")] {
+            let want = straceLines.drop { !$0.contains("SONDE-ORACLE-BEGIN") }.first { $0.contains(marker) }.flatMap { whole($0, name) }
+            let got = lines.drop { !$0.contains("SONDE-ORACLE-BEGIN") }.first { $0.contains(marker) }.flatMap { whole(Substring($0), name) }
+            #expect(want != nil && got == want, "\(marker): strace \(want ?? "-"), sonde \(got ?? "-")")
+        }
     }
 
     @Test func aCrashWritesTheContainersDump() async throws {

@@ -5,6 +5,8 @@
  * Usage: oracle DIR  (DIR holds data.txt; the same path exists in both runs) */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -86,6 +88,18 @@ int main(int argc, char **argv)
     nanosleep(&ts, NULL);
     (void)!dup(1);
     (void)!kill(0, 0);
+    /* Arguments the kernel writes back, whose direction depends on another argument. */
+    int pipefd[2];
+    if (pipe(pipefd) == 0) {
+        (void)!write(pipefd[1], "12345", 5);
+        int pending = 0;
+        (void)!ioctl(pipefd[0], FIONREAD, &pending);
+        close(pipefd[0]);
+        close(pipefd[1]);
+    }
+    char name[16] = "";
+    prctl(PR_SET_NAME, "oracle-name");
+    prctl(PR_GET_NAME, name);
     mark("SONDE-ORACLE-END");
     return 0;
 }
