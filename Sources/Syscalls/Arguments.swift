@@ -117,8 +117,38 @@ extension Call {
             writeSocklen(i, sockaddr: s, to: &out)
         case .socketOptionLength:
             writeIntPointer(i, to: &out)
-        case .outputInt, .outputSocketOptionValue:
+        case .outputInt:
             if succeeded { writeIntPointer(i, to: &out) } else { out.pointer(v) }
+        case .outputSocketOptionValue:
+            // getsockopt(fd, SOL_SOCKET, SO_LINGER, ...): a struct linger; the others an int.
+            if succeeded, int(1) == 1, int(2) == 13, let b = structure(i, 8) {
+                writeLinger(b, to: &out)
+            } else if succeeded {
+                writeIntPointer(i, to: &out)
+            } else {
+                out.pointer(v)
+            }
+        case .sendfileOffset:
+            if v == 0 {
+                out.append("NULL")
+            } else if let b = structure(i, 8) {
+                out.byte(0x5B); out.unsigned(b.u64(0)); out.byte(0x5D)
+                if let ret = returnValue, ret > 0, let after = atExit(i, 8) {
+                    out.append(" => [")
+                    out.unsigned(after.u64(0))
+                    out.byte(0x5D)
+                }
+            } else {
+                out.pointer(v)
+            }
+        case .offset:
+            if v == 0 {
+                out.append("NULL")
+            } else if let b = structure(i, 8) {
+                out.byte(0x5B); out.unsigned(b.u64(0)); out.byte(0x5D)
+            } else {
+                out.pointer(v)
+            }
         case .outputLong:
             if succeeded, v != 0, let data = data(i), data.bytes.count >= 8 {
                 out.byte(0x5B); out.hex(data.bytes.u64(0)); out.byte(0x5D)

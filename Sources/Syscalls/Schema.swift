@@ -85,6 +85,8 @@ enum Arg: Sendable {
     case schedParam
     case outputSchedParam
     case flock                                 // struct flock (fcntl)
+    case sendfileOffset                        // sendfile's offset: [0] => [20]
+    case offset                                // splice's and copy_file_range's loff_t *: [0]
     case cloneArgs                             // struct clone_args (clone3)
     case ioctlArgument                         // ioctl's third argument: read at entry and exit (FIONBIO in, FIONREAD out)
     case prctlArgument                         // prctl's second: a name in (PR_SET_NAME) or out (PR_GET_NAME)
@@ -106,7 +108,8 @@ enum Arg: Sendable {
         case .inputSockaddr(let n): .inputSockaddr(lengthArgument: n)
         case .outputSockaddr(let n): .outputSockaddr(lengthPointerArgument: n)
         case .socklenInOut, .socketOptionLength: .inputStruct(size: 4)
-        case .outputInt, .outputSocketOptionValue, .waitStatus: .outputStruct(size: 4)
+        case .outputInt, .waitStatus: .outputStruct(size: 4)
+        case .outputSocketOptionValue: .outputStruct(size: 8) // an int, or struct linger
         case .outputLong, .outputTime: .outputStruct(size: 8)
         case .socketOptionValue(let n): .inputBuffer(lengthArgument: n)
         case .intPair: .outputStruct(size: 8)
@@ -136,7 +139,9 @@ enum Arg: Sendable {
         case .outputCpuSet: .outputBuffer(lengthArgument: 1)
         case .schedParam: .inputStruct(size: 4)
         case .outputSchedParam: .outputStruct(size: 4)
-        case .flock: .inputStruct(size: 32)
+        case .flock: .inOutStruct(size: 32)   // F_SETLK in, F_GETLK back
+        case .sendfileOffset: .inOutStruct(size: 8)
+        case .offset: .inputStruct(size: 8)
         case .cloneArgs: .inputStruct(size: Layout.cloneArgsSize)
         case .ioctlArgument: .inOutStruct(size: 8)   // an int, or struct winsize
         case .prctlArgument: .inOutStruct(size: 16)  // TASK_COMM_LEN

@@ -18,7 +18,7 @@ extension Schema {
     static let partial: Set<String> = [
         "select", "pselect6", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getrusage", "statfs", "fstatfs", "waitid",
         "getdents", "getdents64", "getgroups", "setgroups", "rt_sigreturn", "rt_sigtimedwait", "capget",
-        "capset", "mincore", "sendfile", "seccomp", "ppoll", "restart_syscall",
+        "capset", "mincore", "seccomp", "ppoll", "restart_syscall",
     ]
 
     /// A plan from the kernel's C types: integers in decimal, pointers in hex, `const char *` as paths.
@@ -64,9 +64,9 @@ extension Schema {
         case "pwritev": Schema([.fd, .inputIovec(countArgument: 2), .int, .long, .long])
         case "preadv2": Schema([.fd, .outputIovec(countArgument: 2), .int, .long, .long, .hex])
         case "pwritev2": Schema([.fd, .inputIovec(countArgument: 2), .int, .long, .long, .hex])
-        case "sendfile": Schema([.fd, .fd, .pointer, .ulong])
-        case "copy_file_range": Schema([.fd, .pointer, .fd, .pointer, .ulong, .uint])
-        case "splice": Schema([.fd, .pointer, .fd, .pointer, .ulong, .flags(Names.splice)])
+        case "sendfile": Schema([.fd, .fd, .sendfileOffset, .ulong])
+        case "copy_file_range": Schema([.fd, .offset, .fd, .offset, .ulong, .uint])
+        case "splice": Schema([.fd, .offset, .fd, .offset, .ulong, .flags(Names.splice)])
         case "tee": Schema([.fd, .fd, .ulong, .flags(Names.splice)])
         case "readahead": Schema([.fd, .long, .ulong])
         case "lseek": Schema([.fd, .long, .value(Names.whence)])

@@ -61,10 +61,10 @@ extension Call {
         case 6, 7, 37, 38: // F_SETLK F_SETLKW F_OFD_SETLK F_OFD_SETLKW
             out.append(", ")
             if let b = structure(2, 24) { writeFlock(b, to: &out) } else { out.pointer(v) }
-        case 5, 36: // F_GETLK F_OFD_GETLK: strace shows what the kernel wrote back, which sonde does not capture
+        case 5, 36: // F_GETLK F_OFD_GETLK: strace shows what the kernel wrote back
             if unfinished { return true }
             out.append(", ")
-            out.pointer(v)
+            if let b = atExit(2, 32) { writeFlock(b, pid: true, to: &out) } else { out.pointer(v) }
         case 15, 16: // F_SETOWN_EX F_GETOWN_EX
             out.append(", ")
             out.pointer(v)

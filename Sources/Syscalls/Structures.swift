@@ -307,7 +307,8 @@ extension Call {
     }
 
     /// struct flock: `{l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=0}`.
-    func writeFlock(_ b: [UInt8], to out: inout Output) {
+    /// With `pid`: the l_pid the kernel writes back (F_GETLK).
+    func writeFlock(_ b: [UInt8], pid: Bool = false, to out: inout Output) {
         out.append("{l_type=")
         Names.lockTypes.write(Int64(Int16(truncatingIfNeeded: b.u16(0))), to: &out)
         out.append(", l_whence=")
@@ -316,6 +317,19 @@ extension Call {
         out.signed(b.i64(8))
         out.append(", l_len=")
         out.signed(b.i64(16))
+        if pid {
+            out.append(", l_pid=")
+            out.signed(b.i32(24))
+        }
+        out.byte(0x7D)
+    }
+
+    /// struct linger: `{l_onoff=1, l_linger=5}`.
+    func writeLinger(_ b: [UInt8], to out: inout Output) {
+        out.append("{l_onoff=")
+        out.signed(b.i32(0))
+        out.append(", l_linger=")
+        out.signed(b.i32(4))
         out.byte(0x7D)
     }
 

@@ -133,7 +133,9 @@ import Testing
                 .replacingOccurrences(of: #"^(\w+)\(\d+,"#, with: "$1(N,", options: .regularExpression)
         }
         let straceLines = try String(contentsOfFile: straceOut, encoding: .utf8).split(separator: "\n")
-        for (marker, name) in [("FIONREAD", "ioctl"), ("PR_SET_NAME", "prctl"), ("PR_GET_NAME", "prctl")] {
+        for (marker, name) in [("FIONREAD", "ioctl"), ("PR_SET_NAME", "prctl"), ("PR_GET_NAME", "prctl"), ("sendfile(", "sendfile"),
+                               ("splice(", "splice"), ("copy_file_range(", "copy_file_range"), ("F_GETLK", "fcntl"),
+                               ("SO_LINGER", "getsockopt")] {
             let want = straceLines.drop { !$0.contains("SONDE-ORACLE-BEGIN") }.first { $0.contains(marker) }.flatMap { whole($0, name) }
             let got = lines.drop { !$0.contains("SONDE-ORACLE-BEGIN") }.first { $0.contains(marker) }.flatMap { whole(Substring($0), name) }
             #expect(want != nil && got == want, "\(marker): strace \(want ?? "-"), sonde \(got ?? "-")")

@@ -5,6 +5,7 @@
  * Usage: oracle DIR  (DIR holds data.txt; the same path exists in both runs) */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/sendfile.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <fcntl.h>
@@ -100,6 +101,29 @@ int main(int argc, char **argv)
     char name[16] = "";
     prctl(PR_SET_NAME, "oracle-name");
     prctl(PR_GET_NAME, name);
+    /* Offsets passed in and written back, a lock the kernel reports, a struct option. */
+    int data = open(path, O_RDONLY);
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s/copy.txt", argv[1]);
+    int target = open(copy, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (data >= 0 && target >= 0 && pipe(pipefd) == 0) {
+        off_t offset = 0;
+        loff_t in = 1, from = 2;
+        (void)!sendfile(pipefd[1], data, &offset, 4);
+        (void)!splice(data, &in, pipefd[1], NULL, 3, 0);
+        (void)!copy_file_range(data, &from, target, NULL, 2, 0);
+        struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        (void)!fcntl(target, F_GETLK, &lock);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct linger linger;
+        socklen_t size = sizeof linger;
+        (void)!getsockopt(s, SOL_SOCKET, SO_LINGER, &linger, &size);
+        close(s);
+        close(pipefd[0]);
+        close(pipefd[1]);
+    }
+    close(data);
+    close(target);
     mark("SONDE-ORACLE-END");
     return 0;
 }
