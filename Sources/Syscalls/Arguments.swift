@@ -227,6 +227,8 @@ extension Call {
             if succeeded, let b = structure(i, 32) { writeTms(b, to: &out) } else { out.pointer(v) }
         case .sysinfo:
             if succeeded, let b = structure(i, Layout.sysinfoSize) { writeSysinfo(b, to: &out) } else { out.pointer(v) }
+        case .statfs:
+            if succeeded, let b = structure(i, Layout.statfsSize) { writeStatfs(b, to: &out) } else { out.pointer(v) }
         case .outputTime:
             if succeeded, let b = structure(i, 8) {
                 out.byte(0x5B)

@@ -138,6 +138,12 @@ enum Names {
     static let clocks = ValueNames(Constants.clocks, unknown: "CLOCK_???")
     static let timerFlags = FlagSet(Constants.timerFlags, unknown: "TIMER_???")
     static let signals = ValueNames(Constants.signals, unknown: nil)
+    static let fileSystemMagics = ValueNames(Constants.fileSystemMagics, unknown: nil)
+    /// statfs's f_flags, in strace's order (ST_VALID first).
+    static let statfsFlags = FlagSet([(0x20, "ST_VALID"), (0x1, "ST_RDONLY"), (0x2, "ST_NOSUID"), (0x4, "ST_NODEV"),
+                                      (0x8, "ST_NOEXEC"), (0x10, "ST_SYNCHRONOUS"), (0x40, "ST_MANDLOCK"), (0x400, "ST_NOATIME"),
+                                      (0x800, "ST_NODIRATIME"), (0x1000, "ST_RELATIME"), (0x2000, "ST_NOSYMFOLLOW")],
+                                     unknown: "ST_???")
     static let sigactionFlags = FlagSet(Constants.sigactionFlags, unknown: "SA_???")
     static let sigprocmaskHow = ValueNames(Constants.sigprocmaskHows, unknown: "SIG_???")
     static let sigaltstackFlags = FlagSet(Constants.sigaltstackFlags, unknown: "SS_???")

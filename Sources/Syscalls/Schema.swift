@@ -79,6 +79,7 @@ enum Arg: Sendable {
     case utsname
     case tms
     case sysinfo                               // struct sysinfo, filled by the kernel
+    case statfs                                // struct statfs, filled by the kernel
     case outputTime                            // time(2)'s time_t *
     case cpuSet(sizeArgument: Int)             // [0 1]
     case outputCpuSet
@@ -135,6 +136,7 @@ enum Arg: Sendable {
         case .utsname: .outputStruct(size: 65 * 2)
         case .tms: .outputStruct(size: 32)
         case .sysinfo: .outputStruct(size: Layout.sysinfoSize)
+        case .statfs: .outputStruct(size: Layout.statfsSize)
         case .cpuSet(let n): .inputBuffer(lengthArgument: n)
         case .outputCpuSet: .outputBuffer(lengthArgument: 1)
         case .schedParam: .inputStruct(size: 4)
@@ -161,7 +163,7 @@ enum Arg: Sendable {
              .outputLong, .outputSocketOptionValue, .socketOptionLength, .intPair, .waitStatus,
              .outputTimespec, .remainingTimespec, .outputTimeval, .outputItimerspec, .outputItimerval,
              .stat, .statx, .outputRlimit, .outputSigaction, .outputSigset, .outputStack, .epollEvents,
-             .utsname, .tms, .sysinfo, .outputTime, .outputCpuSet, .outputSchedParam, .outputIovec, .outputMessage:
+             .utsname, .tms, .sysinfo, .statfs, .outputTime, .outputCpuSet, .outputSchedParam, .outputIovec, .outputMessage:
             true
         default:
             false
@@ -214,6 +216,7 @@ struct Schema: Sendable {
 enum Layout {
     static let statSize = 144
     static let sysinfoSize = 112
+    static let statfsSize = 120
     static let statxSize = 256
     static let sigactionSize = 32
     static let epollEventsCaptured = 8

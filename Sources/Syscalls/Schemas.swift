@@ -16,7 +16,7 @@ extension Schema {
     /// time left, a msghdr's control messages and the namelen it passed in, mmsghdr arrays, rusage,
     /// statfs, siginfo: what sonde does not capture).
     static let partial: Set<String> = [
-        "select", "pselect6", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getrusage", "statfs", "fstatfs", "waitid",
+        "select", "pselect6", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getrusage", "waitid",
         "getdents", "getdents64", "getgroups", "setgroups", "rt_sigreturn", "rt_sigtimedwait", "capget",
         "capset", "mincore", "seccomp", "ppoll", "restart_syscall",
     ]
@@ -92,8 +92,8 @@ extension Schema {
         case "fstat": Schema([.fd, .stat])
         case "newfstatat": Schema([.dirfd, .path, .stat, .atFlags])
         case "statx": Schema([.dirfd, .path, .statxFlags, .flags(Names.statxMask), .statx])
-        case "statfs": Schema([.path, .pointer])
-        case "fstatfs": Schema([.fd, .pointer])
+        case "statfs": Schema([.path, .statfs])
+        case "fstatfs": Schema([.fd, .statfs])
         case "access": Schema([.path, .flags(Names.accessModes)])
         case "faccessat": Schema([.dirfd, .path, .flags(Names.accessModes)])
         case "faccessat2": Schema([.dirfd, .path, .flags(Names.accessModes), .flags(Names.faccessatFlags)])

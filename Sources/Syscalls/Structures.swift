@@ -294,6 +294,32 @@ extension Call {
         out.byte(0x7D)
     }
 
+    /// struct statfs: `{f_type=EXT2_SUPER_MAGIC, f_bsize=4096, ..., f_fsid={val=[0x1, 0x2]}, f_namelen=255,
+    /// f_frsize=4096, f_flags=ST_VALID|ST_RELATIME}`; f_flags only when the kernel set ST_VALID.
+    func writeStatfs(_ b: [UInt8], to out: inout Output) {
+        out.append("{f_type=")
+        if let name = Names.fileSystemMagics.name(b.i64(0)) { out.append(name) } else { out.hex(b.u64(0)) }
+        for (name, offset) in [(", f_bsize=", 8), (", f_blocks=", 16), (", f_bfree=", 24), (", f_bavail=", 32),
+                               (", f_files=", 40), (", f_ffree=", 48)] as [(StaticString, Int)] {
+            out.append(name)
+            out.unsigned(b.u64(offset))
+        }
+        out.append(", f_fsid={val=[")
+        out.hex(b.u32(56))
+        out.append(", ")
+        out.hex(b.u32(60))
+        out.append("]}, f_namelen=")
+        out.unsigned(b.u64(64))
+        out.append(", f_frsize=")
+        out.unsigned(b.u64(72))
+        let flags = b.u64(80)
+        if flags & 0x20 != 0 {
+            out.append(", f_flags=")
+            Names.statfsFlags.write(flags, to: &out)
+        }
+        out.byte(0x7D)
+    }
+
     /// USER_HZ, the unit of clock_t in times(2) (sysconf(_SC_CLK_TCK); 100 on every Linux ABI sonde reads).
     static let clockTicksPerSecond: Int64 = 100
 

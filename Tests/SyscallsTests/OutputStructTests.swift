@@ -16,6 +16,7 @@ struct OutputStructTests {
         try """
         #include <stdio.h>
         #include <sys/sysinfo.h>
+        #include <sys/statfs.h>
         static void hex(const void *p, size_t n) { for (size_t i = 0; i < n; i++) fprintf(stderr, "%02x", ((const unsigned char *)p)[i]); }
         int main(void) { \(body) return 0; }
         """.write(toFile: source, atomically: true, encoding: .utf8)
@@ -41,5 +42,17 @@ struct OutputStructTests {
                                    completion: .returned(0))
         #expect(SyscallFormatter.format(record) == line)
         #expect(SyscallTable.x86_64[99]?.hasDedicatedFormat == true)
+    }
+
+    @Test func statfsAsStracePrintsIt() throws {
+        // /proc and / : a named magic and flags; the same call's bytes, so the counts agree.
+        for path in ["/", "/proc", "/dev"] {
+            let (line, bytes) = try Self.traced("statfs", "struct statfs sf; if (statfs(\"\(path)\", &sf) == 0) hex(&sf, sizeof sf);")
+            #expect(bytes.count == 120)
+            let record = SyscallRecord(number: 137, arguments: [0x1000, 0x2000, 0, 0, 0, 0],
+                                       captured: [0: CapturedData(bytes: Array(path.utf8)), 1: CapturedData(bytes: bytes)],
+                                       completion: .returned(0))
+            #expect(SyscallFormatter.format(record) == line, "\(path)")
+        }
     }
 }
