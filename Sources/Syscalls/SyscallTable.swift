@@ -40,6 +40,21 @@ public struct Syscall: Sendable {
     /// generic fallback that prints integers and pointers by their C type).
     public var hasDedicatedFormat: Bool { schema.dedicated }
 
+    /// How far sonde's formatting of this syscall goes, against strace 6.1's.
+    public enum Decoding: String, Sendable, CaseIterable {
+        /// Every argument as strace prints it, output structs included.
+        case strace
+        /// A plan of its own that still differs from strace for some argument (see Schema.partial).
+        case partial
+        /// Named, with its arguments printed by their C types (integers, pointers, paths).
+        case generic
+    }
+
+    public var decoding: Decoding {
+        if hasDedicatedFormat { return .strace }
+        return Schema.partial.contains(name) ? .partial : .generic
+    }
+
     /// The arguments that are file descriptors (an fd, or a directory fd of the *at calls).
     public var descriptorArguments: [Int] {
         schema.arguments.indices.filter { index in

@@ -16,7 +16,7 @@ struct Record: AsyncParsableCommand {
         overwritable rings in the kernel. Recording goes on after the command ends and across restarts of \
         sonde; `record dump` reads what was recorded, `record stop` ends it and frees the memory.
         """,
-        subcommands: [RecordStart.self, RecordDump.self, RecordList.self, RecordStop.self])
+        subcommands: [RecordStart.self, RecordDump.self, RecordList.self, RecordStop.self, RecordSyscalls.self])
 }
 
 /// Where the recorder keeps its pins and registry (tests use their own).
@@ -256,5 +256,29 @@ struct RecordStop: AsyncParsableCommand {
         } catch {
             throw Output.fail(error)
         }
+    }
+}
+
+/// The syscall table a dump is formatted with, and how far each syscall's formatting goes.
+struct RecordSyscalls: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "syscalls",
+        abstract: "Every x86_64 syscall and how a dump formats it: as strace 6.1 does, partly, or by its C types.")
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let syscalls = SyscallTable.x86_64.syscalls
+        for syscall in syscalls {
+            switch output.output {
+            case .columns:
+                Output.line(String(syscall.number).leftPadded(to: 4) + " " + syscall.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                            + " " + syscall.decoding.rawValue)
+            case .json:
+                Output.line("{\"nr\":\(syscall.number),\"name\":\"\(syscall.name)\",\"decoding\":\"\(syscall.decoding.rawValue)\"}")
+            }
+        }
+        let counts = Syscall.Decoding.allCases.map { kind in (kind, syscalls.filter { $0.decoding == kind }.count) }
+        Output.notice(counts.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", ") + " of \(syscalls.count) syscalls")
     }
 }

@@ -115,8 +115,8 @@ import Testing
         #expect(table["wait4"]?.captures == [.value, .outputStruct(size: 4), .value, .value])
         #expect(table["rt_sigaction"]?.captures == [.value, .inputStruct(size: 32), .outputStruct(size: 32), .value])
         #expect(table["getdents64"]?.captures == [.value, .value, .value])
-        #expect(table["ioctl"]?.captures == [.value, .value, .inputStruct(size: 4)])
-        #expect(table["fcntl"]?.captures == [.value, .value, .inputStruct(size: 32)])
+        #expect(table["ioctl"]?.captures == [.value, .value, .inOutStruct(size: 8)])
+        #expect(table["fcntl"]?.captures == [.value, .value, .inOutStruct(size: 32)])
         #expect(table["clone3"]?.captures == [.inputStruct(size: 88), .value])
         #expect(table["getpid"]?.captures == [])
         // Every capture's length argument points at an argument of the call.
@@ -153,5 +153,18 @@ import Testing
         #expect(table["quotactl"]?.captures == [.value, .string, .value, .value])
         let afs = record("afs_syscall", [1, 2, 3, 4, 5, 6], [:], .returned(-38))
         #expect(SyscallFormatter.format(afs) == "afs_syscall(0x1, 0x2, 0x3, 0x4, 0x5, 0x6) = -1 ENOSYS (Function not implemented)")
+    }
+}
+
+/// docs/syscall-coverage.md is written by scripts/gen-syscall-coverage.sh: it must say what the table does.
+@Suite struct SyscallCoverageDocumentTests {
+    @Test func theCoveragePageMatchesTheTable() throws {
+        let page = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/syscall-coverage.md")
+        let text = try String(contentsOf: page, encoding: .utf8)
+        for kind in Syscall.Decoding.allCases {
+            let count = SyscallTable.x86_64.syscalls.filter { $0.decoding == kind }.count
+            #expect(text.contains("| \(kind.rawValue) | \(count) |"), "docs/syscall-coverage.md is stale: run scripts/gen-syscall-coverage.sh")
+        }
     }
 }
