@@ -107,9 +107,9 @@ struct {
     __type(value, struct scratch);
 } exit_scratch SEC(".maps");
 
-/* The records of the signal and exit programs below. None of them runs in interrupt context (the
- * signal_generate program skips the signals interrupts send), and none runs while another sonde
- * program runs on its CPU, so they share one. */
+/* The records of the signal_deliver and sched_process_exit programs below, which run in task
+ * context and never on top of each other on a CPU (signal_deliver with interrupts off), so they
+ * share one. signal_generate, which interrupts may run, builds its small record on its stack. */
 struct event_scratch {
     struct sonde_rec_stack record;
     char slack[64]; /* the verifier's bound of a path component's copy may run past the last mapping */
@@ -1015,10 +1015,10 @@ int BPF_PROG(sonde_rec_signal_generate, int sig, struct kernel_siginfo *info, st
     struct sonde_rec_target *target = task_target(task);
     if (!target)
         return 0;
-    struct sonde_rec_stack *scratch = event_record();
-    if (!scratch)
-        return 0;
-    struct sonde_rec_signal *r = (void *)scratch;
+    /* On the stack, not in the shared scratch: this program may run in an interrupt, on top of
+     * the exit program building its record there. */
+    struct sonde_rec_signal record;
+    struct sonde_rec_signal *r = &record;
     r->event = SONDE_SIGNAL_GENERATED;
     r->flags = group ? SONDE_SIGNAL_GROUP : 0;
     r->result = result;

@@ -127,8 +127,7 @@ extension DumpRenderer {
             case .event(let event):
                 if case .stack = event.kind { return Self.line(event) }
                 return String(event.tid).leftPadded(to: 7) + " " + time + " " + Self.line(event)
-            case .gap(let at, let cpu, let overwritten, let dropped, let corrupt):
-                _ = at
+            case .gap(_, let cpu, let overwritten, let dropped, let corrupt):
                 return "------- " + time + " " + Self.gapText(cpu: cpu, overwritten: overwritten, dropped: dropped, corrupt: corrupt) + " -------"
             }
         }

@@ -28,8 +28,9 @@ struct StackSymbolizer: ~Copyable {
     private static let resolveInRoot: UInt64 = 0x10 | 0x02
     static let libraryDirectories = ["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/lib/x86_64-linux-gnu",
                                      "/usr/lib/x86_64-linux-gnu", "/usr/local/lib"]
-    /// Library files read for their build id at most, per dump.
-    static let maxLibraryCandidates = 2000
+    /// Library files read for their build id at most, per dump (each read is bounded too: the
+    /// program headers and at most 1 MiB of notes).
+    static let maxLibraryCandidates = 500
 
     init(container: Container) {
         root = Self.openRoot(of: container)

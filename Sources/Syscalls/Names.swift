@@ -57,8 +57,7 @@ struct FlagSet: Sendable {
     }
 
     func writeUnknown(_ value: UInt64, to out: inout Output) {
-        out.append("0x")
-        out.hexDigits(value)
+        out.hex(value) // C's %#x, as strace prints: "0" for zero
         if let unknown {
             out.append(" /* ")
             out.append(unknown)
@@ -106,8 +105,7 @@ struct ValueNames: Sendable {
             out.append(name)
         } else if let unknown {
             let bits = width == 64 ? UInt64(bitPattern: value) : UInt64(UInt32(truncatingIfNeeded: value))
-            out.append("0x")
-            out.hexDigits(bits)
+            out.hex(bits) // C's %#x, as strace prints: "0" for zero
             out.append(" /* ")
             out.append(unknown)
             out.append(" */")
@@ -126,7 +124,8 @@ enum Names {
     static let statxSync = FlagSet(Constants.statxSyncFlags, unknown: nil)
     static let accessModes = FlagSet(Constants.accessModes, unknown: "?_OK", zero: "F_OK")
     static let prot = FlagSet(Constants.protFlags, unknown: "PROT_???", zero: "PROT_NONE")
-    static let mapTypes = ValueNames(Constants.mapTypes, unknown: "MAP_???")
+    /// strace names type 0 MAP_FILE (a historical no-op flag).
+    static let mapTypes = ValueNames([(0, "MAP_FILE")] + Constants.mapTypes, unknown: "MAP_???")
     static let mapFlags = FlagSet(Constants.mapFlags, unknown: "MAP_???")
     static let mremapFlags = FlagSet(Constants.mremapFlags, unknown: "MREMAP_???")
     static let msyncFlags = FlagSet(Constants.msyncFlags, unknown: "MS_???")
@@ -191,7 +190,10 @@ enum Names {
     static let splice = FlagSet(Constants.spliceFlags, unknown: "SPLICE_F_???")
     static let eventfdFlags = FlagSet(Constants.eventfdFlags, unknown: "EFD_???")
     static let timerfdFlags = FlagSet(Constants.timerfdFlags, unknown: "TFD_???")
-    static let membarrier = FlagSet(Constants.membarrierCommands, unknown: "MEMBARRIER_CMD_???", zero: "MEMBARRIER_CMD_QUERY")
+    /// membarrier's cmd: one command (strace prints an unknown one as a value, not as flags).
+    static let membarrierCommand = ValueNames([(0, "MEMBARRIER_CMD_QUERY")] + Constants.membarrierCommands, unknown: "MEMBARRIER_CMD_???")
+    /// MEMBARRIER_CMD_QUERY's answer: the commands the kernel supports.
+    static let membarrierCommands = FlagSet(Constants.membarrierCommands, unknown: "MEMBARRIER_CMD_???", zero: "MEMBARRIER_CMD_QUERY")
     static let schedPolicies = ValueNames(Constants.schedPolicies, unknown: "SCHED_???")
     static let personalities = ValueNames(Constants.personalities, unknown: "PER_???")
     static let itimers = ValueNames(Constants.itimerWhich, unknown: "ITIMER_???")

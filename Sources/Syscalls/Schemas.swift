@@ -60,10 +60,11 @@ extension Schema {
         case "pwrite64": Schema([.fd, .inputBuffer(lengthArgument: 2), .ulong, .long])
         case "readv": Schema([.fd, .outputIovec(countArgument: 2), .int])
         case "writev": Schema([.fd, .inputIovec(countArgument: 2), .int])
-        case "preadv": Schema([.fd, .outputIovec(countArgument: 2), .int, .long, .long])
-        case "pwritev": Schema([.fd, .inputIovec(countArgument: 2), .int, .long, .long])
-        case "preadv2": Schema([.fd, .outputIovec(countArgument: 2), .int, .long, .long, .hex])
-        case "pwritev2": Schema([.fd, .inputIovec(countArgument: 2), .int, .long, .long, .hex])
+        // pos_l and pos_h: strace shows the offset once (x86_64 passes it whole in pos_l).
+        case "preadv": Schema([.fd, .outputIovec(countArgument: 2), .int, .long, .omitted])
+        case "pwritev": Schema([.fd, .inputIovec(countArgument: 2), .int, .long, .omitted])
+        case "preadv2": Schema([.fd, .outputIovec(countArgument: 2), .int, .long, .omitted, .hex])
+        case "pwritev2": Schema([.fd, .inputIovec(countArgument: 2), .int, .long, .omitted, .hex])
         case "sendfile": Schema([.fd, .fd, .sendfileOffset, .ulong])
         case "copy_file_range": Schema([.fd, .offset, .fd, .offset, .ulong, .uint])
         case "splice": Schema([.fd, .offset, .fd, .offset, .ulong, .flags(Names.splice)])
@@ -153,7 +154,7 @@ extension Schema {
         case "madvise": Schema([.pointer, .ulong, .value(Names.madvise)])
         case "mincore": Schema([.pointer, .ulong, .pointer])
         case "mlockall": Schema([.flags(Names.mlockall)])
-        case "membarrier": Schema([.flags(Names.membarrier), .int, .omitted], ret: .membarrier)
+        case "membarrier": Schema([.value(Names.membarrierCommand), .int, .omitted], ret: .membarrier)
 
         // Processes
         case "execve": Schema([.path, .argv, .envp], returnBehavior: .neverOnSuccess)

@@ -240,8 +240,11 @@ extension Call {
         case 9: val(); timeout(); bitset()                // FUTEX_WAIT_BITSET
         case 10: val(); bitset()                          // FUTEX_WAKE_BITSET
         case 11: val(); timeout(); uaddr2()               // FUTEX_WAIT_REQUEUE_PI
-        default:
-            for k in 2..<6 { out.append(", "); out.hex(arg(k)) }
+        default: // an operation strace does not know: the value, two pointers, the last value
+            out.append(", "); out.hex(arg(2))
+            out.append(", "); out.pointer(arg(3))
+            out.append(", "); out.pointer(arg(4))
+            out.append(", "); out.hex(arg(5))
         }
     }
 
@@ -419,7 +422,7 @@ extension Call {
             if arg(0) == 0 && value > 0 {
                 out.hex(UInt64(bitPattern: value))
                 out.append(" (")
-                Names.membarrier.write(UInt64(bitPattern: value), to: &out)
+                Names.membarrierCommands.write(UInt64(bitPattern: value), to: &out)
                 out.byte(0x29)
             } else {
                 out.signed(value)
