@@ -73,7 +73,7 @@ import Testing
             let name = String(line.split(separator: "(")[0])
             let result = { (text: String) in text.range(of: " = ", options: .backwards).map { String(text[$0.upperBound...]) } ?? "" }
             #expect(got[index].hasPrefix(name + "(") && result(got[index]) == result(line), "strace: \(line)\nsonde:  \(got[index])")
-            if got[index] == line { whole += 1 }
+            if got[index] == line { whole += 1 } else { print("  strace: \(line)\n  sonde:  \(got[index])") }
             if table[table.number(of: name) ?? -1]?.decoding == .strace {
                 strict += 1
                 #expect(got[index] == line, "strace: \(line)\nsonde:  \(got[index])")
