@@ -481,12 +481,10 @@ extension Call {
         let pointer = arg(i)
         guard pointer != 0 else { out.append("NULL"); return }
         out.pointer(pointer)
-        guard let d = data(i) else { return }
-        var count = 0
-        for b in d.bytes where b == 0 { count += 1 }
-        if let last = d.bytes.last, last != 0 { count += 1 }
+        // The recorder's count of the array's entries.
+        guard let d = data(i), d.bytes.count == 4 else { return }
         out.append(" /* ")
-        out.unsigned(UInt64(count))
+        out.unsigned(d.bytes.u32(0))
         out.append(d.truncated ? "+ vars */" : " vars */")
     }
 
