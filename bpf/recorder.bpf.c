@@ -491,8 +491,6 @@ struct capture {
     __u32 buffer_cap;
     __s64 ret;        /* at exit */
     __u64 argv;       /* at entry: the string array to walk, if any */
-    __u64 counted;    /* at entry: the pointer array to count, if any (envp) */
-    __u8 counted_arg;
     __u8 argv_arg;
     __u8 nchunks;
     __u8 iov_arg;     /* the iovec array to walk after the arguments, if iov_count > 0 */
@@ -652,10 +650,6 @@ static long capture_enter_arg(__u32 i, struct capture *c)
         c->argv = ptr;
         c->argv_arg = i;
         return 0;
-    case SONDE_CAP_POINTER_COUNT:
-        c->counted = ptr;
-        c->counted_arg = i;
-        return 0;
     case SONDE_CAP_IN_IOVEC:
         return add_iovecs(c, i, ptr, arg_value(c, c->schema->len_arg[i]), false) ? 0 : 1;
     case SONDE_CAP_IN_MSGHDR:
@@ -684,43 +678,6 @@ static long capture_argv_entry(__u32 j, struct capture *c)
             flags |= SONDE_CHUNK_ARGV_MORE;
     }
     return add_chunk(c, c->argv_arg, flags, (__u64)arg, 256, true) ? 0 : 1;
-}
-
-/* Counting a pointer array (envp: strace shows only how many variables there are). */
-struct pointer_count {
-    __u64 base;
-    __u32 count;
-};
-
-static long count_pointer(__u32 j, struct pointer_count *w)
-{
-    __u64 entry = 0;
-    if (bpf_probe_read_user(&entry, sizeof(entry), (const void *)(w->base + (__u64)j * 8)) < 0 || !entry)
-        return 1;
-    w->count = j + 1;
-    return 0;
-}
-
-/* A chunk of 4 bytes holding a count the program computed (not user memory). */
-static __always_inline void add_count(struct capture *c, __u8 arg, __u32 count, bool more)
-{
-    __u32 off = c->doff;
-    if (off > SONDE_REC_DATA_MAX - sizeof(struct sonde_rec_chunk) - 4)
-        return;
-    __u32 pos = c->base + off;
-    if (pos > SONDE_REC_DATA_MAX + 128)
-        return;
-    struct sonde_rec_chunk *chunk = (void *)&c->s->bytes[pos];
-    chunk->arg = arg;
-    chunk->flags = more ? SONDE_CHUNK_TRUNCATED : 0;
-    chunk->len = 4;
-    __u8 *value = &c->s->bytes[pos + sizeof(*chunk)];
-    value[0] = count;
-    value[1] = count >> 8;
-    value[2] = count >> 16;
-    value[3] = count >> 24;
-    c->doff = off + sizeof(*chunk) + 4;
-    c->nchunks += 1;
 }
 
 static long capture_exit_arg(__u32 i, struct capture *c)
@@ -835,11 +792,6 @@ static __always_inline void record_enter(struct sonde_dispatch_context *d, struc
         bpf_loop(6, capture_enter_arg, &c, 0);
     if (c.argv)
         bpf_loop(SONDE_REC_ARGV_MAX, capture_argv_entry, &c, 0);
-    if (c.counted) {
-        struct pointer_count w = { .base = c.counted };
-        bpf_loop(SONDE_REC_COUNT_MAX, count_pointer, &w, 0);
-        add_count(&c, c.counted_arg, w.count, w.count == SONDE_REC_COUNT_MAX);
-    }
     if (c.iov_count)
         bpf_loop(SONDE_REC_IOV_MAX, capture_iov_entry, &c, 0);
     __u32 size = finish(&e->hdr, &c);

@@ -24,7 +24,6 @@
 #define SONDE_REC_DATA_MAX 4096         /* captured bytes per record, all arguments together */
 #define SONDE_REC_STRING_MAX 1024       /* one string argument */
 #define SONDE_REC_ARGV_MAX 32           /* execve argv entries kept */
-#define SONDE_REC_COUNT_MAX 4096        /* pointer array entries counted (envp): more is marked truncated */
 #define SONDE_REC_IOV_MAX 16            /* iovecs kept per array */
 #define SONDE_REC_FD_SET_MAX 128        /* bytes of an fd_set kept: fds 0..1023 */
 #define SONDE_REC_SIZE_CLASSES 5        /* ring sizes per CPU: 64 KiB << (2 * class) */
@@ -193,7 +192,6 @@ enum sonde_capture_kind {
     SONDE_CAP_OUT_MSGHDR = 12, /* at exit: the same, with ret bytes in the iovecs */
     SONDE_CAP_FD_SET = 13,     /* fd_set of args[len_arg] fds: at entry, and at exit when ret > 0 */
     SONDE_CAP_INOUT_STRUCT = 14, /* len = struct_size: at entry, and at exit when ret >= 0 (ioctl, prctl) */
-    SONDE_CAP_POINTER_COUNT = 15,/* the entries of a NULL-terminated pointer array (execve's envp): a __u32 */
 };
 
 struct sonde_syscall_schema {

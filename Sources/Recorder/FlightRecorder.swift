@@ -82,7 +82,7 @@ struct SchemaValue: BitwiseCopyable {
     /// SONDE_CAPTURE_MANY: capture in a loop over the arguments.
     static let many: UInt8 = 0xff
     /// enum sonde_capture_kind values read at entry and at exit (an fd_set at both).
-    static let enterKinds: Set<UInt8> = [1, 2, 3, 5, 7, 9, 11, 13, 14, 15]
+    static let enterKinds: Set<UInt8> = [1, 2, 3, 5, 7, 9, 11, 13, 14]
     static let exitKinds: Set<UInt8> = [4, 6, 8, 10, 12, 13, 14]
 
     /// The kernel's encoding of what to capture (enum sonde_capture_kind).
@@ -106,7 +106,6 @@ struct SchemaValue: BitwiseCopyable {
             case .outputMessage: kinds[index] = 12
             case .fdSet(let count): kinds[index] = 13; lengths[index] = UInt8(count)
             case .inOutStruct(let size): kinds[index] = 14; sizes[index] = UInt16(size)
-            case .pointerCount: kinds[index] = 15
             }
             if Self.enterKinds.contains(kinds[index]) { enterCaptures = 1 }
             if Self.exitKinds.contains(kinds[index]) { exitCaptures = 1 }

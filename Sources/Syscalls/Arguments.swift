@@ -481,10 +481,12 @@ extension Call {
         let pointer = arg(i)
         guard pointer != 0 else { out.append("NULL"); return }
         out.pointer(pointer)
-        // The recorder's count of the array's entries.
-        guard let d = data(i), d.bytes.count == 4 else { return }
+        guard let d = data(i) else { return }
+        var count = 0
+        for b in d.bytes where b == 0 { count += 1 }
+        if let last = d.bytes.last, last != 0 { count += 1 }
         out.append(" /* ")
-        out.unsigned(d.bytes.u32(0))
+        out.unsigned(UInt64(count))
         out.append(d.truncated ? "+ vars */" : " vars */")
     }
 

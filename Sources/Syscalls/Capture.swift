@@ -36,9 +36,6 @@ public enum ArgumentCapture: Sendable, Hashable {
     /// A fixed-size struct read at entry and, when the call succeeded, at exit (`atExit`): an
     /// argument whose direction depends on another (ioctl's request, prctl's option).
     case inOutStruct(size: Int)
-    /// How many entries a NULL-terminated pointer array has (execve's envp), counted at entry:
-    /// four bytes, truncated when the recorder stopped counting.
-    case pointerCount
 }
 
 /// One argument's captured bytes, as the recorder found them.

@@ -102,7 +102,8 @@ enum Arg: Sendable {
         switch self {
         case .path, .string: .string
         case .argv: .stringArray
-        case .envp: .pointerCount // strace only counts the variables
+        // envp stays a register: the recorder walks one string array per call (argv), and strace
+        // only counts the variables.
         case .inputBuffer(let n): .inputBuffer(lengthArgument: n)
         case .outputBuffer(let n), .outputHexBuffer(let n), .outputPath(let n): .outputBuffer(lengthArgument: n)
         case .inputSockaddr(let n): .inputSockaddr(lengthArgument: n)

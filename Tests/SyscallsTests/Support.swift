@@ -29,11 +29,6 @@ func text(_ s: String, truncated: Bool = false) -> CapturedData {
 
 func raw(_ bytes: [UInt8], truncated: Bool = false) -> CapturedData { CapturedData(bytes: bytes, truncated: truncated) }
 
-/// The recorder's count of a pointer array's entries (execve's envp): four little-endian bytes.
-func count(_ n: UInt32, truncated: Bool = false) -> CapturedData {
-    CapturedData(bytes: withUnsafeBytes(of: n.littleEndian) { Array($0) }, truncated: truncated)
-}
-
 let faulted = CapturedData(bytes: [], faulted: true)
 
 /// Little-endian structure builder.
