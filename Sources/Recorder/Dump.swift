@@ -155,10 +155,10 @@ public struct RecorderDump: Sendable {
 /// ignores it, as most do SIGCHLD) never reaches the thread; strace, whose tracee the kernel never
 /// discards a signal for, shows it when the thread next returns to user space, after any pending
 /// signal of a lower number (the kernel takes them lowest first): sonde shows it there too, before
-/// the thread's next record other than a syscall's exit. A signal whose default action ends the process without a core dump is
-/// turned into a group exit the moment it is sent, so no thread takes it with its siginfo: the
-/// threads only see a bare SIGKILL. Its line is then the one recorded when it was sent (who sent
-/// it), shown before the end of the first thread it killed.
+/// the thread's next record other than a syscall's exit. A signal whose default action ends the
+/// process without a core dump is turned into a group exit the moment it is sent, so no thread
+/// takes it with its siginfo: the threads only see a bare SIGKILL. Its line is then the one
+/// recorded when it was sent (who sent it), shown before the end of the first thread it killed.
 struct SignalLines {
     /// Sent and queued, not yet taken, by process.
     private var queued: [UInt32: [RecordedSignal]] = [:]

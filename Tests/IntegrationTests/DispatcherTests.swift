@@ -48,7 +48,7 @@ import Testing
             return dump.components(separatedBy: "rmdir(\"/no-such-directory\") = -1 ENOENT").count - 1 == 30
         }
         let dump = try run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins)
-        #expect(recorded, "\(dump.stdout.suffix(2000)) \(dump.stderr)")
+        #expect(recorded, "status \(dump.status): \(dump.stdout.suffix(2000)) \(dump.stderr)")
         #expect(dump.stdout.components(separatedBy: "getpgid(0) = ").count - 1 == 700)
 
         // The next consumer to join evicts the dead one's slot; the recorder keeps its own.
