@@ -128,24 +128,17 @@ extension Call {
             } else {
                 out.pointer(v)
             }
-        case .sendfileOffset:
+        case .offset, .sendfileOffset:
             if v == 0 {
                 out.append("NULL")
             } else if let b = structure(i, 8) {
                 out.byte(0x5B); out.unsigned(b.u64(0)); out.byte(0x5D)
-                if let ret = returnValue, ret > 0, let after = atExit(i, 8) {
+                // sendfile writes the offset back: `[0] => [20]` once it moved.
+                if case .sendfileOffset = argument, let ret = returnValue, ret > 0, let after = atExit(i, 8) {
                     out.append(" => [")
                     out.unsigned(after.u64(0))
                     out.byte(0x5D)
                 }
-            } else {
-                out.pointer(v)
-            }
-        case .offset:
-            if v == 0 {
-                out.append("NULL")
-            } else if let b = structure(i, 8) {
-                out.byte(0x5B); out.unsigned(b.u64(0)); out.byte(0x5D)
             } else {
                 out.pointer(v)
             }
