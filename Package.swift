@@ -40,20 +40,25 @@ let package = Package(
         // The BPF programs in bpf/, compiled by clang during `swift build` and embedded as bytes.
         .plugin(name: "BPFCompiler", capability: .buildTool()),
         .target(name: "BPFObjects", plugins: ["BPFCompiler"]),
+        // bpf/dev/: the benchmarks' floors and the tests' programs, kept out of every product.
+        .target(name: "DevBPFObjects", dependencies: ["BPFObjects"], plugins: ["BPFCompiler"]),
 
         // Domain: containers, the one event shape and its renderers, gadgets.
         .target(name: "Containers", dependencies: ["LinuxKit"]),
         .target(name: "Syscalls", dependencies: ["LinuxKit"]),
         .target(name: "Events", dependencies: ["Containers", "LinuxKit"]),
-        .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "LinuxKit", "Syscalls"]),
+        // What each gadget is called, shows and has as fields, without its BPF: clients such as
+        // kubectl-sonde list gadgets and columns without linking libbpf.
+        .target(name: "GadgetCatalog", dependencies: ["Events"]),
+        .target(name: "Gadgets", dependencies: ["BPFKit", "BPFObjects", "Containers", "Events", "GadgetCatalog", "LinuxKit", "Syscalls"]),
         // Audit rules: a YAML rule language over gadget and supervisor events, alerts as JSON lines.
-        .target(name: "Audit", dependencies: ["Events", "Gadgets", "Containers", "LinuxKit", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Audit", dependencies: ["Events", "GadgetCatalog", "Gadgets", "Containers", "LinuxKit", .product(name: "Yams", package: "Yams")]),
         .target(name: "Recorder", dependencies: ["BPFKit", "BPFObjects", "CSonde", "Containers", "Events", "LinuxKit", "Syscalls"]),
         // `sonde report`: recordings and captures (JSON lines) into one self-contained HTML page.
         .target(name: "Report", dependencies: ["LinuxKit"]),
 
         // The syscall supervisor: seccomp agent protocol, policy, emulation in the caller's place.
-        .target(name: "Supervisor", dependencies: ["CSonde", "Containers", "Events", "LinuxKit"]),
+        .target(name: "Supervisor", dependencies: ["CSonde", "Containers", "Events", "GadgetCatalog", "LinuxKit"]),
         // Single-threaded helper (one per container) that joins a container's namespaces to mount for it.
         .executableTarget(name: "sonde-supervise-helper", dependencies: ["CSonde", "Supervisor"], path: "Sources/sonde-supervise-helper"),
         // Latency and throughput of the supervisor with real runc containers (bench/RESULTS-supervisor.md).
@@ -68,7 +73,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["sonde.proto.sha256"]),
         .target(name: "Daemon", dependencies: [
-            "BPFKit", "DaemonAPI", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor",
+            "BPFKit", "DaemonAPI", "GadgetCatalog", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -82,7 +87,7 @@ let package = Package(
         // Cluster mode: pods from the Kubernetes API, fan-out to each node's daemon, merged streams;
         // `kubectl-sonde` (a kubectl plugin) is its thin CLI.
         .target(name: "Cluster", dependencies: [
-            "Daemon", "DaemonAPI", "Events", "Containers", "Gadgets", "LinuxKit", "Supervisor",
+            "DaemonAPI", "Events", "Containers", "GadgetCatalog", "LinuxKit",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -93,10 +98,10 @@ let package = Package(
                                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/kubectl-sonde"),
 
-        .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "Gadgets", "Containers", "LinuxKit", "Recorder", "Syscalls"], path: "Sources/sonde-bench"),
+        .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "DevBPFObjects", "Gadgets", "Containers", "LinuxKit", "Recorder", "Syscalls"], path: "Sources/sonde-bench"),
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
-            "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde-supervise-helper",
+            "GadgetCatalog", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde-supervise-helper",
             "CommandOptions", "Daemon", "DaemonAPI", "Report", "Audit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -104,11 +109,11 @@ let package = Package(
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
         .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "LinuxKit"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Containers"]),
-        .testTarget(name: "BPFKitTests", dependencies: ["BPFKit", "BPFObjects", "LinuxKit"]),
-        .testTarget(name: "GadgetsTests", dependencies: ["Gadgets", "BPFKit", "BPFObjects"]),
+        .testTarget(name: "BPFKitTests", dependencies: ["BPFKit", "BPFObjects", "DevBPFObjects", "LinuxKit"]),
+        .testTarget(name: "GadgetsTests", dependencies: ["GadgetCatalog", "Gadgets", "BPFKit", "BPFObjects"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "BPFKit", "BPFObjects", "Containers", "LinuxKit", "Syscalls"]),
         // Real BPF, real runc containers and the sonde executable; run as root.
-        .testTarget(name: "IntegrationTests", dependencies: ["Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "sonde", "sonde-hook", "DaemonAPI",
+        .testTarget(name: "IntegrationTests", dependencies: ["GadgetCatalog", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "sonde", "sonde-hook", "DaemonAPI",
                                                               .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                               .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                                                               .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport")],

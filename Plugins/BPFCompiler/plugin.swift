@@ -1,6 +1,8 @@
 // Compiles every bpf/*.bpf.c of the package with clang -target bpf during `swift build` and hands the
 // target a generated Swift file per program holding the object's bytes (opened later with
-// bpf_object__open_mem), so the binary carries its BPF and no object file is committed.
+// bpf_object__open_mem), so the binary carries its BPF and no object file is committed. The target
+// BPFObjects gets bpf/*.bpf.c, the programs sonde ships; DevBPFObjects gets bpf/dev/*.bpf.c, the
+// floors of the benchmarks and the tests' own programs, which no product links.
 //
 // Why a shell script does the work: a build command is one process, and each program needs three
 // steps (clang, strip DWARF but keep BTF, base64 into Swift). vmlinux.h is generated once from the
@@ -14,6 +16,8 @@ struct BPFCompiler: BuildToolPlugin {
         let packageDir = context.package.directoryURL
         let bpfDir = packageDir.appending(path: "bpf")
         let script = bpfDir.appending(path: "build-object.sh")
+        let shipped = target.name == "BPFObjects"
+        let sourceDir = shipped ? bpfDir : bpfDir.appending(path: "dev")
         let includeDir = bpfDir.appending(path: "include")
         let work = context.pluginWorkDirectoryURL
         let generatedInclude = work.appending(path: "bpf-include")
@@ -24,7 +28,7 @@ struct BPFCompiler: BuildToolPlugin {
         let clang = try context.tool(named: "clang").url
 
         let fm = FileManager.default
-        let sources = try fm.contentsOfDirectory(atPath: bpfDir.path)
+        let sources = try fm.contentsOfDirectory(atPath: sourceDir.path)
             .filter { $0.hasSuffix(".bpf.c") }
             .sorted()
         // Every header can matter to every program: list them all as inputs so an edit rebuilds.
@@ -50,9 +54,9 @@ struct BPFCompiler: BuildToolPlugin {
             commands.append(.buildCommand(
                 displayName: "Compiling BPF program \(source)",
                 executable: URL(fileURLWithPath: "/bin/sh"),
-                arguments: [script.path, "object", clang.path, bpfDir.appending(path: source).path,
-                            includeDir.path, generatedInclude.path, swiftName, output.path],
-                inputFiles: [script, bpfDir.appending(path: source), vmlinuxStamp] + headers,
+                arguments: [script.path, "object", clang.path, sourceDir.appending(path: source).path,
+                            includeDir.path, generatedInclude.path, swiftName, output.path] + (shipped ? [] : ["BPFObjects"]),
+                inputFiles: [script, sourceDir.appending(path: source), vmlinuxStamp] + headers,
                 outputFiles: [output]))
         }
         return commands

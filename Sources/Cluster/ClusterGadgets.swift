@@ -1,15 +1,14 @@
-import Daemon
 import Events
-import Gadgets
-import Supervisor
+import GadgetCatalog
 
-/// The streams the daemons serve, as the client needs them: gadget names and their columns (from
-/// the daemon's own registry, so the plugin and the daemons agree), and the supervisor's columns.
+/// The streams the daemons serve, as the client needs them: the event-stream gadgets and their
+/// columns, from the same catalogue the daemons run (without linking their BPF), and the
+/// supervisor's columns.
 public enum ClusterGadgets {
-    public static var names: [String] { GadgetRegistry.builtin.names }
+    public static var names: [String] { GadgetCatalog.eventStreams.map(\.name) }
 
     public static func catalog(_ name: String) -> FieldCatalog? {
-        GadgetRegistry.builtin.gadget(named: name)?.catalog
+        GadgetCatalog.eventStream(named: name)?.catalog
     }
 
     /// The decision columns of `sonde supervise --events`, without CONTAINER (the cluster puts it first).

@@ -10,7 +10,7 @@ import Synchronization
 import Syscalls
 
 /// What the daemon's parts share: the configuration, the container collection (runtimes' state
-/// plus hook registrations), the flight recorder and its service, the gadgets it can run.
+/// plus hook registrations), the flight recorder and its service.
 public final class NodeState: Sendable {
     public static let version = "sonde.v1"
 
@@ -20,7 +20,6 @@ public final class NodeState: Sendable {
     public let collection: ContainerCollection
     public let recorder: FlightRecorder?
     public let recorderService: RecorderService?
-    public let gadgets: GadgetRegistry
     /// The seccomp agent (config key "supervise"), nil when the config has none.
     public let supervise: DaemonSupervisor?
     /// The Prometheus metrics (config key "metrics") and their one registry, nil without the key.
@@ -34,9 +33,8 @@ public final class NodeState: Sendable {
     let gadgetSessions = Mutex(0)
     let notice: @Sendable (String) -> Void
 
-    init(config: DaemonConfig, gadgets: GadgetRegistry, notice: @escaping @Sendable (String) -> Void) throws(SondeError) {
+    init(config: DaemonConfig, notice: @escaping @Sendable (String) -> Void) throws(SondeError) {
         self.config = config
-        self.gadgets = gadgets
         self.notice = notice
         startedAt = Int64(Date().timeIntervalSince1970 * 1e9)
         let bpfCost = BPFCostSampler(settings: config.bpfStats, notice: notice)
@@ -108,7 +106,7 @@ public final class NodeState: Sendable {
 /// a unix socket until cancelled. Recording itself lives in the kernel (pinned), so stopping or
 /// killing the daemon loses nothing already recorded; the next daemon joins it.
 public enum NodeDaemon {
-    public static func run(config: DaemonConfig, gadgets: GadgetRegistry = .builtin,
+    public static func run(config: DaemonConfig,
                            notice: @escaping @Sendable (String) -> Void,
                            ready: @Sendable (NodeState) -> Void = { _ in }) async throws(SondeError) {
         // Every TCP peer, gadget and container costs descriptors: take all the hard limit allows.
@@ -122,7 +120,7 @@ public enum NodeDaemon {
         let listener = try UnixListener.listen(path: config.socket)
         let node: NodeState
         do {
-            node = try NodeState(config: config, gadgets: gadgets, notice: notice)
+            node = try NodeState(config: config, notice: notice)
         } catch {
             close(listener)
             unlink(config.socket)

@@ -80,7 +80,7 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
                 $0.pinDirectory = node.recorder?.settings.pinDirectory ?? ""
                 $0.stateDirectory = node.recorder?.settings.stateDirectory ?? ""
                 $0.configSummary = node.config.recordEnabled ? "recording " + node.config.recordSelection.summary : "recording off"
-                $0.gadgets = node.gadgets.names
+                $0.gadgets = GadgetRegistry.names
                 $0.gadgetSessions = UInt32(node.gadgetSessions.withLock { $0 })
                 $0.bpfStats = Self.bpfStats(node.bpfCost)
             }
@@ -253,8 +253,8 @@ public struct SondeService: Sonde_V1_Sonde.SimpleServiceProtocol {
 
     private func runGadget(_ request: Sonde_V1_RunGadgetRequest, _ grant: Grant,
                            _ response: RPCWriter<Sonde_V1_RunGadgetReply>) async throws {
-        guard let gadget = node.gadgets.gadget(named: request.gadget) else {
-            throw SondeError(.notFound, "no gadget named '\(request.gadget)'", hint: "known: " + node.gadgets.names.joined(separator: ", "))
+        guard let gadget = GadgetRegistry.gadget(named: request.gadget) else {
+            throw SondeError(.notFound, "no gadget named '\(request.gadget)'", hint: "known: " + GadgetRegistry.names.joined(separator: ", "))
         }
         let selection = try DaemonSelection(request.selector, cgroups: node.cgroups)
         if !selection.labels.isEmpty || !selection.podNamespaces.isEmpty {

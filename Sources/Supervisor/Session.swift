@@ -5,6 +5,7 @@ import Containers
 import CSonde
 import Dispatch
 import Events
+import GadgetCatalog
 import LinuxKit
 
 /// One notify fd (one container's filter) and the thread that answers its calls.
@@ -269,7 +270,7 @@ public final class Session: @unchecked Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let process = ProcessRef(pid: status.tgid, tid: tid, ppid: status.ppid, uid: status.uid, gid: status.gid, comm: status.name)
-        onEvent(Event(timestamp: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec), source: "supervise", process: process,
+        onEvent(Event(timestamp: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec), source: GadgetDescription.supervise.name, process: process,
                       cgroupID: container.cgroupID, mountNamespaceID: mountNamespaceID, container: container,
                       fields: [("syscall", .string(syscall)), ("args", .string(arguments)), ("verdict", .string(verdict)),
                                ("ret", .result(decision.logOnly ? 0 : result)), ("latency_us", .uint(UInt64(max(0, latency)) / 1000)),

@@ -1,5 +1,6 @@
 import BPFKit
 import BPFObjects
+import DevBPFObjects
 import Containers
 import Dispatch
 import Foundation
@@ -102,12 +103,12 @@ struct Baseline: BenchConfiguration {
 
 // MARK: floor
 
-/// The empty raw_tracepoint sys_enter + sys_exit pair (bpf/floor.bpf.c): what any per-syscall
+/// The empty raw_tracepoint sys_enter + sys_exit pair (bpf/dev/floor.bpf.c): what any per-syscall
 /// BPF tracer pays at least on this kernel, for every syscall of every process.
 struct FloorPrograms: BenchConfiguration {
     let name = "floor (empty raw_tp pair)"
     let placement = Placement.container
-    let method = "bpf/floor.bpf.c (`EmbeddedBPF.floor`) loaded and attached with BPFKit (BPFObject.load, attachAll) before the timed loops; released (detached) after."
+    let method = "bpf/dev/floor.bpf.c (`EmbeddedBPF.floor`) loaded and attached with BPFKit (BPFObject.load, attachAll) before the timed loops; released (detached) after."
 
     final class Attached: Attachment {
         var object: BPFObject?
@@ -127,12 +128,12 @@ struct FloorPrograms: BenchConfiguration {
 }
 
 /// The floor plus the one copy from user memory that keeping a read's data needs
-/// (bpf/floorcopy.bpf.c): on the read loop, the least any recorder that keeps what read() returned
+/// (bpf/dev/floorcopy.bpf.c): on the read loop, the least any recorder that keeps what read() returned
 /// can cost here; on getppid it is the floor again.
 struct FloorCopyPrograms: BenchConfiguration {
     let name = "floor + read's 1-byte copy (tp_btf pair)"
     let placement = Placement.container
-    let method = "bpf/floorcopy.bpf.c (`EmbeddedBPF.floorcopy`): an empty tp_btf sys_enter program and a tp_btf sys_exit program that, after a successful read(2) only, copies its first byte with bpf_probe_read_user; loaded and attached like the floor."
+    let method = "bpf/dev/floorcopy.bpf.c (`EmbeddedBPF.floorcopy`): an empty tp_btf sys_enter program and a tp_btf sys_exit program that, after a successful read(2) only, copies its first byte with bpf_probe_read_user; loaded and attached like the floor."
 
     func attach(_ target: AttachTarget) throws -> Attachment? {
         let object = try BPFObject(name: "floorcopy", bytes: EmbeddedBPF.floorcopy.bytes)
@@ -142,7 +143,7 @@ struct FloorCopyPrograms: BenchConfiguration {
     }
 }
 
-/// Floors made of the kernel work a feature needs (bpf/floorcopy.bpf.c with a constant set): the clock at both ends
+/// Floors made of the kernel work a feature needs (bpf/dev/floorcopy.bpf.c with a constant set): the clock at both ends
 /// (any per-call latency: the syscall metrics), and the current task, the entry's clock and the
 /// read's first byte (a recorder of who, when and the data).
 struct FloorParts: BenchConfiguration {
@@ -156,7 +157,7 @@ struct FloorParts: BenchConfiguration {
     }
 
     var method: String {
-        "bpf/floorcopy.bpf.c (`EmbeddedBPF.floorcopy`) with `" + (part == .clockBoth ? "with_clock_both" : "with_recording")
+        "bpf/dev/floorcopy.bpf.c (`EmbeddedBPF.floorcopy`) with `" + (part == .clockBoth ? "with_clock_both" : "with_recording")
             + "` set: " + (part == .clockBoth ? "bpf_ktime_get_boot_ns() in the tp_btf sys_enter and sys_exit programs, nothing else"
                 : "bpf_get_current_task_btf() at both ends, bpf_ktime_get_boot_ns() at entry, and after a successful read(2) its first byte copied with bpf_probe_read_user, nothing else")
             + "; loaded and attached like the floor."

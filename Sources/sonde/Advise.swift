@@ -2,6 +2,7 @@ import ArgumentParser
 import Containers
 import Events
 import Foundation
+import GadgetCatalog
 import Gadgets
 import LinuxKit
 
@@ -13,8 +14,8 @@ struct Advise: AsyncParsableCommand {
 
 struct AdviseSeccompProfile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "seccomp-profile",
-        abstract: "Record the syscalls of containers and write an OCI seccomp profile for each.",
+        commandName: GadgetDescription.seccompProfile.name,
+        abstract: GadgetDescription.seccompProfile.abstract,
         discussion: """
             Start it, then start the containers: a container that starts while it runs is recorded \
             from its first syscall (the runtime's own setup included), so the profile lets the same \

@@ -4,6 +4,7 @@ import Daemon
 import DaemonAPI
 import Events
 import Foundation
+import Gadgets
 import LinuxKit
 
 struct DaemonCommand: AsyncParsableCommand {
@@ -134,7 +135,7 @@ struct DaemonTrace: AsyncParsableCommand {
         commandName: "trace",
         abstract: "Run a gadget in the daemon and stream its events (RunGadget): `sonde daemon trace exec -c NAME`.")
 
-    @Argument(help: "The gadget: \(GadgetRegistry.builtin.names.joined(separator: ", ")).")
+    @Argument(help: "The gadget: \(GadgetRegistry.names.joined(separator: ", ")).")
     var gadget: String
 
     @Option(name: [.customShort("c"), .customLong("containername")], help: "Only this container (name or id; repeatable).")
@@ -169,7 +170,7 @@ struct DaemonTrace: AsyncParsableCommand {
             $0.timeoutSeconds = timeout ?? 0
         }
         // Columns as the gadget defines them; a gadget this CLI does not know prints as JSON.
-        let known = GadgetRegistry.builtin.gadget(named: gadget)
+        let known = GadgetRegistry.gadget(named: gadget)
         let render: @Sendable (Event) -> String
         if output.output == .columns, let known {
             let table = TableRenderer(columns: try known.catalog.columns(nil))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Containers
 import Events
+import GadgetCatalog
 import Gadgets
 import LinuxKit
 
@@ -54,9 +55,9 @@ struct SnapshotOptions: ParsableArguments {
 
 struct SnapshotProcess: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "process",
-        abstract: "The processes of containers, from /proc.",
-        discussion: ProcessSnapshot.fieldsHelp)
+        commandName: GadgetDescription.processSnapshot.name,
+        abstract: GadgetDescription.processSnapshot.abstract,
+        discussion: GadgetDescription.processSnapshot.fieldsHelp)
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var options: SnapshotOptions
@@ -70,9 +71,9 @@ struct SnapshotProcess: AsyncParsableCommand {
 
 struct SnapshotSocket: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "socket",
-        abstract: "The TCP and UDP sockets of containers, with their owning process.",
-        discussion: SocketSnapshot.fieldsHelp)
+        commandName: GadgetDescription.socketSnapshot.name,
+        abstract: GadgetDescription.socketSnapshot.abstract,
+        discussion: GadgetDescription.socketSnapshot.fieldsHelp)
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var options: SnapshotOptions
@@ -82,12 +83,4 @@ struct SnapshotSocket: AsyncParsableCommand {
             SocketSnapshot.take(collection: collection, selector: selector)
         }
     }
-}
-
-extension ProcessSnapshot {
-    static var fieldsHelp: String { "Fields (for --fields and --filter; JSON output carries them all):\n" + catalog.help }
-}
-
-extension SocketSnapshot {
-    static var fieldsHelp: String { "Fields (for --fields and --filter; JSON output carries them all):\n" + catalog.help }
 }

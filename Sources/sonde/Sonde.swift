@@ -30,8 +30,7 @@ struct Sonde: AsyncParsableCommand {
 struct Trace: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stream events of one kind from containers as they happen.",
-        subcommands: [TraceExec.self, TraceOpen.self, TraceTcp.self, TraceBind.self, TraceSignal.self, TraceMount.self, TraceCapabilities.self, TraceOOMKill.self,
-                      TraceStartup.self, TracePtrace.self])
+        subcommands: gadgetCommands)
 
     /// `sonde trace NAME ...` where NAME is no gadget: ArgumentParser alone would only say
     /// "unexpected argument", without the valid names.

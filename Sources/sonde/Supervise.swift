@@ -3,6 +3,7 @@ import ArgumentParser
 import Events
 import Foundation
 import LinuxKit
+import GadgetCatalog
 import Supervisor
 import Synchronization
 

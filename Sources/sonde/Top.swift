@@ -2,6 +2,7 @@ import ArgumentParser
 import Containers
 import Events
 import Foundation
+import GadgetCatalog
 import Gadgets
 import LinuxKit
 import Synchronization
@@ -14,9 +15,9 @@ struct Top: AsyncParsableCommand {
 
 struct TopFile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "file",
-        abstract: "Reads, writes and bytes per file per process (read/write/pread/pwrite/readv/writev and their variants).",
-        discussion: TopFileGadget.fieldsHelp(TopFileGadget.catalog))
+        commandName: GadgetDescription.topFile.name,
+        abstract: GadgetDescription.topFile.abstract,
+        discussion: GadgetDescription.topFile.fieldsHelp)
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var top: TopOptions
@@ -31,9 +32,9 @@ struct TopFile: AsyncParsableCommand {
 
 struct TopTcp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tcp",
-        abstract: "Bytes sent and received per TCP connection per process (every send, receive, read and write on a socket).",
-        discussion: TopTcpGadget.fieldsHelp(TopTcpGadget.catalog))
+        commandName: GadgetDescription.topTcp.name,
+        abstract: GadgetDescription.topTcp.abstract,
+        discussion: GadgetDescription.topTcp.fieldsHelp)
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var top: TopOptions
@@ -45,9 +46,9 @@ struct TopTcp: AsyncParsableCommand {
 
 struct TopSyscalls: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "syscalls",
-        abstract: "Calls, errors and latency percentiles per syscall per container, counted in the kernel (no events).",
-        discussion: SyscallMetricsGadget.fieldsHelp(SyscallMetricsGadget.catalog))
+        commandName: GadgetDescription.topSyscalls.name,
+        abstract: GadgetDescription.topSyscalls.abstract,
+        discussion: GadgetDescription.topSyscalls.fieldsHelp)
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var top: TopOptions
@@ -59,11 +60,11 @@ struct TopSyscalls: AsyncParsableCommand {
 
 struct TopContainers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "containers",
-        abstract: "CPU, memory and pressure (PSI cpu/memory/io) per container, from its cgroup files.",
+        commandName: GadgetDescription.topContainers.name,
+        abstract: GadgetDescription.topContainers.abstract,
         discussion: "On hosts with hybrid cgroups (v2 without controllers, controllers on v1) PSI and CPU come from the "
             + "v2 cgroup and memory from the v1 memory controller (field usage_from).\n\n"
-            + SyscallMetricsGadget.fieldsHelp(ContainerResourcesTop.catalog))
+            + GadgetDescription.topContainers.fieldsHelp)
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var top: TopOptions

@@ -34,13 +34,3 @@ struct TraceOptions: ParsableArguments {
         (try catalog.columns(fieldList), try EventFilters(parsing: filters, catalog: catalog))
     }
 }
-
-extension Gadget {
-    /// A trace command's help `discussion`: the gadget's fields with their types, and the default
-    /// columns. (A static helper taking the catalogue, so commands can use it in their
-    /// `configuration` before any gadget value exists.)
-    static func fieldsHelp(_ catalog: FieldCatalog) -> String {
-        "Fields (for --fields and --filter; -o json carries them all):\n" + catalog.help
-            + "\n\nDefault columns: " + catalog.defaultFields.joined(separator: ",")
-    }
-}

@@ -1,18 +1,19 @@
 import ArgumentParser
 import Events
 import Foundation
+import GadgetCatalog
 import Gadgets
 import LinuxKit
 import Synchronization
 
 struct TraceStartup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "startup",
-        abstract: "The start-up timeline of each new container: runtime, cgroup, entrypoint, first listen, first accept.",
+        commandName: GadgetDescription.startup.name,
+        abstract: GadgetDescription.startup.abstract,
         discussion: "One row per milestone as it is reached, then a summary row per container with the durations "
             + "(after its first accepted connection, when it ends, or when sonde stops; a container that never "
             + "listens shows the steps it reached). Only containers started while sonde runs have a timeline.\n\n"
-            + StartupGadget.fieldsHelp(StartupTracker.catalog))
+            + GadgetDescription.startup.fieldsHelp)
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var trace: TraceOptions

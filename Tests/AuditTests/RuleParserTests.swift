@@ -36,7 +36,7 @@ func problem(_ yaml: String) -> String {
         let set = try RuleSet(yaml: DefaultRules.yaml, file: DefaultRules.file)
         #expect(set.rules.map(\.name) == ["shell-in-container", "write-under-etc", "mount-in-container",
                                           "ptrace-in-container", "privileged-capability", "supervisor-denied"])
-        #expect(set.sources == ["exec", "open", "capabilities", "mount", "ptrace", "supervise"])
+        #expect(set.sources == ["exec", "open", "mount", "capabilities", "ptrace", "supervise"])
         #expect(set.rules.allSatisfy { !$0.description.isEmpty })
     }
 

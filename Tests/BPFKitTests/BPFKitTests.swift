@@ -1,4 +1,5 @@
 import BPFObjects
+import DevBPFObjects
 import Glibc
 import Testing
 @testable import BPFKit

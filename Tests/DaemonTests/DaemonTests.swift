@@ -122,13 +122,6 @@ final class DaemonAPIConversionTests: XCTestCase {
         host.container = nil
         XCTAssertNil(Sonde_V1_Event(host).event.container)
     }
-
-    func testGadgetRegistryHasEveryTraceGadgetByName() {
-        let registry = GadgetRegistry.builtin
-        XCTAssertEqual(registry.gadget(named: "exec")?.name, "exec")
-        XCTAssertNil(registry.gadget(named: "nope"))
-        XCTAssertEqual(registry.names, ["bind", "capabilities", "exec", "mount", "oomkill", "open", "ptrace", "signal", "tcp"])
-    }
 }
 
 /// A sleeping child in a cgroup of its own, as a container's init is; removed by `end()`.

@@ -1,6 +1,7 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import Testing
 @testable import Gadgets
 
@@ -53,9 +54,9 @@ import Testing
         #expect(row.field("syscall") == .string("getpgid"))
         #expect(row.field("avg") == .uint(700))
         #expect(SyscallMetricsGadget.row(key: SyscallMetricsKey(cgroupID: 42, number: 999), stats: s, now: 0).field("syscall") == .string("syscall_999"))
-        #expect(SyscallMetricsGadget.durationText(850) == "850ns")
-        #expect(SyscallMetricsGadget.durationText(12_345) == "12.3us")
-        #expect(SyscallMetricsGadget.durationText(4_100_000) == "4.10ms")
-        #expect(SyscallMetricsGadget.durationText(1_200_000_000) == "1.20s")
+        #expect(GadgetDescription.durationText(850) == "850ns")
+        #expect(GadgetDescription.durationText(12_345) == "12.3us")
+        #expect(GadgetDescription.durationText(4_100_000) == "4.10ms")
+        #expect(GadgetDescription.durationText(1_200_000_000) == "1.20s")
     }
 }

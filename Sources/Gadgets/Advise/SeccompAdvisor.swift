@@ -2,6 +2,7 @@ import BPFKit
 import BPFObjects
 import Containers
 import Events
+import GadgetCatalog
 import Foundation
 import LinuxKit
 import Synchronization
@@ -69,10 +70,7 @@ public final class SeccompAdvisor: Gadget {
     private let maps = Mutex(Maps())
     private let recorded = Mutex([String: Recording]())
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("syscall", .string, "a syscall the container made for the first time", width: 0),
-        .gadget("nr", .uint, "its x86_64 number", width: 4),
-    ], defaultFields: ["container", "pid", "comm", "syscall"])
+    public static var catalog: FieldCatalog { GadgetDescription.seccompProfile.catalog }
     public var catalog: FieldCatalog { Self.catalog }
 
     public func loaded(_ object: BPFObject) throws(SondeError) {

@@ -1,16 +1,16 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 import Syscalls
 
 /// trace bind: bind(2) in the selected containers, with the address family, the address and port
 /// (IPv4, IPv6, or a unix socket's path), the socket's type and protocol, and the result
 /// (bpf/bind.bpf.c; the record is `struct sonde_bind_event` of bpf/bind.h).
-public struct BindGadget: Gadget {
+public struct BindGadget: StreamGadget {
     public init() {}
 
-    public let name = "bind"
     public var object: EmbeddedBPFObject { EmbeddedBPF.bind }
 
     // Offsets in struct sonde_bind_event (checked against the object's BTF by a test).
@@ -26,16 +26,7 @@ public struct BindGadget: Gadget {
         static let size = addr + addrCapacity
     }
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("fd", .int, "the socket's file descriptor", width: 4),
-        .gadget("family", .string, "address family: AF_INET, AF_INET6, AF_UNIX...", width: 9),
-        .gadget("proto", .string, "the socket's protocol: TCP, UDP... (empty when the fd is no socket)", width: 5),
-        .gadget("type", .string, "the socket's type: SOCK_STREAM, SOCK_DGRAM...", width: 11),
-        .gadget("address", .string, "IP address, or the path of a unix socket (@name: abstract)", width: 24),
-        .gadget("port", .uint, "port (IP families)", width: 5),
-        .gadget("ret", .result, "0, or the error (EADDRINUSE...)", width: 13),
-    ], defaultFields: ["container", "pid", "comm", "proto", "address", "port", "ret"])
-    public var catalog: FieldCatalog { Self.catalog }
+    public static var about: GadgetDescription { .bind }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard record.count >= Layout.size,

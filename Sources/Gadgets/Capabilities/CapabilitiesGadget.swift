@@ -1,6 +1,7 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 import Syscalls
 
@@ -9,10 +10,9 @@ import Syscalls
 /// (bpf/capabilities.bpf.c; the record is `struct sonde_capability_event` of bpf/capabilities.h).
 /// The kernel's tracepoint does not say whether a check is audited (see the BPF file): there is
 /// no audit field.
-public struct CapabilitiesGadget: Gadget {
+public struct CapabilitiesGadget: StreamGadget {
     public init() {}
 
-    public let name = "capabilities"
     public var object: EmbeddedBPFObject { EmbeddedBPF.capabilities }
 
     // Offsets in struct sonde_capability_event (checked against the object's BTF by a test).
@@ -26,15 +26,7 @@ public struct CapabilitiesGadget: Gadget {
         static let size = inInitUserNamespace + 8
     }
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("cap", .string, "the capability checked: CAP_SYS_ADMIN, CAP_NET_BIND_SERVICE...", width: 20),
-        .gadget("verdict", .string, "allow or deny", width: 7),
-        .gadget("ret", .result, "0 (held), or the error the check gives (EPERM)", width: 6),
-        .gadget("syscall", .string, "the syscall that needed it; empty outside a syscall", width: 14),
-        .gadget("userns", .uint, "inode number of the user namespace the capability was checked in", width: 10),
-        .gadget("init_userns", .bool, "checked in the host's initial user namespace", header: "INITNS", width: 6),
-    ], defaultFields: ["container", "pid", "comm", "syscall", "cap", "verdict"])
-    public var catalog: FieldCatalog { Self.catalog }
+    public static var about: GadgetDescription { .capabilities }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard record.count >= Layout.size,

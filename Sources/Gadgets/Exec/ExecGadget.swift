@@ -1,14 +1,14 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 
 /// trace exec: execve and execveat in the selected containers, with argv and the result
 /// (bpf/exec.bpf.c; the record is `struct sonde_exec_event` of bpf/exec.h).
-public struct ExecGadget: Gadget {
+public struct ExecGadget: StreamGadget {
     public init() {}
 
-    public let name = "exec"
     public var object: EmbeddedBPFObject { EmbeddedBPF.exec }
 
     // Offsets in struct sonde_exec_event (checked against the object's BTF by a test).
@@ -29,13 +29,7 @@ public struct ExecGadget: Gadget {
     // x86_64 syscall numbers.
     static let execveat: UInt32 = 322
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("syscall", .string, "execve or execveat", width: 8),
-        .gadget("ret", .result, "0, or the error", width: 7),
-        .gadget("path", .string, "the file executed, as passed", width: 24),
-        .gadget("args", .strings, "argv (cut at 4 KiB or 128 arguments, marked with ...)", width: 0),
-    ], defaultFields: ["container", "pid", "ppid", "comm", "ret", "args"])
-    public var catalog: FieldCatalog { Self.catalog }
+    public static var about: GadgetDescription { .exec }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard let retval = record.load(Int64.self, at: Layout.retval),

@@ -2,6 +2,7 @@ import BPFKit
 import Foundation
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 import Synchronization
 import Syscalls
@@ -92,40 +93,8 @@ public final class SyscallMetricsGadget: TopGadget {
     public var object: EmbeddedBPFObject { EmbeddedBPF.syscall_metrics }
     public let defaultSort = ["-count", "-errors", "syscall"]
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("syscall", .string, "the syscall's name (x86_64 table)", width: 18),
-        .gadget("nr", .uint, "the syscall's number", width: 4),
-        .gadget("count", .uint, "calls in the interval (exit and exit_group counted at entry)", width: 9),
-        .gadget("errors", .uint, "calls that failed (returned -errno) in the interval", width: 7),
-        latency("avg", "mean latency"),
-        latency("p50", "median latency, estimated from the power-of-two histogram (within 2x)"),
-        latency("p90", "90th percentile of the latency, estimated from the histogram"),
-        latency("p99", "99th percentile of the latency, estimated from the histogram"),
-        .gadget("total_ns", .uint, "time spent in the calls of the interval (ns)", header: "TOTAL_NS", width: 12),
-    ], defaultFields: ["container", "syscall", "count", "errors", "avg", "p50", "p90", "p99"])
+    public static var catalog: FieldCatalog { GadgetDescription.topSyscalls.catalog }
     public var catalog: FieldCatalog { Self.catalog }
-
-    /// A latency in ns, shown as 850ns, 12.3us, 4.1ms, 1.20s.
-    static func latency(_ name: String, _ description: String) -> FieldSpec {
-        FieldSpec(name, .uint, description + " (ns; shown with its unit)", width: 8,
-                  value: { $0.field(name) },
-                  text: { event in
-                      guard case .uint(let ns)? = event.field(name) else { return "" }
-                      return durationText(ns)
-                  })
-    }
-
-    public static func durationText(_ ns: UInt64) -> String {
-        func short(_ value: Double, _ unit: String) -> String {
-            (value < 10 ? String(format: "%.2f", value) : value < 100 ? String(format: "%.1f", value) : String(format: "%.0f", value)) + unit
-        }
-        switch ns {
-        case ..<1_000: return "\(ns)ns"
-        case ..<1_000_000: return short(Double(ns) / 1e3, "us")
-        case ..<1_000_000_000: return short(Double(ns) / 1e6, "ms")
-        default: return short(Double(ns) / 1e9, "s")
-        }
-    }
 
     struct Key: BitwiseCopyable {
         var cgroupID: UInt64

@@ -1,16 +1,16 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 import Syscalls
 
 /// trace mount: mount, umount2 and move_mount in the selected containers, with source, target,
 /// filesystem type, flags, options and the result (bpf/mount.bpf.c; the record is
 /// `struct sonde_mount_event` of bpf/mount.h).
-public struct MountGadget: Gadget {
+public struct MountGadget: StreamGadget {
     public init() {}
 
-    public let name = "mount"
     public var object: EmbeddedBPFObject { EmbeddedBPF.mount }
 
     // Offsets in struct sonde_mount_event (checked against the object's BTF by a test).
@@ -43,16 +43,7 @@ public struct MountGadget: Gadget {
         (0x100, "MOVE_MOUNT_SET_GROUP"), (0x200, "MOVE_MOUNT_BENEATH"),
     ]
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("syscall", .string, "mount, umount2 or move_mount", width: 10),
-        .gadget("source", .string, "what is mounted (device, directory, or a name for virtual filesystems)", width: 16),
-        .gadget("target", .string, "where", width: 20),
-        .gadget("fstype", .string, "filesystem type, as passed", width: 8),
-        .gadget("flags", .string, "MS_* (mount), MNT_* (umount2) or MOVE_MOUNT_* flags", width: 24),
-        .gadget("data", .string, "mount options as text (size=64k,mode=755)", width: 16),
-        .gadget("ret", .result, "0, or the error (EPERM...)", width: 7),
-    ], defaultFields: ["container", "pid", "comm", "syscall", "source", "target", "fstype", "flags", "ret"])
-    public var catalog: FieldCatalog { Self.catalog }
+    public static var about: GadgetDescription { .mount }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard record.count >= Layout.size,

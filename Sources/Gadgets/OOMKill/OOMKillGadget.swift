@@ -2,15 +2,15 @@ import BPFKit
 import BPFObjects
 import Containers
 import Events
+import GadgetCatalog
 import LinuxKit
 
 /// trace oomkill: the OOM killer choosing a victim in or for the selected containers: the victim's
 /// pid, command and memory in pages, and the process whose allocation triggered it (the event's
 /// own process) (bpf/oomkill.bpf.c; the record is `struct sonde_oomkill_event` of bpf/oomkill.h).
-public struct OOMKillGadget: Gadget {
+public struct OOMKillGadget: StreamGadget {
     public init() {}
 
-    public let name = "oomkill"
     public var object: EmbeddedBPFObject { EmbeddedBPF.oomkill }
 
     // Offsets in struct sonde_oomkill_event (checked against the object's BTF by a test).
@@ -28,20 +28,7 @@ public struct OOMKillGadget: Gadget {
         static let size = victimComm + 16
     }
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("victim_pid", .int, "process killed (host pid)", header: "KPID", width: 7),
-        .gadget("victim_comm", .string, "its command name", header: "KCOMM", width: 16),
-        .gadget("victim_uid", .uint, "its user id", header: "KUID", width: 6),
-        .gadget("victim_cgroup_id", .uint, "its cgroup v2 id", header: "KCGROUP", width: 8),
-        .gadget("victim_container", .string, "its container; empty for a host process", header: "KCONTAINER", width: 16),
-        .gadget("oom_score_adj", .int, "its oom_score_adj", header: "ADJ", width: 5),
-        .gadget("pages", .uint, "its resident pages when chosen (anonymous + file + shmem)", width: 8),
-        .gadget("total_vm_pages", .uint, "its address space, in pages", header: "VMPAGES", width: 8),
-        .gadget("anon_pages", .uint, "its resident anonymous pages", header: "ANON", width: 8),
-        .gadget("file_pages", .uint, "its resident file pages", header: "FILE", width: 8),
-        .gadget("shmem_pages", .uint, "its resident shared-memory pages", header: "SHMEM", width: 8),
-    ], defaultFields: ["container", "pid", "comm", "victim_pid", "victim_comm", "pages"])
-    public var catalog: FieldCatalog { Self.catalog }
+    public static var about: GadgetDescription { .oomkill }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard record.count >= Layout.size,

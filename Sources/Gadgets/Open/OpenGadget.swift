@@ -1,6 +1,7 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 import Syscalls
 import Synchronization
@@ -8,10 +9,9 @@ import Synchronization
 /// trace open: open, openat and openat2 in the selected containers, with the path, the flags
 /// (O_RDONLY|O_CLOEXEC), the mode when a file may be created, and the fd or the error
 /// (bpf/open.bpf.c; the record is `struct sonde_open_event` of bpf/open.h).
-public struct OpenGadget: Gadget {
+public struct OpenGadget: StreamGadget {
     public init() {}
 
-    public let name = "open"
     public var object: EmbeddedBPFObject { EmbeddedBPF.open }
 
     // Offsets in struct sonde_open_event (checked against the object's BTF by a test).
@@ -34,15 +34,7 @@ public struct OpenGadget: Gadget {
     // O_CREAT and O_TMPFILE: the only flags with which the kernel reads the mode.
     static let creatingFlags: UInt64 = 0o100 | 0o20000000
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("syscall", .string, "open, openat or openat2", width: 8),
-        .gadget("fd", .result, "the new file descriptor, or the error (ENOENT...)", width: 7),
-        .gadget("flags", .string, "open flags, O_RDONLY|O_CLOEXEC", width: 32),
-        .gadget("mode", .string, "permissions for a created file (O_CREAT, O_TMPFILE), in octal; empty otherwise", width: 5),
-        .gadget("dirfd", .int, "directory a relative path is resolved from (-100: AT_FDCWD)", width: 5),
-        .gadget("path", .string, "the path as passed (cut at 255 bytes, marked with ...)", width: 0),
-    ], defaultFields: ["container", "pid", "comm", "fd", "flags", "path"])
-    public var catalog: FieldCatalog { Self.catalog }
+    public static var about: GadgetDescription { .open }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard record.count >= Layout.size,

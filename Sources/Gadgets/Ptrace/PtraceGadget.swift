@@ -1,15 +1,15 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 
 /// trace ptrace: every ptrace(2) call of the selected containers, with its request, target and
 /// result (bpf/ptrace.bpf.c; the record is `struct sonde_ptrace_event` of bpf/ptrace.h). The
 /// event's process and container are the tracer's.
-public struct PtraceGadget: Gadget {
+public struct PtraceGadget: StreamGadget {
     public init() {}
 
-    public let name = "ptrace"
     public var object: EmbeddedBPFObject { EmbeddedBPF.ptrace }
 
     // Offsets in struct sonde_ptrace_event (checked against the object's BTF by a test).
@@ -41,14 +41,7 @@ public struct PtraceGadget: Gadget {
         0x4212: "PTRACE_SET_SYSCALL_INFO",
     ]
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("request", .string, "PTRACE_ATTACH, PTRACE_SEIZE, PTRACE_PEEKDATA, PTRACE_TRACEME... (a number when unknown)", width: 18),
-        .gadget("target_pid", .int, "the process traced, as passed (a pid of the caller's pid namespace; 0 for PTRACE_TRACEME)", header: "TPID", width: 7),
-        .gadget("addr", .uint, "the addr argument", width: 18),
-        .gadget("data", .uint, "the data argument", width: 18),
-        .gadget("ret", .result, "0 (or the word a PEEK request read), or the error (EPERM, ESRCH...)", width: 8),
-    ], defaultFields: ["container", "pid", "comm", "request", "target_pid", "ret"])
-    public var catalog: FieldCatalog { Self.catalog }
+    public static var about: GadgetDescription { .ptrace }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard record.count >= Layout.size,

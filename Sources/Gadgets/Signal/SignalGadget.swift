@@ -2,6 +2,7 @@ import BPFKit
 import BPFObjects
 import Containers
 import Events
+import GadgetCatalog
 import LinuxKit
 import Syscalls
 
@@ -9,10 +10,9 @@ import Syscalls
 /// target, signal and what became of it; failed kill/tkill/tgkill calls with their error
 /// (bpf/signal.bpf.c; the record is `struct sonde_signal_event` of bpf/signal.h). The event's
 /// process and container are the sender's.
-public struct SignalGadget: Gadget {
+public struct SignalGadget: StreamGadget {
     public init() {}
 
-    public let name = "signal"
     public var object: EmbeddedBPFObject { EmbeddedBPF.signal }
 
     // Offsets in struct sonde_signal_event (checked against the object's BTF by a test).
@@ -44,18 +44,7 @@ public struct SignalGadget: Gadget {
         1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED", 5: "CLD_STOPPED", 6: "CLD_CONTINUED",
     ]
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("signal", .string, "signal name: SIGTERM, SIGKILL, SIGRT_3...", width: 9),
-        .gadget("target_pid", .int, "process the signal was sent to (host pid; for a failed call, as passed)", header: "TPID", width: 7),
-        .gadget("target_tid", .int, "thread it was sent to", header: "TTID", width: 7),
-        .gadget("target_comm", .string, "the target's command name", header: "TCOMM", width: 16),
-        .gadget("target_cgroup_id", .uint, "cgroup v2 id of the target", header: "TCGROUP", width: 8),
-        .gadget("target_container", .string, "the target's container; empty for a host process", header: "TCONTAINER", width: 16),
-        .gadget("code", .string, "si_code: SI_USER (kill), SI_TKILL, SI_KERNEL (sent by the kernel), CLD_EXITED (SIGCHLD)...", width: 10),
-        .gadget("group", .bool, "sent to the whole process rather than one thread", width: 5),
-        .gadget("result", .string, "delivered, ignored, already_pending, overflow_fail, lose_info, or the error of a failed kill (ESRCH, EPERM)", width: 15),
-    ], defaultFields: ["container", "pid", "comm", "signal", "target_pid", "target_comm", "result"])
-    public var catalog: FieldCatalog { Self.catalog }
+    public static var about: GadgetDescription { .signal }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard record.count >= Layout.size,

@@ -1,5 +1,6 @@
 import Containers
 import Events
+import GadgetCatalog
 import Foundation
 import LinuxKit
 
@@ -8,11 +9,7 @@ import LinuxKit
 public enum ProcessSnapshot {
     public static let source = "process"
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("state", .string, "scheduler state (R running, S sleeping, D disk wait, Z zombie, ...)", width: 5),
-        .gadget("threads", .uint, "number of threads", width: 7),
-        .gadget("cmdline", .strings, "the command line (argv as the process sees it now)", width: 0),
-    ], defaultFields: ["container", "pid", "ppid", "uid", "comm", "cmdline"])
+    public static var catalog: FieldCatalog { GadgetDescription.processSnapshot.catalog }
 
     /// One process as /proc shows it.
     public struct Process: Sendable {

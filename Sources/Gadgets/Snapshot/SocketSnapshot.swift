@@ -1,5 +1,6 @@
 import Containers
 import Events
+import GadgetCatalog
 import Foundation
 import LinuxKit
 
@@ -10,17 +11,7 @@ import LinuxKit
 public enum SocketSnapshot {
     public static let source = "socket"
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("protocol", .string, "TCP or UDP", header: "PROTO", width: 5),
-        .gadget("family", .string, "ipv4 or ipv6", width: 6),
-        .gadget("local", .string, "local address:port", width: 26),
-        .gadget("remote", .string, "remote address:port", width: 26),
-        .gadget("state", .string, "TCP state (ESTABLISHED, LISTEN, ...); UDP: CONNECTED or UNCONNECTED", width: 11),
-        .gadget("local_port", .uint, "local port", header: "LPORT", width: 5),
-        .gadget("remote_port", .uint, "remote port", header: "RPORT", width: 5),
-        .gadget("inode", .uint, "the socket's inode (socket:[INODE] in /proc/PID/fd)", width: 9),
-        .gadget("netns_id", .uint, "network namespace id", header: "NETNS", width: 10),
-    ], defaultFields: ["container", "pid", "comm", "protocol", "local", "remote", "state", "inode"])
+    public static var catalog: FieldCatalog { GadgetDescription.socketSnapshot.catalog }
 
     /// One line of /proc/net/{tcp,udp}[6].
     public struct Entry: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Containers
 import Events
+import GadgetCatalog
 import Foundation
 import LinuxKit
 
@@ -226,12 +227,5 @@ public final class StartupTracker {
         return 0
     }
 
-    /// The fields of the timeline rows, for --fields and the help text.
-    public static let catalog = FieldCatalog(own: [
-        .gadget("step", .string, "runtime, cgroup, entrypoint, listen, accept, or summary", width: 10),
-        .gadget("since_us", .int, "microseconds since the container's first milestone", header: "SINCE(us)", width: 10),
-        .gadget("delta_us", .int, "microseconds since the previous milestone", header: "DELTA(us)", width: 10),
-        .gadget("detail", .string, "what the milestone was (file, cgroup, port); for a summary, the durations", width: 0),
-        .gadget("reached", .strings, "summary: the milestones reached", width: 0),
-    ], defaultFields: ["time", "container", "pid", "comm", "step", "since_us", "delta_us", "detail"])
+    public static var catalog: FieldCatalog { GadgetDescription.startup.catalog }
 }

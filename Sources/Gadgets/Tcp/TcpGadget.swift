@@ -1,14 +1,14 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 
 /// trace tcp: connect, accept and close of TCP connections, IPv4 and IPv6 (bpf/tcp.bpf.c; the
 /// record is `struct sonde_tcp_event` of bpf/tcp.h).
-public struct TcpGadget: Gadget {
+public struct TcpGadget: StreamGadget {
     public init() {}
 
-    public let name = "tcp"
     public var object: EmbeddedBPFObject { EmbeddedBPF.tcp }
 
     enum Layout {
@@ -27,19 +27,7 @@ public struct TcpGadget: Gadget {
     static let types = [1: "connect", 2: "accept", 3: "close"]
     static let afInet: UInt16 = 2, afInet6: UInt16 = 10
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("type", .string, "connect, accept or close", width: 7),
-        .gadget("family", .string, "ipv4 or ipv6", header: "IP", width: 4),
-        .gadget("src", .string, "source (local) address:port", width: 24),
-        .gadget("dst", .string, "destination (remote) address:port", width: 24),
-        .gadget("ret", .result, "connect: 0 or the error (EINPROGRESS when non-blocking); accept: the new fd", width: 12),
-        .gadget("state", .string, "close: the TCP state the connection left", width: 11),
-        .gadget("saddr", .string, "source address", width: 16),
-        .gadget("sport", .uint, "source port", width: 5),
-        .gadget("daddr", .string, "destination address", width: 16),
-        .gadget("dport", .uint, "destination port", width: 5),
-    ], defaultFields: ["container", "pid", "comm", "type", "family", "src", "dst", "ret"])
-    public var catalog: FieldCatalog { Self.catalog }
+    public static var about: GadgetDescription { .tcp }
 
     public func decode(_ record: BPFRecord, header: RecordHeader) -> [(name: String, value: FieldValue)]? {
         guard header.kind == Self.kind, record.count >= Layout.size,

@@ -1,5 +1,6 @@
 import Containers
 import Events
+import GadgetCatalog
 import Foundation
 import LinuxKit
 import Synchronization
@@ -11,47 +12,11 @@ import Synchronization
 public final class ContainerResourcesTop: Sendable {
     public static let source = "containers"
 
-    public static let catalog = FieldCatalog(own: [
-        percent("cpu", "CPU used in the interval, in percent of one CPU"),
-        FieldSpec("memory", .uint, "memory charged to the container now (bytes; shown with its unit)", header: "MEMORY", width: 8,
-                  value: { $0.field("memory") },
-                  text: { event in
-                      guard case .uint(let bytes)? = event.field("memory") else { return "" }
-                      return bytesText(bytes)
-                  }),
-        percent("cpu_some", "PSI cpu some avg10: share of the last 10 s some task waited for a CPU"),
-        percent("cpu_full", "PSI cpu full avg10: share of the last 10 s every task waited for a CPU"),
-        percent("mem_some", "PSI memory some avg10"),
-        percent("mem_full", "PSI memory full avg10"),
-        percent("io_some", "PSI io some avg10"),
-        percent("io_full", "PSI io full avg10"),
-        .gadget("cpu_usec", .uint, "CPU time used since the container started (us)", header: "CPU_USEC", width: 12),
-        .gadget("cpu_some_usec", .uint, "PSI cpu some total stall time (us)", header: "CPU_SOME_US", width: 12),
-        .gadget("mem_some_usec", .uint, "PSI memory some total stall time (us)", header: "MEM_SOME_US", width: 12),
-        .gadget("io_some_usec", .uint, "PSI io some total stall time (us)", header: "IO_SOME_US", width: 12),
-        .gadget("usage_from", .string, "where CPU/memory usage was read: v2 or v1 (hybrid hosts: memory from the v1 controller)",
-                header: "FROM", width: 5),
-    ], defaultFields: ["container", "cpu", "memory", "cpu_some", "cpu_full", "mem_some", "mem_full", "io_some", "io_full"])
+    public static var catalog: FieldCatalog { GadgetDescription.topContainers.catalog }
 
     public static let defaultSort = ["-cpu", "-memory"]
 
     /// A value kept in hundredths of a percent, shown as 12.34%.
-    static func percent(_ name: String, _ description: String) -> FieldSpec {
-        FieldSpec(name, .uint, description + " (hundredths of a percent; shown as a percent)", width: 8,
-                  value: { $0.field(name) },
-                  text: { event in
-                      guard case .uint(let hundredths)? = event.field(name) else { return "" }
-                      return String(format: "%.2f%%", Double(hundredths) / 100)
-                  })
-    }
-
-    public static func bytesText(_ bytes: UInt64) -> String {
-        let units = ["B", "K", "M", "G", "T"]
-        var value = Double(bytes), unit = 0
-        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(bytes)B" : String(format: value < 10 ? "%.2f%@" : "%.1f%@", value, units[unit])
-    }
-
     let cgroups: CgroupV2
     /// CPU usage at the previous interval, by cgroup id, and when it was read.
     private let previous = Mutex<[UInt64: (usec: UInt64, at: ContinuousClock.Instant)]>([:])

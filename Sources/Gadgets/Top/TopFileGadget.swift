@@ -1,6 +1,7 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 import Synchronization
 
@@ -18,16 +19,7 @@ public final class TopFileGadget: TopGadget {
     public var object: EmbeddedBPFObject { EmbeddedBPF.topfile }
     public let defaultSort = ["-rbytes", "-wbytes", "-reads", "-writes"]
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("file", .string, "the file's name (last path component)", width: 24),
-        .gadget("type", .string, "R regular, S socket, P pipe, C/B device, O other", header: "T", width: 1),
-        .gadget("reads", .uint, "read calls in the interval", width: 7),
-        .gadget("writes", .uint, "write calls in the interval", width: 7),
-        .gadget("rbytes", .uint, "bytes read in the interval", header: "R_BYTES", width: 10),
-        .gadget("wbytes", .uint, "bytes written in the interval", header: "W_BYTES", width: 10),
-        .gadget("inode", .uint, "the file's inode number", width: 9),
-        .gadget("dev", .uint, "the device of its filesystem (major << 20 | minor)", width: 8),
-    ], defaultFields: ["container", "pid", "comm", "reads", "writes", "rbytes", "wbytes", "type", "file"])
+    public static var catalog: FieldCatalog { GadgetDescription.topFile.catalog }
     public var catalog: FieldCatalog { Self.catalog }
 
     struct Key: BitwiseCopyable {

@@ -1,6 +1,7 @@
 import BPFKit
 import BPFObjects
 import Events
+import GadgetCatalog
 import LinuxKit
 import Synchronization
 
@@ -13,17 +14,7 @@ public final class TopTcpGadget: TopGadget {
     public var object: EmbeddedBPFObject { EmbeddedBPF.toptcp }
     public let defaultSort = ["-sent", "-received"]
 
-    public static let catalog = FieldCatalog(own: [
-        .gadget("family", .string, "ipv4 or ipv6", header: "IP", width: 4),
-        .gadget("src", .string, "local address:port", width: 24),
-        .gadget("dst", .string, "remote address:port", width: 24),
-        .gadget("sent", .uint, "bytes sent in the interval", width: 10),
-        .gadget("received", .uint, "bytes received in the interval", header: "RECV", width: 10),
-        .gadget("sends", .uint, "send calls in the interval", width: 6),
-        .gadget("receives", .uint, "receive calls in the interval", header: "RECVS", width: 6),
-        .gadget("sport", .uint, "local port", width: 5),
-        .gadget("dport", .uint, "remote port", width: 5),
-    ], defaultFields: ["container", "pid", "comm", "family", "src", "dst", "sent", "received"])
+    public static var catalog: FieldCatalog { GadgetDescription.topTcp.catalog }
     public var catalog: FieldCatalog { Self.catalog }
 
     struct Key: BitwiseCopyable {
