@@ -93,7 +93,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         // Command-line option groups shared by the sonde and kubectl-sonde executables.
-        .target(name: "CommandOptions", dependencies: ["DaemonAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "CommandOptions", dependencies: ["DaemonAPI", "LinuxKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "kubectl-sonde", dependencies: ["Cluster", "CommandOptions", "DaemonAPI", "Events", "LinuxKit",
                                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/kubectl-sonde"),

@@ -21,6 +21,10 @@ struct KubectlSonde: AsyncParsableCommand {
         not answer is reported and the others go on.
         """,
         subcommands: [Trace.self, Record.self, SuperviseEvents.self, Pods.self, Deploy.self, Undeploy.self])
+
+    static func main() async {
+        await parseAndRun(tool: "kubectl-sonde")
+    }
 }
 
 /// Which pods: kubectl's flags.
@@ -168,25 +172,18 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case columns, j
 /// Resolves, runs and prints one operation; the exit status is non-zero when no node answered.
 func runOnCluster(pods: PodOptions, cluster: ClusterOptions, operation: ClusterOperation, columns: [Column],
                   format: OutputFormat, timeout: Double?) async throws {
-    do {
-        let (api, namespace) = try cluster.api()
-        let selection = try pods.selection(defaultNamespace: namespace)
-        let plan = try await ClusterPlan.resolve(selection, api: api)
-        guard !plan.nodes.isEmpty else {
-            for skipped in plan.skipped { ClusterSession.printLine(STDERR_FILENO, "kubectl-sonde: skipped \(skipped)") }
-            throw SondeError(.notFound, "none of the selected pods has a running container to trace")
-        }
-        let fanOut = ClusterFanOut(dialer: try cluster.dialer(api: api), connectTimeout: cluster.connect, timeoutSeconds: timeout ?? 0,
-                                    impersonate: cluster.impersonation)
-        let outcome = await ClusterSession.run(plan, operation, fanOut: fanOut, follow: ClusterFanOut.Follow(api: api, selection: selection),
-                                               renderer: ClusterRenderer(format: format == .json ? .json : .columns, columns: columns))
-        if outcome.failedNodes.count == outcome.nodes { throw ExitCode.failure }
-    } catch let error as SondeError {
-        ClusterSession.printLine(STDERR_FILENO, "kubectl-sonde: error: \(error)")
-        throw ExitCode.failure
-    } catch let error as ValidationError {
-        throw error
+    let (api, namespace) = try cluster.api()
+    let selection = try pods.selection(defaultNamespace: namespace)
+    let plan = try await ClusterPlan.resolve(selection, api: api)
+    guard !plan.nodes.isEmpty else {
+        for skipped in plan.skipped { ClusterSession.printLine(STDERR_FILENO, "kubectl-sonde: skipped \(skipped)") }
+        throw SondeError(.notFound, "none of the selected pods has a running container to trace")
     }
+    let fanOut = ClusterFanOut(dialer: try cluster.dialer(api: api), connectTimeout: cluster.connect, timeoutSeconds: timeout ?? 0,
+                                impersonate: cluster.impersonation)
+    let outcome = await ClusterSession.run(plan, operation, fanOut: fanOut, follow: ClusterFanOut.Follow(api: api, selection: selection),
+                                           renderer: ClusterRenderer(format: format == .json ? .json : .columns, columns: columns))
+    if outcome.failedNodes.count == outcome.nodes { throw ExitCode.failure }
 }
 
 struct Trace: AsyncParsableCommand {
@@ -279,20 +276,15 @@ struct Pods: AsyncParsableCommand {
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
-        do {
-            let (api, namespace) = try cluster.api()
-            let plan = try await ClusterPlan.resolve(try pods.selection(defaultNamespace: namespace), api: api)
-            var rows = [["NODE", "ADDRESS", "NAMESPACE", "POD", "CONTAINER", "CONTAINER ID"]]
-            for node in plan.nodes {
-                for c in node.containers {
-                    rows.append([node.node, node.host ?? "-", c.pod.namespace, c.pod.name, c.container.name, String(c.container.id.prefix(13))])
-                }
+        let (api, namespace) = try cluster.api()
+        let plan = try await ClusterPlan.resolve(try pods.selection(defaultNamespace: namespace), api: api)
+        var rows = [["NODE", "ADDRESS", "NAMESPACE", "POD", "CONTAINER", "CONTAINER ID"]]
+        for node in plan.nodes {
+            for c in node.containers {
+                rows.append([node.node, node.host ?? "-", c.pod.namespace, c.pod.name, c.container.name, String(c.container.id.prefix(13))])
             }
-            for line in TextTable.align(rows) { ClusterSession.printLine(STDOUT_FILENO, line) }
-            for skipped in plan.skipped { ClusterSession.printLine(STDERR_FILENO, "kubectl-sonde: skipped \(skipped)") }
-        } catch let error as SondeError {
-            ClusterSession.printLine(STDERR_FILENO, "kubectl-sonde: error: \(error)")
-            throw ExitCode.failure
         }
+        for line in TextTable.align(rows) { ClusterSession.printLine(STDOUT_FILENO, line) }
+        for skipped in plan.skipped { ClusterSession.printLine(STDERR_FILENO, "kubectl-sonde: skipped \(skipped)") }
     }
 }

@@ -38,11 +38,7 @@ struct AdviseSeccompProfile: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            try await record()
-        } catch let error as SondeError {
-            throw Output.fail(error)
-        }
+        try await record()
     }
 
     func record() async throws {

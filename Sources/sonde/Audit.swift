@@ -52,24 +52,20 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            if printDefaultRules {
-                Output.line(DefaultRules.yaml.hasSuffix("\n") ? String(DefaultRules.yaml.dropLast()) : DefaultRules.yaml)
-                return
-            }
-            let ruleSet = try loadRules()
-            if listRules {
-                list(ruleSet)
-                return
-            }
-            if check {
-                Output.line("\(rules ?? DefaultRules.file): \(ruleSet.rules.count) rules, sources: \(ruleSet.sources.joined(separator: ", "))")
-                return
-            }
-            try await audit(ruleSet)
-        } catch let error as SondeError {
-            throw Output.fail(error)
+        if printDefaultRules {
+            Output.line(DefaultRules.yaml.hasSuffix("\n") ? String(DefaultRules.yaml.dropLast()) : DefaultRules.yaml)
+            return
         }
+        let ruleSet = try loadRules()
+        if listRules {
+            list(ruleSet)
+            return
+        }
+        if check {
+            Output.line("\(rules ?? DefaultRules.file): \(ruleSet.rules.count) rules, sources: \(ruleSet.sources.joined(separator: ", "))")
+            return
+        }
+        try await audit(ruleSet)
     }
 
     func loadRules() throws(SondeError) -> RuleSet {

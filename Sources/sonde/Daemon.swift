@@ -42,23 +42,19 @@ struct DaemonRun: AsyncParsableCommand {
     var crashDir: String?
 
     func run() async throws {
-        do {
-            var settings = try config.map(DaemonConfig.load(path:)) ?? DaemonConfig()
-            if let socket { settings.socket = socket }
-            if let pinDirectory { settings.recorder.pinDirectory = pinDirectory }
-            if let stateDirectory { settings.recorder.stateDirectory = stateDirectory }
-            if let daemonStateDirectory { settings.stateDirectory = daemonStateDirectory }
-            if let crashDir { settings.crashDirectory = crashDir }
-            let task = Task { [settings] in
-                try await NodeDaemon.run(config: settings, notice: { Output.notice($0) })
-            }
-            let signals = StopSignals { task.cancel() }
-            defer { signals.cancel() }
-            try await task.value
-            Output.notice("daemon stopped; recording goes on in the kernel (`sonde record stop` ends it)")
-        } catch let error as SondeError {
-            throw Output.fail(error)
+        var settings = try config.map(DaemonConfig.load(path:)) ?? DaemonConfig()
+        if let socket { settings.socket = socket }
+        if let pinDirectory { settings.recorder.pinDirectory = pinDirectory }
+        if let stateDirectory { settings.recorder.stateDirectory = stateDirectory }
+        if let daemonStateDirectory { settings.stateDirectory = daemonStateDirectory }
+        if let crashDir { settings.crashDirectory = crashDir }
+        let task = Task { [settings] in
+            try await NodeDaemon.run(config: settings, notice: { Output.notice($0) })
         }
+        let signals = StopSignals { task.cancel() }
+        defer { signals.cancel() }
+        try await task.value
+        Output.notice("daemon stopped; recording goes on in the kernel (`sonde record stop` ends it)")
     }
 }
 
@@ -99,34 +95,30 @@ struct DaemonStatus: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do throws(SondeError) {
-            let endpoint = self.endpoint
-            let status = try await DaemonClient.with(endpoint: endpoint) { client in
-                try await client.status(Sonde_V1_StatusRequest(), options: DaemonClient.options(timeout: .seconds(5)))
-            }
-            let started = Date(timeIntervalSince1970: Double(status.startedNs) / 1e9)
-            if format.output == .json {
-                let object: [String: Any] = [
-                    "version": status.version, "pid": status.pid, "started_ns": status.startedNs, "endpoint": "\(endpoint)",
-                    "containers": status.containers, "recorded": status.recorded, "config": status.configSummary,
-                    "pin_directory": status.pinDirectory, "state_directory": status.stateDirectory, "gadgets": status.gadgets,
-                    "gadget_sessions": status.gadgetSessions, "watchers": status.watchers, "bpf_stats": status.bpfStats.jsonObject,
-                ]
-                guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
-                    throw SondeError(.system, "cannot write the daemon's status as JSON")
-                }
-                Output.line(String(decoding: data, as: UTF8.self))
-                return
-            }
-            Output.line("sonde daemon \(status.version), pid \(status.pid), up \(Int(Date().timeIntervalSince(started))) s, at \(endpoint)")
-            Output.line("containers: \(status.containers) known, \(status.recorded) recording (\(status.configSummary))")
-            if !status.pinDirectory.isEmpty { Output.line("recorder: pins \(status.pinDirectory), registry \(status.stateDirectory)") }
-            Output.line("gadgets: " + status.gadgets.joined(separator: ", "))
-            for watcher in status.watchers { Output.line("watching: " + watcher) }
-            for line in status.bpfStats.textLines(now: Int64(Date().timeIntervalSince1970 * 1e9)) { Output.line(line) }
-        } catch {
-            throw Output.fail(error)
+        let endpoint = self.endpoint
+        let status = try await DaemonClient.with(endpoint: endpoint) { client in
+            try await client.status(Sonde_V1_StatusRequest(), options: DaemonClient.options(timeout: .seconds(5)))
         }
+        let started = Date(timeIntervalSince1970: Double(status.startedNs) / 1e9)
+        if format.output == .json {
+            let object: [String: Any] = [
+                "version": status.version, "pid": status.pid, "started_ns": status.startedNs, "endpoint": "\(endpoint)",
+                "containers": status.containers, "recorded": status.recorded, "config": status.configSummary,
+                "pin_directory": status.pinDirectory, "state_directory": status.stateDirectory, "gadgets": status.gadgets,
+                "gadget_sessions": status.gadgetSessions, "watchers": status.watchers, "bpf_stats": status.bpfStats.jsonObject,
+            ]
+            guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+                throw SondeError(.system, "cannot write the daemon's status as JSON")
+            }
+            Output.line(String(decoding: data, as: UTF8.self))
+            return
+        }
+        Output.line("sonde daemon \(status.version), pid \(status.pid), up \(Int(Date().timeIntervalSince(started))) s, at \(endpoint)")
+        Output.line("containers: \(status.containers) known, \(status.recorded) recording (\(status.configSummary))")
+        if !status.pinDirectory.isEmpty { Output.line("recorder: pins \(status.pinDirectory), registry \(status.stateDirectory)") }
+        Output.line("gadgets: " + status.gadgets.joined(separator: ", "))
+        for watcher in status.watchers { Output.line("watching: " + watcher) }
+        for line in status.bpfStats.textLines(now: Int64(Date().timeIntervalSince1970 * 1e9)) { Output.line(line) }
     }
 }
 
@@ -204,7 +196,7 @@ struct DaemonTrace: AsyncParsableCommand {
             if let summary = try await task.value { Output.notice("warning: " + summary) }
         } catch {
             if task.isCancelled { return }
-            throw Output.fail(error as? SondeError ?? SondeError(.system, "\(error)"))
+            throw error as? SondeError ?? SondeError(.system, "\(error)")
         }
     }
 }
@@ -262,7 +254,7 @@ struct DaemonSuperviseEvents: AsyncParsableCommand {
             _ = try await task.value
         } catch {
             if task.isCancelled { return }
-            throw Output.fail(error as? SondeError ?? SondeError(.system, "\(error)"))
+            throw error as? SondeError ?? SondeError(.system, "\(error)")
         }
     }
 }

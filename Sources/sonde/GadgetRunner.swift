@@ -13,11 +13,7 @@ enum GadgetRunner {
     /// Runs `gadget` with the shared selection and trace flags; errors are printed the way every
     /// command prints them.
     static func main(_ gadget: any Gadget, selection: SelectionOptions, trace: TraceOptions) async throws {
-        do {
-            try await run(gadget, selection: selection, trace: trace)
-        } catch let error as SondeError {
-            throw Output.fail(error)
-        }
+        try await run(gadget, selection: selection, trace: trace)
     }
 
     static func run(_ gadget: any Gadget, selection: SelectionOptions, trace: TraceOptions) async throws {

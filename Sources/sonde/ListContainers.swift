@@ -15,37 +15,33 @@ struct ListContainers: AsyncParsableCommand {
     @OptionGroup var daemon: DaemonOptions
 
     func run() async throws {
-        do {
-            let containers: [Container]
-            if let endpoint = await daemon.answeringEndpoint() {
-                let cgroups = try CgroupV2.find()
-                let selector = Sonde_V1_Selector(try selection.selector(cgroups: cgroups))
-                let reply = try await DaemonClient.with(endpoint: endpoint) { client in
-                    try await client.listContainers(.with { $0.selector = selector }, options: DaemonClient.options(timeout: .seconds(30)))
-                }
-                for problem in reply.problems { Output.notice(problem) }
-                containers = reply.containers.map(\.container.container)
-            } else {
-                let collection = try selection.collection()
-                let selector = try selection.selector(cgroups: collection.cgroups)
-                let change = collection.refresh()
-                for problem in change.problems { Output.notice(problem) }
-                containers = collection.all.filter(selector.matches)
+        let containers: [Container]
+        if let endpoint = await daemon.answeringEndpoint() {
+            let cgroups = try CgroupV2.find()
+            let selector = Sonde_V1_Selector(try selection.selector(cgroups: cgroups))
+            let reply = try await DaemonClient.with(endpoint: endpoint) { client in
+                try await client.listContainers(.with { $0.selector = selector }, options: DaemonClient.options(timeout: .seconds(30)))
             }
-            switch output.output {
-            case .json:
-                for c in containers { Output.line(JSONRenderer.describe(c)) }
-            case .columns:
-                let header = ["RUNTIME", "NAME", "ID", "PID", "CGROUP ID", "NAMESPACE", "POD", "CGROUP"]
-                var rows = [header]
-                for c in containers {
-                    rows.append([c.runtime.rawValue, c.name, String(c.id.prefix(12)), c.initPID.map(String.init) ?? "",
-                                 String(c.cgroupID), c.pod?.namespace ?? "", c.pod?.name ?? "", c.cgroupPath])
-                }
-                for line in TextTable.align(rows) { Output.line(line) }
+            for problem in reply.problems { Output.notice(problem) }
+            containers = reply.containers.map(\.container.container)
+        } else {
+            let collection = try selection.collection()
+            let selector = try selection.selector(cgroups: collection.cgroups)
+            let change = collection.refresh()
+            for problem in change.problems { Output.notice(problem) }
+            containers = collection.all.filter(selector.matches)
+        }
+        switch output.output {
+        case .json:
+            for c in containers { Output.line(JSONRenderer.describe(c)) }
+        case .columns:
+            let header = ["RUNTIME", "NAME", "ID", "PID", "CGROUP ID", "NAMESPACE", "POD", "CGROUP"]
+            var rows = [header]
+            for c in containers {
+                rows.append([c.runtime.rawValue, c.name, String(c.id.prefix(12)), c.initPID.map(String.init) ?? "",
+                             String(c.cgroupID), c.pod?.namespace ?? "", c.pod?.name ?? "", c.cgroupPath])
             }
-        } catch {
-            throw Output.fail(error)
+            for line in TextTable.align(rows) { Output.line(line) }
         }
     }
 }

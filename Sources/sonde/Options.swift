@@ -91,11 +91,6 @@ enum Output {
     }
 
     /// Prints a SondeError the way every command does and exits non-zero.
-    static func fail(_ error: SondeError) -> ExitCode {
-        write(STDERR_FILENO, "sonde: error: \(error)\n")
-        return ExitCode.failure
-    }
-
     private static func write(_ fd: Int32, _ text: String) {
         // A reader that went away (EPIPE) ends the output; nothing more to say to it.
         try? writeAll(fd, text)

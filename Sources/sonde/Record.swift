@@ -89,42 +89,38 @@ struct RecordStart: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            var settings = location.settings
-            if let bufferSize { settings.bytesPerCPU = bufferSize.bytes }
-            settings.bufferCapture = bufferCapture
-            settings.poolSize = pool
-            settings.keyByMountNamespace = keyByMountNamespace
-            let collection = try selection.collection()
-            let selector = try selection.selector(cgroups: collection.cgroups)
-            collection.refresh()
-            if selector.isExplicit { try selector.checkNamesExist(in: collection.all) }
+        var settings = location.settings
+        if let bufferSize { settings.bytesPerCPU = bufferSize.bytes }
+        settings.bufferCapture = bufferCapture
+        settings.poolSize = pool
+        settings.keyByMountNamespace = keyByMountNamespace
+        let collection = try selection.collection()
+        let selector = try selection.selector(cgroups: collection.cgroups)
+        collection.refresh()
+        if selector.isExplicit { try selector.checkNamesExist(in: collection.all) }
 
-            let joining = FlightRecorder.isRunning(settings)
-            let recorder = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
-            if let warning = recorder.warning { Output.notice(warning) }
-            var options = RecorderService.Options(selector: selector, crashDirectory: crashDir)
-            options.retention = .seconds(retention)
-            options.bytesPerCPU = bufferSize?.bytes
-            let renderer = DumpRenderer.strace
-            let service = RecorderService(recorder: recorder, collection: collection, options: options,
-                                          notice: { Output.notice($0) },
-                                          render: { dump, _ in renderer.text(dump).joined(separator: "\n") + "\n" })
-            let task = Task { try await service.run(timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }) {
-                Output.notice(joining ? "joined the running flight recorder" : "flight recorder started")
-                for (container, _) in (try? recorder.recorded()) ?? [] {
-                    Output.notice("recording \(container.name) (\(container.runtime))")
-                }
-            } }
-            let signals = StopSignals { task.cancel() }
-            defer { signals.cancel() }
-            // Stopped by `sonde record stop`: ending this process lets its links (the recorder's
-            // cgroup and exit programs) go with it.
-            if try await task.value == .finished {
-                Output.notice("recording goes on in the kernel; `sonde record dump -c NAME` reads it, `sonde record stop` ends it")
+        let joining = FlightRecorder.isRunning(settings)
+        let recorder = try FlightRecorder.start(settings, captures: { SyscallTable.x86_64[$0]?.captures ?? [] })
+        if let warning = recorder.warning { Output.notice(warning) }
+        var options = RecorderService.Options(selector: selector, crashDirectory: crashDir)
+        options.retention = .seconds(retention)
+        options.bytesPerCPU = bufferSize?.bytes
+        let renderer = DumpRenderer.strace
+        let service = RecorderService(recorder: recorder, collection: collection, options: options,
+                                      notice: { Output.notice($0) },
+                                      render: { dump, _ in renderer.text(dump).joined(separator: "\n") + "\n" })
+        let task = Task { try await service.run(timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }) {
+            Output.notice(joining ? "joined the running flight recorder" : "flight recorder started")
+            for (container, _) in (try? recorder.recorded()) ?? [] {
+                Output.notice("recording \(container.name) (\(container.runtime))")
             }
-        } catch let error as SondeError {
-            throw Output.fail(error)
+        } }
+        let signals = StopSignals { task.cancel() }
+        defer { signals.cancel() }
+        // Stopped by `sonde record stop`: ending this process lets its links (the recorder's
+        // cgroup and exit programs) go with it.
+        if try await task.value == .finished {
+            Output.notice("recording goes on in the kernel; `sonde record dump -c NAME` reads it, `sonde record stop` ends it")
         }
     }
 }
@@ -156,44 +152,40 @@ struct RecordDump: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            // A set strace would refuse fails here, before anything is read.
-            let options = try DumpOptions(reading: reading.reading, last: UInt32(clamping: last ?? 0))
-            // The daemon reads its own recorder; a recorder named by --pin-directory/--state-directory
-            // is read here.
-            if location.isDefault, let endpoint = await daemon.answeringEndpoint() {
-                try await dumpThroughDaemon(endpoint)
-                return
-            }
-            let recorder = try FlightRecorder.attach(location.settings)
-            if let warning = recorder.warning { Output.notice(warning) }
-            let recorded = try recorder.recorded().map(\.container)
-            let wanted: Container?
-            if let container {
-                // An exact name or id wins over another container's id prefix.
-                wanted = recorded.first { $0.name == container || $0.id == container }
-                    ?? recorded.first { ContainerSelector.name(container, matches: $0) }
-            } else {
-                let path = try CgroupV2.find().normalize(cgroup!)
-                wanted = recorded.first { $0.cgroupPath == path }
-            }
-            guard let wanted else {
-                let names = recorded.map { "\($0.name) (\($0.runtime))" }.sorted()
-                throw SondeError(.notFound, "\(container ?? cgroup!) was not recorded",
-                                 hint: names.isEmpty ? "nothing is recorded" : "recorded: " + names.joined(separator: ", "))
-            }
-            let dump = try recorder.dump(wanted)
-            let renderer = DumpRenderer.strace
-            if output.output == .json && !options.summary {
-                for line in renderer.json(dump, container: wanted, options: options) { Output.line(line) }
-            } else {
-                for line in renderer.text(dump, options: options) { Output.line(line) }
-            }
-            if dump.overwritten + dump.dropped + dump.corrupt > 0 {
-                Output.notice("\(dump.overwritten) records overwritten, \(dump.dropped) too large, \(dump.corrupt) unreadable")
-            }
-        } catch let error as SondeError {
-            throw Output.fail(error)
+        // A set strace would refuse fails here, before anything is read.
+        let options = try DumpOptions(reading: reading.reading, last: UInt32(clamping: last ?? 0))
+        // The daemon reads its own recorder; a recorder named by --pin-directory/--state-directory
+        // is read here.
+        if location.isDefault, let endpoint = await daemon.answeringEndpoint() {
+            try await dumpThroughDaemon(endpoint)
+            return
+        }
+        let recorder = try FlightRecorder.attach(location.settings)
+        if let warning = recorder.warning { Output.notice(warning) }
+        let recorded = try recorder.recorded().map(\.container)
+        let wanted: Container?
+        if let container {
+            // An exact name or id wins over another container's id prefix.
+            wanted = recorded.first { $0.name == container || $0.id == container }
+                ?? recorded.first { ContainerSelector.name(container, matches: $0) }
+        } else {
+            let path = try CgroupV2.find().normalize(cgroup!)
+            wanted = recorded.first { $0.cgroupPath == path }
+        }
+        guard let wanted else {
+            let names = recorded.map { "\($0.name) (\($0.runtime))" }.sorted()
+            throw SondeError(.notFound, "\(container ?? cgroup!) was not recorded",
+                             hint: names.isEmpty ? "nothing is recorded" : "recorded: " + names.joined(separator: ", "))
+        }
+        let dump = try recorder.dump(wanted)
+        let renderer = DumpRenderer.strace
+        if output.output == .json && !options.summary {
+            for line in renderer.json(dump, container: wanted, options: options) { Output.line(line) }
+        } else {
+            for line in renderer.text(dump, options: options) { Output.line(line) }
+        }
+        if dump.overwritten + dump.dropped + dump.corrupt > 0 {
+            Output.notice("\(dump.overwritten) records overwritten, \(dump.dropped) too large, \(dump.corrupt) unreadable")
         }
     }
 }
@@ -229,18 +221,14 @@ struct RecordList: AsyncParsableCommand {
     @OptionGroup var location: RecorderLocation
 
     func run() async throws {
-        do {
-            let recorder = try FlightRecorder.attach(location.settings)
-            if let warning = recorder.warning { Output.notice(warning) }
-            var rows = [["RUNTIME", "NAME", "ID", "CGROUP", "STATE"]]
-            for (container, ended) in try recorder.recorded() {
-                rows.append([container.runtime.rawValue, container.name, String(container.id.prefix(12)),
-                             container.cgroupPath, ended ? "exited" : "recording"])
-            }
-            for line in TextTable.align(rows) { Output.line(line) }
-        } catch {
-            throw Output.fail(error)
+        let recorder = try FlightRecorder.attach(location.settings)
+        if let warning = recorder.warning { Output.notice(warning) }
+        var rows = [["RUNTIME", "NAME", "ID", "CGROUP", "STATE"]]
+        for (container, ended) in try recorder.recorded() {
+            rows.append([container.runtime.rawValue, container.name, String(container.id.prefix(12)),
+                         container.cgroupPath, ended ? "exited" : "recording"])
         }
+        for line in TextTable.align(rows) { Output.line(line) }
     }
 }
 
@@ -250,12 +238,8 @@ struct RecordStop: AsyncParsableCommand {
     @OptionGroup var location: RecorderLocation
 
     func run() async throws {
-        do {
-            try FlightRecorder.stop(location.settings)
-            Output.notice("flight recorder stopped")
-        } catch {
-            throw Output.fail(error)
-        }
+        try FlightRecorder.stop(location.settings)
+        Output.notice("flight recorder stopped")
     }
 }
 

@@ -36,21 +36,17 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            var data = ReportData()
-            for input in inputs { try data.read(file: input) }
-            if let startup { try data.read(file: startup) }
-            let html = HTMLReport(title: title, maxThreads: maxThreads).render(data)
-            if let output {
-                // The report shows containers' syscalls and buffers: its reader is its writer only.
-                let fd = try Files.openPrivate(output)
-                defer { close(fd) }
-                try writeAll(fd, html)
-            } else {
-                try writeAll(STDOUT_FILENO, html)
-            }
-        } catch let error as SondeError {
-            throw Output.fail(error)
+        var data = ReportData()
+        for input in inputs { try data.read(file: input) }
+        if let startup { try data.read(file: startup) }
+        let html = HTMLReport(title: title, maxThreads: maxThreads).render(data)
+        if let output {
+            // The report shows containers' syscalls and buffers: its reader is its writer only.
+            let fd = try Files.openPrivate(output)
+            defer { close(fd) }
+            try writeAll(fd, html)
+        } else {
+            try writeAll(STDOUT_FILENO, html)
         }
     }
 }

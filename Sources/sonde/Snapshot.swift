@@ -28,11 +28,7 @@ struct SnapshotOptions: ParsableArguments {
     /// the trace gadgets.
     func list(_ catalog: FieldCatalog, selection: SelectionOptions,
               take: @escaping (ContainerCollection, ContainerSelector) -> [Event]) throws {
-        do {
-            try write(catalog, selection: selection, take: take)
-        } catch {
-            throw Output.fail(error)
-        }
+        try write(catalog, selection: selection, take: take)
     }
 
     private func write(_ catalog: FieldCatalog, selection: SelectionOptions,

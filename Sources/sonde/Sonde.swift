@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandOptions
 
 @main
 struct Sonde: AsyncParsableCommand {
@@ -8,22 +9,13 @@ struct Sonde: AsyncParsableCommand {
         subcommands: [Trace.self, Top.self, Snapshot.self, Advise.self, Record.self, Supervise.self, ListContainers.self, DaemonCommand.self,
                       ReportCommand.self, AuditCommand.self])
 
-    /// The default entry point, plus a clear message for an unknown gadget.
+    /// ArgumentParser's entry point, plus a clear message for an unknown gadget.
     static func main() async {
         if let gadget = Trace.unknownGadget(in: CommandLine.arguments) {
             let names = Trace.configuration.subcommands.map { $0._commandName }
             exit(withError: ValidationError("unknown gadget '\(gadget)'; valid gadgets: \(names.joined(separator: ", "))"))
         }
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await parseAndRun(tool: "sonde")
     }
 }
 

@@ -27,7 +27,7 @@ struct PolicyOption: ParsableArguments {
     var policy: String
 
     func load() throws -> Policy {
-        do { return try Policy.load(path: policy) } catch { throw Output.fail(error) }
+        try Policy.load(path: policy)
     }
 }
 
@@ -115,13 +115,9 @@ struct SuperviseServe: ParsableCommand {
                                     log: { Output.notice($0) }, onEvent: events.sink())
         _ = SupervisorSignals(supervisor: supervisor)
         supervisor.watchPolicyFile()
-        do {
-            let inherited = takeover ? try supervisor.takeOver(socketPath: socket) : nil
-            try supervisor.serve(socketPath: socket, inherited: inherited) {
-                Output.notice("supervising on \(socket) with policy \(policy.policy)")
-            }
-        } catch {
-            throw Output.fail(error)
+        let inherited = takeover ? try supervisor.takeOver(socketPath: socket) : nil
+        try supervisor.serve(socketPath: socket, inherited: inherited) {
+            Output.notice("supervising on \(socket) with policy \(policy.policy)")
         }
     }
 }
@@ -182,10 +178,8 @@ struct SuperviseProfile: ParsableCommand {
 
     func run() throws {
         let loaded = try policy.load()
-        do {
-            let baseProfile = try base.map { path throws(SondeError) in try SeccompProfile.loadBase(path: path) }
-            print(try SeccompProfile.ociSection(policy: loaded, socket: socket, metadata: metadata, base: baseProfile))
-        } catch { throw Output.fail(error) }
+        let baseProfile = try base.map { path throws(SondeError) in try SeccompProfile.loadBase(path: path) }
+        print(try SeccompProfile.ociSection(policy: loaded, socket: socket, metadata: metadata, base: baseProfile))
     }
 }
 
@@ -215,13 +209,8 @@ struct SuperviseRun: ParsableCommand {
         let supervisor = Supervisor(policy: loaded, policyPath: policy.policy, log: { Output.notice($0) },
                                     onEvent: events.sink())
         _ = SupervisorSignals(supervisor: supervisor)
-        let supervised: Supervisor.Supervised
-        do {
-            supervised = try supervisor.runSupervised(command: command, syscalls: loaded.interceptedSyscalls.isEmpty
-                                                        ? ["mknod", "mknodat"] : loaded.interceptedSyscalls, metadata: metadata)
-        } catch {
-            throw Output.fail(error)
-        }
+        let supervised = try supervisor.runSupervised(command: command, syscalls: loaded.interceptedSyscalls.isEmpty
+                                                      ? ["mknod", "mknodat"] : loaded.interceptedSyscalls, metadata: metadata)
         var status: Int32 = 0
         while waitpid(supervised.pid, &status, 0) < 0 && errno == EINTR {}
         // Descendants may still use the filter; the session ends when the last of them exits.

@@ -70,11 +70,7 @@ struct TopContainers: AsyncParsableCommand {
     @OptionGroup var top: TopOptions
 
     func run() async throws {
-        do {
-            try await show()
-        } catch let error as SondeError {
-            throw Output.fail(error)
-        }
+        try await show()
     }
 
     /// Every interval: list the containers again, read their cgroup files, filter, sort, cut, show.

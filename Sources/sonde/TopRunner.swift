@@ -48,11 +48,7 @@ struct TopOptions: ParsableArguments {
 /// into rows, attribute them to containers, filter, sort, cut, and print them.
 enum TopRunner {
     static func main(_ gadget: any TopGadget, selection: SelectionOptions, top: TopOptions) async throws {
-        do {
-            try await run(gadget, selection: selection, top: top)
-        } catch let error as SondeError {
-            throw Output.fail(error)
-        }
+        try await run(gadget, selection: selection, top: top)
     }
 
     static func run(_ gadget: any TopGadget, selection: SelectionOptions, top: TopOptions) async throws {

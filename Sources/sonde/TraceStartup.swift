@@ -19,11 +19,7 @@ struct TraceStartup: AsyncParsableCommand {
     @OptionGroup var trace: TraceOptions
 
     func run() async throws {
-        do {
-            try await runTimeline()
-        } catch let error as SondeError {
-            throw Output.fail(error)
-        }
+        try await runTimeline()
     }
 
     func runTimeline() async throws {
