@@ -106,6 +106,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // What the test targets share (running commands, locks, polling, the package's paths).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
         .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "LinuxKit"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Containers"]),
@@ -113,7 +115,8 @@ let package = Package(
         .testTarget(name: "GadgetsTests", dependencies: ["GadgetCatalog", "Gadgets", "BPFKit", "BPFObjects"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "BPFKit", "BPFObjects", "Containers", "LinuxKit", "Syscalls"]),
         // Real BPF, real runc containers and the sonde executable; run as root.
-        .testTarget(name: "IntegrationTests", dependencies: ["GadgetCatalog", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "sonde", "sonde-hook", "DaemonAPI",
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "GadgetCatalog", "Gadgets", "Containers", "CSonde", "Daemon", "Events", "LinuxKit", "Recorder", "Supervisor", "Syscalls",
+                                                              "BPFKit", "BPFObjects", "sonde", "sonde-hook", "DaemonAPI",
                                                               .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                               .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                                                               .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport")],
@@ -125,7 +128,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "LinuxKit"], resources: [.copy("Fixtures")]),
         // Cluster mode: the Kubernetes API client against recorded responses, selectors, manifests;
         // the fan-out to real daemons in network namespaces ("nodes") with real runc containers.
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Containers", "DaemonAPI", "Events", "LinuxKit", "kubectl-sonde", "sonde",
+        .testTarget(name: "ClusterTests", dependencies: ["TestSupport", "Cluster", "Containers", "DaemonAPI", "Events", "LinuxKit", "kubectl-sonde", "sonde",
                                                          .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                                                          .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "ContainersTests", dependencies: ["Containers", "LinuxKit"], resources: [.copy("Fixtures")]),

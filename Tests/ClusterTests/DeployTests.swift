@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import Testing
+import TestSupport
 
 /// `kubectl sonde deploy`: what it prints parses as Kubernetes YAML, holds the required pieces,
 /// and is what deploy/kubernetes/ commits. (`kubectl apply --dry-run=client` needs an API server

@@ -2,6 +2,7 @@ import Cluster
 import DaemonAPI
 import Foundation
 import Testing
+import TestSupport
 
 /// `kubectl sonde` against real daemons: each "node" is a network namespace with its own address
 /// and its own `sonde daemon` on TCP with mutual TLS; the pods are real runc containers, placed on

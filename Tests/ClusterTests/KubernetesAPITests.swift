@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import Testing
+import TestSupport
 
 /// Answers recorded from an API server (trimmed to what matters), served byte for byte.
 enum Recorded {

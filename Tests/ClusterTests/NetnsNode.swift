@@ -1,5 +1,6 @@
 import DaemonAPI
 import Foundation
+import TestSupport
 
 /// A "node" for cluster tests: its own network namespace joined to the host by a veth pair, with
 /// its own address, and (when started) its own `sonde daemon` listening there with mutual TLS,

@@ -1,6 +1,7 @@
 import Cluster
 import DaemonAPI
 import Testing
+import TestSupport
 
 /// `--tls-server-name '{node}'`: with a certificate per node, each daemon must present its own
 /// node's name, so one node's key cannot pass for another node's daemon.

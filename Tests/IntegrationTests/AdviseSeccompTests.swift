@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde advise seccomp-profile` proved on runc: record a workload from the container's first
 /// syscall, run the same workload under the profile, and see a call outside it refused with EPERM.

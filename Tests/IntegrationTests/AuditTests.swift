@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A `sonde audit` running in the background, its output in files; stopped with SIGINT like Ctrl-C.
 final class AuditProcess: @unchecked Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `sonde` executable as users run it: output formats and the errors they see.
 @Suite(.serialized) struct CLITests {

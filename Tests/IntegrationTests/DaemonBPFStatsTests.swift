@@ -1,6 +1,7 @@
 import DaemonAPI
 import Foundation
 import Testing
+import TestSupport
 
 /// The daemon's self-cost report (config key "bpfStats"): sonde's BPF programs with the runs and
 /// run time the kernel counted in a sampled window, in Status, `sonde daemon status` and on the

@@ -2,6 +2,7 @@
 import DaemonAPI
 import Foundation
 import XCTest
+import TestSupport
 
 /// The daemon and a real containerd (the tests' private instance, scripts/setup-containerd.sh,
 /// started and stopped exactly as ContainersTests' live tests do): its task events make the daemon
@@ -46,13 +47,13 @@ final class DaemonContainerdTests: XCTestCase {
 
         let criPod = packageRoot.appendingPathComponent("Tests/ContainersTests/Fixtures/cri-pod.py").path
         let uid = UUID().uuidString.lowercased()
-        let made = try IntegrationTests.run("/usr/bin/python3", [criPod, Self.socket, "run", "dlive-0", namespace, uid, "app",
+        let made = try TestSupport.run("/usr/bin/python3", [criPod, Self.socket, "run", "dlive-0", namespace, uid, "app",
                                                                  "localhost/sonde-busybox:latest", "--label", "app=dlive",
                                                                  "--", "/bin/sh", "-c", "echo cri-start; sleep 30"], timeout: 120)
         XCTAssertEqual(made.status, 0, made.stderr)
         let ids = made.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
         guard ids.count == 2 else { throw TestFailure("cri-pod.py printed \(made.stdout) \(made.stderr)") }
-        defer { _ = try? IntegrationTests.run("/usr/bin/python3", [criPod, Self.socket, "remove", ids[0]], timeout: 120) }
+        defer { _ = try? TestSupport.run("/usr/bin/python3", [criPod, Self.socket, "remove", ids[0]], timeout: 120) }
 
         // Listed by pod namespace with the pod's metadata, and recorded because of it.
         let listed = try await eventuallyValue(timeout: .seconds(30)) {

@@ -6,6 +6,7 @@ import GRPCProtobuf
 import LinuxKit
 import Recorder
 import XCTest
+import TestSupport
 
 /// A `sonde daemon` of one test: its own socket, pins, registry, hook state and config, recording
 /// only the containers the test names (other tests' containers on this host are none of its business).
@@ -163,13 +164,13 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertGreaterThan(execve ?? 0, 10)
         XCTAssertTrue(dump.stdout.contains("write(1, \"hooked-start\\n\", 13) = 13"), dump.stdout.suffix(2000).description)
         // strace's reading options reach the daemon: only the writes, and their descriptors' kind.
-        let writes = try IntegrationTests.run(sondeExecutable, ["record", "dump", "-c", container.name, "--daemon-socket", daemon.socket,
+        let writes = try TestSupport.run(sondeExecutable, ["record", "dump", "-c", container.name, "--daemon-socket", daemon.socket,
                                                "-e", "trace=write", "-o", "json"], timeout: 60)
         XCTAssertEqual(writes.status, 0, writes.stderr)
         let objects = writes.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         XCTAssertFalse(objects.isEmpty)
         XCTAssertTrue(objects.allSatisfy { $0["syscall"] == nil || $0["syscall"] as? String == "write" }, writes.stdout.prefix(2000).description)
-        let refused = try IntegrationTests.run(sondeExecutable, ["record", "dump", "-c", container.name, "--daemon-socket", daemon.socket,
+        let refused = try TestSupport.run(sondeExecutable, ["record", "dump", "-c", container.name, "--daemon-socket", daemon.socket,
                                                 "-e", "trace=%nosuchclass"], timeout: 60)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("invalid system call '%nosuchclass'"), refused.stderr)
@@ -186,10 +187,10 @@ final class DaemonIntegrationTests: XCTestCase {
     /// The same with podman and the hooks.d recipe (deploy/hooks.d): podman names the container, and
     /// the hook already knows that name (from containers-storage), so selection by name works at once.
     func testHookRegisteredPodmanContainerIsRecordedFromItsFirstSyscall() async throws {
-        let setup = try IntegrationTests.run("/bin/bash", [packageRoot.appendingPathComponent("scripts/setup-podman.sh").path], timeout: 600)
+        let setup = try TestSupport.run("/bin/bash", [packageRoot.appendingPathComponent("scripts/setup-podman.sh").path], timeout: 600)
         XCTAssertEqual(setup.status, 0, setup.stderr)
         let name = "sonde-dpod-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { _ = try? IntegrationTests.run("/usr/bin/podman", ["rm", "-f", "-t", "0", name], timeout: 60) }
+        defer { _ = try? TestSupport.run("/usr/bin/podman", ["rm", "-f", "-t", "0", name], timeout: 60) }
         let daemon = try DaemonProcess(recording: [name])
         defer { daemon.remove() }
         try await daemon.start()
@@ -206,7 +207,7 @@ final class DaemonIntegrationTests: XCTestCase {
             hook["hook"] = command
             try JSONSerialization.data(withJSONObject: hook).write(to: URL(fileURLWithPath: hooksDirectory + "/sonde-\(stage).json"))
         }
-        let started = try IntegrationTests.run("/usr/bin/podman", ["--hooks-dir", hooksDirectory, "run", "-d", "--name", name, "--runtime", "runc",
+        let started = try TestSupport.run("/usr/bin/podman", ["--hooks-dir", hooksDirectory, "run", "-d", "--name", name, "--runtime", "runc",
                                                                    "--network", "none", "localhost/sonde-busybox:latest",
                                                                    "/bin/sh", "-c", "echo podman-start; sleep 2; echo podman-end"], timeout: 120)
         XCTAssertEqual(started.status, 0, started.stderr)
@@ -223,7 +224,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertTrue(dump.contains("execve(\"/bin/sh\", [\"/bin/sh\", \"-c\", \"echo podman-start;"), dump.suffix(3000).description)
         XCTAssertTrue(dump.contains("write(1, \"podman-start\\n\", 13) = 13"))
 
-        _ = try IntegrationTests.run("/usr/bin/podman", ["rm", "-f", "-t", "0", name], timeout: 60)
+        _ = try TestSupport.run("/usr/bin/podman", ["rm", "-f", "-t", "0", name], timeout: 60)
         let removed = try await eventually(timeout: .seconds(10)) {
             ((try? String(contentsOfFile: hookLog, encoding: .utf8)) ?? "").contains("poststop: container \(id) removed")
         }
@@ -318,12 +319,12 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(ended, true)
 
         // The same through the CLI (`sonde daemon trace`), as columns and as JSON.
-        let traced = try IntegrationTests.run(sondeExecutable, ["daemon", "trace", "exec", "-c", container.name, "--timeout", "2",
+        let traced = try TestSupport.run(sondeExecutable, ["daemon", "trace", "exec", "-c", container.name, "--timeout", "2",
                                                                 "-o", "json", "--daemon-socket", daemon.socket], timeout: 30)
         XCTAssertEqual(traced.status, 0, traced.stderr)
         XCTAssertTrue(traced.stdout.contains("\"args\":[\"/bin/echo\",\"marker\"]"), traced.stdout)
         XCTAssertTrue(traced.stdout.contains(container.name), traced.stdout)
-        let table = try IntegrationTests.run(sondeExecutable, ["daemon", "trace", "exec", "-c", container.name, "--timeout", "2",
+        let table = try TestSupport.run(sondeExecutable, ["daemon", "trace", "exec", "-c", container.name, "--timeout", "2",
                                                                "--daemon-socket", daemon.socket], timeout: 30)
         XCTAssertTrue(table.stdout.hasPrefix("CONTAINER"), table.stdout)
         XCTAssertTrue(table.stdout.contains("/bin/echo marker"), table.stdout)
@@ -419,25 +420,25 @@ final class DaemonIntegrationTests: XCTestCase {
         defer { daemon.remove() }
         try await daemon.start()
         try container.start()
-        let listed = try IntegrationTests.run(sondeExecutable, ["containers", "-c", container.name, "-o", "json", "--daemon-socket", daemon.socket])
+        let listed = try TestSupport.run(sondeExecutable, ["containers", "-c", container.name, "-o", "json", "--daemon-socket", daemon.socket])
         XCTAssertEqual(listed.status, 0, listed.stderr)
         XCTAssertTrue(listed.stdout.contains("\"name\":\"\(container.name)\""), listed.stdout)
-        let status = try IntegrationTests.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket])
+        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket])
         XCTAssertEqual(status.status, 0, status.stderr)
         XCTAssertTrue(status.stdout.contains("sonde daemon sonde.v1"), status.stdout)
         XCTAssertTrue(status.stdout.contains("gadgets: bind, capabilities, exec, mount, oomkill, open, ptrace, signal, tcp"), status.stdout)
         // A second daemon on the same socket is refused; the first goes on.
-        let second = try IntegrationTests.run(sondeExecutable, ["daemon", "--socket", daemon.socket, "--config", daemon.configPath,
+        let second = try TestSupport.run(sondeExecutable, ["daemon", "--socket", daemon.socket, "--config", daemon.configPath,
                                                "--pin-directory", daemon.settings.pinDirectory, "--state-directory", daemon.settings.stateDirectory],
                              timeout: 30)
         XCTAssertNotEqual(second.status, 0)
         XCTAssertTrue(second.stderr.contains("already listens"), second.stderr)
         XCTAssertTrue(daemon.isRunning)
         // No daemon: a clear error from status, and `containers` works on its own.
-        let none = try IntegrationTests.run(sondeExecutable, ["daemon", "status", "--socket", daemon.directory + "/none.sock"])
+        let none = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.directory + "/none.sock"])
         XCTAssertNotEqual(none.status, 0)
         XCTAssertTrue(none.stderr.contains("no sonde daemon listens"), none.stderr)
-        let local = try IntegrationTests.run(sondeExecutable, ["containers", "-c", container.name, "--daemon-socket", daemon.directory + "/none.sock"])
+        let local = try TestSupport.run(sondeExecutable, ["containers", "-c", container.name, "--daemon-socket", daemon.directory + "/none.sock"])
         XCTAssertEqual(local.status, 0, local.stderr)
         XCTAssertTrue(local.stdout.contains(container.name))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The daemon's Prometheus endpoint (config key "metrics") scraped by a real Prometheus server:
 /// a real runc container makes a known number of calls, and Prometheus' API must report them.

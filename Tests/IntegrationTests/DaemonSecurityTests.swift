@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import LinuxKit
 import XCTest
+import TestSupport
 
 /// Issue #13, the daemon's half: what a local non-root user, a network peer and a client
 /// certificate holder can get from `sonde daemon`. Real daemons, real runc containers, loopback only.
@@ -51,7 +52,7 @@ final class DaemonSecurityTests: XCTestCase {
         try recorded.stdout.write(toFile: json, atomically: true, encoding: .utf8)
         let html = daemon.directory + "/report.html"
         _ = FileManager.default.createFile(atPath: html, contents: Data("old".utf8), attributes: [.posixPermissions: 0o644])
-        let report = try IntegrationTests.run(sondeExecutable, ["report", json, "-o", html], timeout: 60)
+        let report = try TestSupport.run(sondeExecutable, ["report", json, "-o", html], timeout: 60)
         XCTAssertEqual(report.status, 0, report.stderr)
         XCTAssertEqual(try mode(html), 0o600)
         XCTAssertTrue(daemon.isRunning)
@@ -88,7 +89,7 @@ final class DaemonSecurityTests: XCTestCase {
         XCTAssertGreaterThan(flood.count, 256, "the flood must exceed the daemon's descriptors")
 
         // While the flood holds its connections: the node's socket answers, the daemon lives.
-        let status = try IntegrationTests.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
+        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
         XCTAssertEqual(status.status, 0, status.stderr + daemon.log)
         XCTAssertTrue(daemon.isRunning, daemon.log)
 
@@ -104,7 +105,7 @@ final class DaemonSecurityTests: XCTestCase {
             try await certificates.api(user: "ops", port: port) { try await $0.status(.init()) }
         }
         XCTAssertNotNil(served, daemon.log)
-        let again = try IntegrationTests.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
+        let again = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
         XCTAssertEqual(again.status, 0, again.stderr)
     }
 
@@ -132,7 +133,7 @@ final class DaemonSecurityTests: XCTestCase {
         held = []
         let recovered = try await eventually(timeout: .seconds(30)) { daemon.log.contains("recorder: working again") }
         XCTAssertTrue(recovered, daemon.log)
-        let status = try IntegrationTests.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
+        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
         XCTAssertEqual(status.status, 0, status.stderr + daemon.log)
         XCTAssertTrue(daemon.isRunning, daemon.log)
     }
@@ -387,10 +388,10 @@ final class DaemonSecurityTests: XCTestCase {
             containers[namespace] = container
             try container.supervise(socket: d + "/agent.sock", metadata: "sonde-test")
             // Created (its seccomp fd already with the agent), registered with its pod, then started.
-            let created = try IntegrationTests.run(RuncContainer.runc, ["create", "--bundle", container.bundle.path, container.name], timeout: 60)
+            let created = try TestSupport.run(RuncContainer.runc, ["create", "--bundle", container.bundle.path, container.name], timeout: 60)
             XCTAssertEqual(created.status, 0, created.stderr)
             try await register(container, namespace: namespace, daemon: daemon)
-            let started = try IntegrationTests.run(RuncContainer.runc, ["start", container.name], timeout: 60)
+            let started = try TestSupport.run(RuncContainer.runc, ["start", container.name], timeout: 60)
             XCTAssertEqual(started.status, 0, started.stderr)
         }
         let a = try XCTUnwrap(containers["team-a"]), b = try XCTUnwrap(containers["team-b"])
@@ -419,7 +420,7 @@ final class DaemonSecurityTests: XCTestCase {
 
     /// Registers a created runc container as a CRI hook would: with its pod's namespace.
     func register(_ container: RuncContainer, namespace: String, daemon: DaemonProcess) async throws {
-        let state = try JSONSerialization.jsonObject(with: Data(try IntegrationTests.run(RuncContainer.runc, ["state", container.name]).stdout.utf8)) as! [String: Any]
+        let state = try JSONSerialization.jsonObject(with: Data(try TestSupport.run(RuncContainer.runc, ["state", container.name]).stdout.utf8)) as! [String: Any]
         _ = try await daemon.api { client in
             try await client.addContainer(.with {
                 $0.runtime = "containerd"
@@ -461,7 +462,7 @@ struct Certificates {
 
             """
         }
-        let made = try IntegrationTests.run("/bin/sh", ["-c", script], timeout: 120)
+        let made = try TestSupport.run("/bin/sh", ["-c", script], timeout: 120)
         guard made.status == 0 else { throw TestFailure("openssl: \(made.stderr)") }
     }
 

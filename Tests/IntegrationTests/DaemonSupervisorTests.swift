@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import LinuxKit
 import XCTest
+import TestSupport
 
 /// The daemon running the seccomp agent (config key "supervise") and streaming its decisions
 /// (WatchSupervisor) to clients, with a real runc container whose config.json sends mknod to the
@@ -230,7 +231,7 @@ final class DaemonSupervisorTests: XCTestCase {
 
         // `sonde supervise --takeover` aimed at the daemon's agent is refused: the daemon goes on.
         let policy = (agentSocket as NSString).deletingLastPathComponent + "/policy.json"
-        let takeover = try IntegrationTests.run(sondeExecutable, ["supervise", "--socket", agentSocket, "--policy", policy, "--takeover"], timeout: 30)
+        let takeover = try TestSupport.run(sondeExecutable, ["supervise", "--socket", agentSocket, "--policy", policy, "--takeover"], timeout: 30)
         XCTAssertNotEqual(takeover.status, 0)
         XCTAssertTrue(takeover.stderr.contains("did not hand over"), takeover.stderr)
         let refused = try await eventually { daemon.log.contains("does not hand over") }
@@ -256,7 +257,7 @@ final class DaemonSupervisorTests: XCTestCase {
             XCTAssertEqual(error.code, .notFound, "\(error)")
             XCTAssertTrue(error.description.contains("\"supervise\""), "\(error)")
         }
-        let cli = try IntegrationTests.run(sondeExecutable, ["daemon", "supervise-events", "--daemon-socket", daemon.socket], timeout: 30)
+        let cli = try TestSupport.run(sondeExecutable, ["daemon", "supervise-events", "--daemon-socket", daemon.socket], timeout: 30)
         XCTAssertNotEqual(cli.status, 0)
         XCTAssertTrue(cli.stderr.contains("runs no seccomp agent") && cli.stderr.contains("\"supervise\""), cli.stderr)
         XCTAssertTrue(daemon.isRunning)

@@ -1,6 +1,7 @@
 import DaemonAPI
 import Foundation
 import XCTest
+import TestSupport
 
 /// The daemon's optional TCP API: mutual TLS, and nothing without it.
 final class DaemonTLSTests: XCTestCase {
@@ -20,7 +21,7 @@ final class DaemonTLSTests: XCTestCase {
         openssl req -newkey rsa:2048 -nodes -keyout intruder.key -out intruder.csr -subj /CN=intruder 2>/dev/null
         openssl x509 -req -in intruder.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -out intruder.pem -days 1 2>/dev/null
         """
-        let made = try IntegrationTests.run("/bin/sh", ["-c", script], timeout: 120)
+        let made = try TestSupport.run("/bin/sh", ["-c", script], timeout: 120)
         guard made.status == 0 else { throw TestFailure("openssl: \(made.stderr)") }
     }
 
@@ -40,7 +41,7 @@ final class DaemonTLSTests: XCTestCase {
         try await daemon.start()
         XCTAssertTrue(daemon.log.contains("127.0.0.1:\(port) (mTLS)"), daemon.log)
 
-        let status = try IntegrationTests.run(sondeExecutable, ["daemon", "status", "--address", "127.0.0.1:\(port)",
+        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--address", "127.0.0.1:\(port)",
                                                                 "--tls-cert", d + "/client.pem", "--tls-key", d + "/client.key", "--tls-ca", d + "/ca.pem"])
         XCTAssertEqual(status.status, 0, status.stderr)
         XCTAssertTrue(status.stdout.contains("at 127.0.0.1:\(port) (mTLS)"), status.stdout)
@@ -62,13 +63,13 @@ final class DaemonTLSTests: XCTestCase {
         let clientAnswered = await DaemonClient.isAnswering(endpoint: client, timeout: .seconds(5))
         XCTAssertTrue(clientAnswered)
         // No certificate at all: a plain-text HTTP/2 client gets nothing.
-        let plain = try IntegrationTests.run("/bin/sh", ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(port) 2>/dev/null || exit 0; printf 'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n' >&3; timeout 2 cat <&3 | head -c 64 | od -c | head -2"], timeout: 10)
+        let plain = try TestSupport.run("/bin/sh", ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(port) 2>/dev/null || exit 0; printf 'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n' >&3; timeout 2 cat <&3 | head -c 64 | od -c | head -2"], timeout: 10)
         XCTAssertFalse(plain.stdout.contains("sonde"), plain.stdout)
         XCTAssertTrue(daemon.isRunning)
 
         // Configuration mistakes are clear.
         try JSONSerialization.data(withJSONObject: ["tcp": ["address": "127.0.0.1:\(port)"]]).write(to: URL(fileURLWithPath: daemon.configPath))
-        let refused = try IntegrationTests.run(sondeExecutable, ["daemon", "--socket", d + "/second.sock", "--config", daemon.configPath], timeout: 30)
+        let refused = try TestSupport.run(sondeExecutable, ["daemon", "--socket", d + "/second.sock", "--config", daemon.configPath], timeout: 30)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("tcp.certificate is required: the TCP API takes mutual TLS only"), refused.stderr)
     }

@@ -1,6 +1,7 @@
 import BPFKit
 import Foundation
 import Testing
+import TestSupport
 
 /// The node's one syscall dispatcher: the recorder and a syscall gadget running at the same time
 /// share it, one of them killed with SIGKILL takes nothing from the other, and the last one to

@@ -1,6 +1,7 @@
 import Foundation
 import GadgetCatalog
 import Testing
+import TestSupport
 
 /// Every gadget of the catalogue is offered everywhere gadgets are listed, by the real executables:
 /// a gadget added to the catalogue but missing from a command, the daemon, audit rules or cluster
@@ -22,7 +23,7 @@ import Testing
     @Test func everyEventStreamIsOfferedByTheDaemonAuditAndClusterMode() throws {
         let names = GadgetCatalog.eventStreams.map(\.name)
         #expect(!names.isEmpty)
-        let kubectlSonde = URL(fileURLWithPath: sondeExecutable).deletingLastPathComponent().appendingPathComponent("kubectl-sonde").path
+        let kubectlSonde = executable("kubectl-sonde")
         let lists: [(what: String, executable: String, arguments: [String], prefix: String)] = [
             ("sonde daemon trace", sondeExecutable, ["daemon", "trace", "--help"], "The gadget: "),
             ("kubectl sonde trace", kubectlSonde, ["trace", "--help"], "The gadget: "),

@@ -4,6 +4,7 @@ import LinuxKit
 import Recorder
 import Syscalls
 import Testing
+import TestSupport
 
 /// strace's reading options on `sonde record dump`, against one recorded runc container.
 @Suite(.serialized) struct RecordDumpOptionsTests {

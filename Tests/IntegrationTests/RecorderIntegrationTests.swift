@@ -4,6 +4,7 @@ import LinuxKit
 import Recorder
 import Syscalls
 import Testing
+import TestSupport
 
 /// The flight recorder against strace, and against containers that live only a moment.
 @Suite(.serialized) struct RecorderIntegrationTests {

@@ -4,6 +4,7 @@ import LinuxKit
 import Recorder
 import Syscalls
 import Testing
+import TestSupport
 
 /// Signals, exits and crash stacks in the recording, against strace on the same program
 /// (Tests/IntegrationTests/Oracle/signals.c) in a real runc container.

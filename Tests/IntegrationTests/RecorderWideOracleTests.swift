@@ -3,6 +3,7 @@ import LinuxKit
 import Recorder
 import Syscalls
 import Testing
+import TestSupport
 
 /// The recording of a wide program (the ~290 harmless calls of Oracle/harmless-syscalls.txt, one
 /// per syscall) against strace on the very same run: strace traces the program while the recorder

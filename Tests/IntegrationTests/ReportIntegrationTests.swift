@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `sonde report` end to end: a real runc container recorded by `sonde record` and followed by
 /// `sonde trace startup`, its dump and start-up capture turned into a page, the page rendered by

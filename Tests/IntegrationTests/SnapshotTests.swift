@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde snapshot process` and `snapshot socket` on real runc containers, each with its own network
 /// namespace and a TCP connection over its loopback.

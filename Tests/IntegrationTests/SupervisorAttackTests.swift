@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The security issue's attacks on the seccomp supervisor, each made by a hostile runc container
 /// against a policy shaped like the README's (proc, binds, tmpfs, trusted.overlay.opaque), each

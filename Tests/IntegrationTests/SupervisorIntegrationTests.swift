@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `sonde supervise` answering real runc containers whose config.json sends mknod, mount and
 /// setxattr to it (SCMP_ACT_NOTIFY + listenerPath). Serialized: they share runc's state and the kernel.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `sonde top containers` end to end: a container that burns a CPU and one that holds memory,
 /// shown with their usage and pressure from their cgroup files.

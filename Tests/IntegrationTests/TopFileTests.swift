@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `sonde top file` end to end (the CLI, in JSON) on real runc containers with known I/O.
 @Suite(.serialized) struct TopFileTests {

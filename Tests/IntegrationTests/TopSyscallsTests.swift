@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `sonde top syscalls` end to end (the CLI, in JSON and columns) on real runc containers that make
 /// a known number of calls, some failing.

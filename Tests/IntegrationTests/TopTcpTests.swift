@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `sonde top tcp` end to end (the CLI, in JSON) on runc containers moving known amounts of data.
 @Suite(.serialized) struct TopTcpTests {

@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde trace capabilities` against a real runc container with runc's default capability set:
 /// CAP_AUDIT_WRITE, CAP_KILL and CAP_NET_BIND_SERVICE only.

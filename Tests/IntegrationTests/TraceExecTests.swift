@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde trace exec` against real runc containers, in process (GadgetSession) so the assertions
 /// see typed events. Serialized: they share the kernel and runc's state directory.

@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde trace mount` against real runc containers.
 @Suite(.serialized) struct TraceMountTests {

@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde trace oomkill` against a real runc container that allocates past its memory limit
 /// (cgroups here are hybrid: the limit is enforced by the v1 memory controller).

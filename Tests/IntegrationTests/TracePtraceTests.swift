@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde trace ptrace` against a real runc container whose program traces its own child.
 @Suite(.serialized) struct TracePtraceTests {

@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde trace signal` against a real runc container.
 @Suite(.serialized) struct TraceSignalTests {

@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde trace startup` against a real runc container serving TCP: busybox `nc -l` on the
 /// host's network, reached by a connection from the host.

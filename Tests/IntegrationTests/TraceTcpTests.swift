@@ -4,6 +4,7 @@ import Foundation
 import Gadgets
 import LinuxKit
 import Testing
+import TestSupport
 
 /// `sonde trace tcp` against real runc containers talking over their own loopback with busybox nc.
 @Suite(.serialized) struct TraceTcpTests {

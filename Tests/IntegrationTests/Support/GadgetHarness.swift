@@ -2,6 +2,7 @@ import Containers
 import Events
 import Gadgets
 import LinuxKit
+import TestSupport
 
 /// A gadget running in process for a test: its events as they arrive, and its end.
 struct RunningGadget {

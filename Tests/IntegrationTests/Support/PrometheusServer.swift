@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A real Prometheus server (Debian's `prometheus` binary, not its service) for one test: its own
 /// config scraping the given targets every second, its own storage in a temporary directory, a

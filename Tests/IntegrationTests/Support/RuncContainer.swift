@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A real runc container on a busybox rootfs, made for one test and deleted after it.
 final class RuncContainer: @unchecked Sendable {

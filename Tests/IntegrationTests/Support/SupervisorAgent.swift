@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `sonde supervise` running as its own process for one test, with its events (JSON lines) and log
 /// in files; stopped by its pid.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A static program for the syscall-metrics tests: in its container it waits until the file /go
 /// exists in its root (the test creates it in the bundle's rootfs once the tracer counts), then

@@ -3,6 +3,7 @@ import Foundation
 import LinuxKit
 @testable import Supervisor
 import XCTest
+import TestSupport
 
 /// ThreadCredentials on a real thread: the caller's fs ids, umask and capabilities hold inside the
 /// body and are the agent's again after it. Needs root (as the agent does).
@@ -100,12 +101,4 @@ final class CredentialsTests: XCTestCase {
         XCTAssertEqual(inside.get(), [4242, 4343])
         XCTAssertEqual(CredentialsTests.status().groups, processGroups, "other threads keep their groups")
     }
-}
-
-final class Locked<T>: @unchecked Sendable {
-    private var value: T
-    private let lock = NSLock()
-    init(_ value: T) { self.value = value }
-    func get() -> T { lock.withLock { value } }
-    func set(_ new: T) { lock.withLock { value = new } }
 }

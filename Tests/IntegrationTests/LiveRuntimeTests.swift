@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 @testable import Containers
 @testable import LinuxKit
 
@@ -9,11 +10,11 @@ import Testing
 /// Like every integration test of sonde they always run; CI runs as root. Everything they start
 /// they remove again.
 enum Live {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().path
     static let socket = ProcessInfo.processInfo.environment["SONDE_CONTAINERD_SOCKET"]
         ?? "/run/sonde-containerd/containerd.sock"
     static let image = "localhost/sonde-busybox:latest"
+    /// Makes and removes a CRI pod through containerd's CRI API (python3-grpcio).
+    static let criPodScript = packageRoot.path + "/Tests/ContainersTests/Fixtures/cri-pod.py"
 
     /// Runs a command to completion (setup scripts may apt-get install: minutes) and returns its output.
     @discardableResult
@@ -23,7 +24,7 @@ enum Live {
     }
 
     static func script(_ name: String, _ arguments: [String] = []) throws {
-        try run("bash", [packageRoot + "/scripts/" + name] + arguments)
+        try run("bash", [packageRoot.path + "/scripts/" + name] + arguments)
     }
 
     /// Starts the tests' private containerd unless it runs; returns whether this call started it,
@@ -102,13 +103,13 @@ struct LiveRuntimeTests {
         let started = try Live.startContainerd() // also installs python3-grpcio for cri-pod.py
         defer { if started { _ = try? Live.script("setup-containerd.sh", ["stop"]) } }
         let uid = UUID().uuidString.lowercased()
-        let ids = try Live.run("/usr/bin/python3", [Fixtures.path("cri-pod.py"), Live.socket, "run",
+        let ids = try Live.run("/usr/bin/python3", [Live.criPodScript, Live.socket, "run",
                                                     "live-0", "sonde-test", uid, "app", Live.image,
                                                     "--label", "app=live", "--label", "sonde.test/pod=yes",
                                                     "--", "/bin/sleep", "300"], timeout: 120)
             .split(separator: " ").map(String.init)
         try #require(ids.count == 2, "cri-pod.py printed \(ids)")
-        defer { _ = try? Live.run("/usr/bin/python3", [Fixtures.path("cri-pod.py"), Live.socket, "remove", ids[0]], timeout: 120) }
+        defer { _ = try? Live.run("/usr/bin/python3", [Live.criPodScript, Live.socket, "remove", ids[0]], timeout: 120) }
         let cgroups = try CgroupV2.find()
         var problems: [String] = []
         let containers = ContainerdSource(address: Live.socket).containers(cgroups: cgroups, problems: &problems)
