@@ -24,6 +24,7 @@ import os
 import re
 import shlex
 import shutil
+import select
 import signal
 import subprocess
 import sys
@@ -465,18 +466,40 @@ def first_json(text, count=1):
 
 
 class Example:
-    """One command of a live block: argv, how to cut its output, and its process once started."""
+    """One command of a live block: argv, how to cut its output, and its process once started.
+    With `until`, the command runs without a --timeout and is stopped (SIGINT, as Ctrl-C) once its
+    output holds what the example shows: an example that needs an event waits for it, not for luck."""
 
-    def __init__(self, argv, cut, stderr=False):
-        self.argv, self.cut, self.stderr, self.proc = argv, cut, stderr, None
+    def __init__(self, argv, cut, stderr=False, until=None):
+        self.argv, self.cut, self.stderr, self.until, self.proc = argv, cut, stderr, until, None
 
     def start(self, lab):
         self.proc = lab.start(self.argv)
 
     def result(self):
-        out, err = self.proc.communicate(timeout=120)
-        text = err if self.stderr else out
-        return [shown(self.argv)] + self.cut(text)
+        if self.until is None:
+            out, err = self.proc.communicate(timeout=120)
+            return [shown(self.argv)] + self.cut(err if self.stderr else out)
+        seen, deadline, fd = b"", time.time() + 120, self.proc.stdout.fileno()
+        while not self.until(seen.decode(errors="replace")) and time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.time()))
+            chunk = os.read(fd, 65536) if ready else b""
+            if not chunk:
+                break
+            seen += chunk
+        self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=60)
+        return [shown(self.argv)] + self.cut(seen.decode(errors="replace") + out)
+
+
+def eventually(argv, holds, timeout=60):
+    """Runs argv until its output satisfies `holds` (or the deadline passes); returns the last output."""
+    deadline = time.time() + timeout
+    while True:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout
+        if holds(out) or time.time() >= deadline:
+            return out
+        time.sleep(0.2)
 
 
 def columns(rows):
@@ -503,8 +526,8 @@ def live_plan(lab, app, oom):
     plan = {
         "trace-exec": [Example([S, "trace", "exec", "-c", app, "--timeout", T], columns(6))],
         "trace-open": [Example([S, "trace", "open", "-c", app, "--timeout", T], columns(4)),
-                       Example([S, "trace", "open", "-c", app, "-o", "json", "--filter", "fd=ENOENT", "--timeout", T],
-                               jsonl())],
+                       Example([S, "trace", "open", "-c", app, "-o", "json", "--filter", "fd=ENOENT"],
+                               jsonl(), until=lambda text: bool(first_json(text)))],
         "trace-bind": [Example([S, "trace", "bind", "-c", app, "--fields",
                                 "container,pid,comm,fd,family,proto,address,port,ret", "--timeout", T], columns(3))],
         "trace-signal": [Example([S, "trace", "signal", "-c", app, "--filter", "signal!=SIGCHLD", "--fields",
@@ -581,10 +604,11 @@ def run_live(names):
             results["advise-seccomp-profile"] = lines
         if "record" in names:
             lines = [shown(record) + " &"]
-            for argv, cut in (([SONDE, "record", "dump", "-c", app, "--last", "6"], text_lines(6)),
-                              ([SONDE, "record", "dump", "-c", app, "--last", "3", "-o", "json"], jsonl())):
+            for argv, cut, wanted_lines in (([SONDE, "record", "dump", "-c", app, "--last", "6"], text_lines(6), 6),
+                                            ([SONDE, "record", "dump", "-c", app, "--last", "3", "-o", "json"], jsonl(), 1)):
                 argv += ["--pin-directory", lab.pins, "--state-directory", lab.state]
-                out = subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout
+                # The recorder attaches while the other examples run; wait for the records themselves.
+                out = eventually(argv, lambda text: len(cut(text)) >= wanted_lines)
                 lines += [shown(argv)] + cut(out)
             results["record"] = lines
     finally:
