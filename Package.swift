@@ -60,7 +60,7 @@ let package = Package(
         // The syscall supervisor: seccomp agent protocol, policy, emulation in the caller's place.
         .target(name: "Supervisor", dependencies: ["CSonde", "Containers", "Events", "GadgetCatalog", "LinuxKit"]),
         // Single-threaded helper (one per container) that joins a container's namespaces to mount for it.
-        .executableTarget(name: "sonde-supervise-helper", dependencies: ["CSonde", "Supervisor"], path: "Sources/sonde-supervise-helper"),
+        .executableTarget(name: "sonde-supervise-helper", dependencies: ["CSonde", "LinuxKit", "Supervisor"], path: "Sources/sonde-supervise-helper"),
         // Latency and throughput of the supervisor with real runc containers (bench/RESULTS-supervisor.md).
         .executableTarget(name: "sonde-supervise-bench", path: "Sources/sonde-supervise-bench"),
         // The node daemon: its API (generated from proto/sonde.proto, committed; plus the client and

@@ -2,6 +2,7 @@ import Dispatch
 import Events
 import Foundation
 import LinuxKit
+import Synchronization
 
 /// One command of cluster mode from plan to printed output: runs the fan-out, prints the merged
 /// records as they come (one write per line, so `| grep` and `| jq` see them at once), stops on
@@ -49,21 +50,19 @@ public enum ClusterSession {
     }
 }
 
-private final class SessionState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var failedNodes: [String] = []
-    private var count = 0
+private final class SessionState: Sendable {
+    private let state = Mutex((failedNodes: [String](), count: 0))
 
     func note(_ record: ClusterRecord) {
-        lock.withLock {
+        state.withLock { state in
             switch record {
-            case .nodeFailed(let node, _): failedNodes.append(node)
-            case .event, .dumpLine: count += 1
+            case .nodeFailed(let node, _): state.failedNodes.append(node)
+            case .event, .dumpLine: state.count += 1
             case .ready, .notice: break
             }
         }
     }
 
-    var failed: [String] { lock.withLock { failedNodes.sorted() } }
-    var records: Int { lock.withLock { count } }
+    var failed: [String] { state.withLock { $0.failedNodes.sorted() } }
+    var records: Int { state.withLock { $0.count } }
 }

@@ -1,6 +1,7 @@
 import DaemonAPI
 import Foundation
 import LinuxKit
+import Synchronization
 
 /// How the fan-out reaches a node's daemon. `DirectDialer` dials the node's address (the daemon's
 /// TCP listener with mutual TLS, deploy/kubernetes/daemonset.yaml). Another route (through the API
@@ -58,15 +59,14 @@ extension DaemonEndpoint.ClientTLS {
 /// that node (found by the DaemonSet's label), so no node port needs to be reachable from the
 /// client, as with any `kubectl port-forward`. The daemon's certificate is still checked (by its
 /// name, `tls.serverName`, since the dialled host is 127.0.0.1).
-public final class KubectlPortForwardDialer: DaemonDialer, @unchecked Sendable {
+public final class KubectlPortForwardDialer: DaemonDialer, Sendable {
     let api: any KubernetesAPI
     let namespace: String
     let labelSelector: LabelSelector
     let port: Int
     let tls: DaemonEndpoint.ClientTLS
     let kubectl: [String]
-    private let lock = NSLock()
-    private var forwards: [String: Process] = [:]
+    private let forwards = Mutex([String: Process]())
 
     /// `kubectl`: the command and its global flags (--kubeconfig, --context).
     public init(api: any KubernetesAPI, namespace: String, labelSelector: LabelSelector, port: Int, tls: DaemonEndpoint.ClientTLS,
@@ -123,7 +123,7 @@ public final class KubectlPortForwardDialer: DaemonDialer, @unchecked Sendable {
             if process.isRunning { process.terminate() }
             throw SondeError(.daemonUnavailable, "kubectl port-forward to \(daemon.name) on node \(node.node) failed")
         }
-        lock.withLock { forwards[Self.key(node)] = process }
+        forwards.withLock { $0[Self.key(node)] = process }
         return .tcp(host: "127.0.0.1", port: local, tls: tls.forNode(node.node))
     }
 
@@ -133,7 +133,7 @@ public final class KubectlPortForwardDialer: DaemonDialer, @unchecked Sendable {
     }
 
     public func hangUp(_ node: NodePlan) async {
-        guard let process = lock.withLock({ forwards.removeValue(forKey: Self.key(node)) }), process.isRunning else { return }
+        guard let process = forwards.withLock({ $0.removeValue(forKey: Self.key(node)) }), process.isRunning else { return }
         // SIGTERM, then SIGKILL after 2 s: a child started from a worker thread inherits its
         // blocked signals, and one that ignores SIGTERM must not keep the plugin from exiting.
         kill(process.processIdentifier, SIGTERM)

@@ -4,6 +4,7 @@ import Events
 import Foundation
 import GRPCCore
 import LinuxKit
+import Synchronization
 
 /// What to run on every node's daemon.
 public enum ClusterOperation: Sendable {
@@ -315,9 +316,8 @@ public struct ClusterFanOut: Sendable {
 }
 
 /// Set once, read from any task.
-private final class ReadyFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+private final class ReadyFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

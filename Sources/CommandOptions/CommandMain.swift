@@ -5,7 +5,11 @@ import LinuxKit
 extension AsyncParsableCommand {
     /// Parses the command line and runs the command. The one place where a command's SondeError
     /// becomes its message, `TOOL: error: ...` on stderr, and exit status 1; argument errors and
-    /// `--help` go through ArgumentParser as usual.
+    /// `--help` go through ArgumentParser as usual. On the main actor, as ArgumentParser's own
+    /// entry point: synchronous commands then run on the main thread, which matters to the
+    /// supervisor, whose signal mask (blocked, then sigwait) must cover the thread the kernel would
+    /// otherwise pick to deliver SIGHUP and SIGTERM to.
+    @MainActor
     public static func parseAndRun(tool: String) async -> Never {
         do {
             var command = try parseAsRoot()

@@ -289,18 +289,15 @@ package struct RuntimeCommand: Sendable {
             // Short waits while it runs, to notice its exit; none after it, just what is left.
             let milliseconds = exited ? 0
                 : Int32(min((deadline.uptimeNanoseconds - now.uptimeNanoseconds) / 1_000_000 + 1, 50))
-            let ready = poll(&polled, nfds_t(polled.count), milliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
+            let ready = retryingInterrupted { poll(&polled, nfds_t(polled.count), milliseconds) }
+            if ready < 0 { return false }
             if ready == 0 && exited { return true }
             for index in polled.indices where polled[index].fd >= 0 && polled[index].revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { read(polled[index].fd, $0.baseAddress, $0.count) }
+                let count = retryingInterrupted { buffer.withUnsafeMutableBytes { read(polled[index].fd, $0.baseAddress, $0.count) } }
                 if count > 0 {
                     if index == 0 { output.append(contentsOf: buffer[..<count]) }
                     else { errors.append(contentsOf: buffer[..<count]) }
-                } else if count == 0 || errno != EINTR {
+                } else {
                     polled[index].fd = -1 // end of file (or a broken pipe): poll ignores negative fds
                 }
             }

@@ -477,9 +477,8 @@ extension ELFImage {
             let failure: SondeError? = bytes.withUnsafeMutableBytes { buffer in
                 var done = 0
                 while done < count {
-                    let got = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                    let got = retryingInterrupted { pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
                     if got > 0 { done += got; continue }
-                    if got < 0 && errno == EINTR { continue }
                     if got < 0 { return SondeError.system("cannot read \(what)", Errno.current) }
                     // The file shrank since fstat.
                     return ELFImage.malformed("the file ended while reading \(what)")

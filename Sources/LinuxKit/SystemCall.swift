@@ -47,3 +47,22 @@ public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SondeE
         offset += written
     }
 }
+
+/// Runs a C call again while it fails with EINTR, and returns its result as it is: for callers that
+/// handle the other outcomes themselves (EAGAIN, end of file, a short count). A closure that
+/// computes a timeout computes it again for each try.
+@discardableResult
+public func retryingInterrupted<T: BinaryInteger>(_ body: () -> T) -> T {
+    while true {
+        let result = body()
+        if result >= 0 || errno != EINTR { return result }
+    }
+}
+
+/// Waits for the child `pid` to end (waitpid(2) through interruptions); its wait status, or nil
+/// when it is no child of ours (ECHILD) or was already waited for.
+@discardableResult
+public func waitForChild(_ pid: pid_t) -> Int32? {
+    var status: Int32 = 0
+    return retryingInterrupted { waitpid(pid, &status, 0) } == pid ? status : nil
+}

@@ -51,23 +51,21 @@ public final class Wakeup: Sendable {
         var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         polled.append(pollfd(fd: fileDescriptor, events: Int16(POLLIN), revents: 0))
         let deadline = timeout.map { ContinuousClock.now + $0 }
-        while true {
-            var milliseconds: Int32 = -1
-            if let deadline {
+        // Each try waits for the time left (rounded up: a wait that ends a little early would only
+        // spin once more).
+        let count = retryingInterrupted {
+            poll(&polled, nfds_t(polled.count), deadline.map { deadline in
                 let left = deadline - ContinuousClock.now
-                // Rounded up: a wait that ends a little early would only spin once more.
-                milliseconds = left <= .zero ? 0 : Int32(min((left / .milliseconds(1)).rounded(.up), Double(Int32.max)))
-            }
-            let count = poll(&polled, nfds_t(polled.count), milliseconds)
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 {
-                reset()
-                return ([], true)
-            }
-            let ready = polled.dropLast().filter { $0.revents != 0 }.map(\.fd)
-            let woken = polled.last!.revents != 0 && reset()
-            return (ready, woken)
+                return left <= .zero ? 0 : Int32(min((left / .milliseconds(1)).rounded(.up), Double(Int32.max)))
+            } ?? -1)
         }
+        if count < 0 {
+            reset()
+            return ([], true)
+        }
+        let ready = polled.dropLast().filter { $0.revents != 0 }.map(\.fd)
+        let woken = polled.last!.revents != 0 && reset()
+        return (ready, woken)
     }
 
     /// `wait(for:timeout:)` off the cooperative pool (whose threads must never block), on a thread

@@ -140,20 +140,15 @@ public final class MountHelper: @unchecked Sendable {
             throw Errno(rawValue: EIO)
         }
         var reply: Int32 = 0
-        while true {
-            let got = recv(socket, &reply, 4, 0)
-            if got == 4 { return reply }
-            if got < 0 && errno == EINTR { continue }
-            broken = true // gone (EOF), or no answer within answerTimeout (EAGAIN)
-            throw Errno(rawValue: EIO)
-        }
+        if retryingInterrupted({ recv(socket, &reply, 4, 0) }) == 4 { return reply }
+        broken = true // gone (EOF), or no answer within answerTimeout (EAGAIN)
+        throw Errno(rawValue: EIO)
     }
 
     /// Ends the helper: closing its socket makes it exit; it is reaped here so nothing is left over.
     public func stop() {
         close(socket)
         kill(pid, SIGKILL)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        waitForChild(pid)
     }
 }

@@ -58,8 +58,7 @@ public final class Session: @unchecked Sendable {
         loop: while true {
             pollers[0].revents = 0
             pollers[1].revents = 0
-            if poll(&pollers, 2, -1) < 0 {
-                if errno == EINTR { continue }
+            if retryingInterrupted({ poll(&pollers, 2, -1) }) < 0 {
                 supervisor.log("container \(identity.id): poll failed: \(Errno.current)")
                 break
             }

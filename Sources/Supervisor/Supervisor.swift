@@ -130,8 +130,7 @@ public final class Supervisor: @unchecked Sendable {
         var pollers = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: acceptWake, events: Int16(POLLIN), revents: 0)]
         var shortage = ResourceShortage()
         while true {
-            if poll(&pollers, 2, -1) < 0 {
-                if errno == EINTR { continue }
+            if retryingInterrupted({ poll(&pollers, 2, -1) }) < 0 {
                 throw SondeError.system("poll on \(path)", Errno.current)
             }
             if pollers[1].revents & Int16(POLLIN) != 0 {
@@ -141,6 +140,7 @@ public final class Supervisor: @unchecked Sendable {
             }
             let connection = sonde_accept_cloexec(listener)
             if connection < 0 {
+                // Nothing to accept after all (EAGAIN: non-blocking), a signal, or a peer that left.
                 if errno == EAGAIN || errno == EINTR || errno == ECONNABORTED { continue }
                 if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
                     // Out of fds or memory: the runtime waits in the backlog; try again later, say so once.
@@ -221,12 +221,13 @@ public final class Supervisor: @unchecked Sendable {
         while data.count < limit {
             var received = [Int32](repeating: -1, count: 16)
             var count: Int32 = 0, truncated: Int32 = 0
-            let got = chunk.withUnsafeMutableBytes { bytes in
-                received.withUnsafeMutableBufferPointer { sonde_recv_with_fds(connection, bytes.baseAddress, bytes.count, $0.baseAddress, 16, &count, &truncated) }
+            let got = retryingInterrupted {
+                chunk.withUnsafeMutableBytes { bytes in
+                    received.withUnsafeMutableBufferPointer { sonde_recv_with_fds(connection, bytes.baseAddress, bytes.count, $0.baseAddress, 16, &count, &truncated) }
+                }
             }
             fds += received[..<Int(count)]
             if got < 0 {
-                if errno == EINTR { continue }
                 failure = SondeError.system("reading the runtime's message", Errno.current)
                 break
             }

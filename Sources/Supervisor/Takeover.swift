@@ -42,17 +42,16 @@ public enum Takeover {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var fds: [Int32] = [-1, -1]
         var count: Int32 = 0, truncated: Int32 = 0
-        while true {
-            let got = buffer.withUnsafeMutableBytes { raw in
+        let got = retryingInterrupted {
+            buffer.withUnsafeMutableBytes { raw in
                 fds.withUnsafeMutableBufferPointer { sonde_recv_with_fds(socket, raw.baseAddress, raw.count, $0.baseAddress, 2, &count, &truncated) }
             }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0, count <= 1, let json = try? JSONValue.parse(Data(buffer[..<got])) else {
-                for fd in fds.prefix(Int(max(0, count))) { close(fd) }
-                return nil
-            }
-            return (json, count == 1 ? fds[0] : nil)
         }
+        guard got > 0, count <= 1, let json = try? JSONValue.parse(Data(buffer[..<got])) else {
+            for fd in fds.prefix(Int(max(0, count))) { close(fd) }
+            return nil
+        }
+        return (json, count == 1 ? fds[0] : nil)
     }
 }
 

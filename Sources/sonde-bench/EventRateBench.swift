@@ -100,8 +100,7 @@ enum EventRateBench {
             defer { buffer.deallocate(); done.signal() }
             var carried = 0 // bytes of an unfinished line kept at the start of the buffer
             while true {
-                let n = read(fd, buffer + carried, size - carried)
-                if n < 0 && errno == EINTR { continue }
+                let n = retryingInterrupted { read(fd, buffer + carried, size - carried) }
                 if n <= 0 { return }
                 var lines = 0
                 var probes = 0

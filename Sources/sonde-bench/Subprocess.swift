@@ -2,6 +2,7 @@ import Foundation
 import LinuxKit
 #if canImport(Glibc)
 import Glibc
+import Synchronization
 #endif
 
 /// A failure of the harness itself (a tool that would not start, a workload that printed nonsense).
@@ -90,8 +91,7 @@ final class Child {
         guard stdinFD >= 0 else { throw BenchError("\(command[0]): stdin already closed") }
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { write(stdinFD, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = retryingInterrupted { bytes.withUnsafeBytes { write(stdinFD, $0.baseAddress, $0.count) } }
             guard n > 0 else { throw BenchError("\(command[0]): cannot write to stdin: \(Errno.current)") }
             bytes = bytes.dropFirst(n)
         }
@@ -115,13 +115,13 @@ final class Child {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             var status: Int32 = 0
-            let rc = waitpid(pid, &status, WNOHANG)
+            let rc = retryingInterrupted { waitpid(pid, &status, WNOHANG) }
             if rc == pid {
                 exitStatus = status
                 Cleanup.shared.remove(pid: pid)
                 return status
             }
-            if rc < 0 && errno != EINTR {
+            if rc < 0 {
                 exitStatus = -1
                 Cleanup.shared.remove(pid: pid)
                 return -1
@@ -175,13 +175,13 @@ final class LineReader {
             let left = deadline.timeIntervalSinceNow
             guard left > 0 else { throw BenchError("timed out waiting for output") }
             var request = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&request, 1, Int32(min(left, 1) * 1000) + 1)
-            if ready < 0 && errno != EINTR { throw BenchError("poll: \(Errno.current)") }
+            let ready = retryingInterrupted { poll(&request, 1, Int32(min(left, 1) * 1000) + 1) }
+            if ready < 0 { throw BenchError("poll: \(Errno.current)") }
             guard ready > 0 else { continue }
             var chunk = [UInt8](repeating: 0, count: 4096)
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let n = retryingInterrupted { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
+                if errno == EAGAIN { continue }
                 throw BenchError("read: \(Errno.current)")
             }
             if n == 0 { atEnd = true } else { buffer.append(contentsOf: chunk[..<n]) }
@@ -222,30 +222,26 @@ func onPath(_ name: String) -> Bool {
 
 /// What an interrupted or failed run must undo: child processes and containers. The temporary
 /// directory is removed by `Workspace`.
-final class Cleanup: @unchecked Sendable {
+final class Cleanup: Sendable {
     static let shared = Cleanup()
-    private let lock = NSLock()
-    private var pids = Set<pid_t>()
-    private var containers = Set<String>()
+    private let left = Mutex((pids: Set<pid_t>(), containers: Set<String>()))
 
-    func add(pid: pid_t) { lock.withLock { _ = pids.insert(pid) } }
-    func remove(pid: pid_t) { lock.withLock { _ = pids.remove(pid) } }
-    func add(container: String) { lock.withLock { _ = containers.insert(container) } }
-    func remove(container: String) { lock.withLock { _ = containers.remove(container) } }
+    func add(pid: pid_t) { left.withLock { _ = $0.pids.insert(pid) } }
+    func remove(pid: pid_t) { left.withLock { _ = $0.pids.remove(pid) } }
+    func add(container: String) { left.withLock { _ = $0.containers.insert(container) } }
+    func remove(container: String) { left.withLock { _ = $0.containers.remove(container) } }
 
     /// Kills what is left, each by its pid, and force-deletes the containers.
     func run() {
-        let (pids, containers) = lock.withLock { (self.pids, self.containers) }
+        let (pids, containers) = left.withLock { left in
+            defer { left = ([], []) }
+            return (left.pids, left.containers)
+        }
         for pid in pids {
             kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
+            waitForChild(pid)
         }
         for name in containers { deleteContainer(name) }
-        lock.withLock {
-            self.pids.removeAll()
-            self.containers.removeAll()
-        }
     }
 }
 

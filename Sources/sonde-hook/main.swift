@@ -111,15 +111,11 @@ func readState(deadline: ContinuousClock.Instant, limit: Int = 1 << 20) throws(S
         guard left > .zero else { throw SondeError(.malformedInput, "the runtime did not close the hook's stdin in time") }
         var poller = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
         let milliseconds = Int32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
-        let ready = poll(&poller, 1, milliseconds)
-        if ready < 0 {
-            if errno == EINTR { continue }
-            throw SondeError.system("cannot poll the hook's stdin", Errno.current)
-        }
+        let ready = try systemCall("cannot poll the hook's stdin") { poll(&poller, 1, milliseconds) }
         if ready == 0 { continue }
-        let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+        let count = retryingInterrupted { buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) } }
         if count < 0 {
-            if errno == EINTR || errno == EAGAIN { continue }
+            if errno == EAGAIN { continue }
             throw SondeError.system("cannot read the hook's stdin", Errno.current)
         }
         if count == 0 { return data }

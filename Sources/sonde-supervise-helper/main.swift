@@ -7,6 +7,7 @@
 import Glibc
 #endif
 import CSonde
+import LinuxKit
 import Supervisor
 
 let channel: Int32 = 3
@@ -22,16 +23,15 @@ func receive() -> (bytes: [UInt8], fds: [Int32])? {
     // Up to 8 fds: the namespaces to join (7 at most), and the agent sends no more (sonde_send_with_fds).
     var fds = [Int32](repeating: -1, count: 8)
     var count: Int32 = 0, truncated: Int32 = 0
-    while true {
-        let got = buffer.withUnsafeMutableBytes { bytes in
+    let got = retryingInterrupted {
+        buffer.withUnsafeMutableBytes { bytes in
             fds.withUnsafeMutableBufferPointer {
                 sonde_recv_with_fds(channel, bytes.baseAddress, bytes.count, $0.baseAddress, 8, &count, &truncated)
             }
         }
-        if got < 0 && errno == EINTR { continue }
-        if got <= 0 { return nil }
-        return (Array(buffer[..<got]), Array(fds[..<Int(count)]))
     }
+    if got <= 0 { return nil }
+    return (Array(buffer[..<got]), Array(fds[..<Int(count)]))
 }
 
 func sameNamespace(_ fd: Int32, _ path: String) -> Bool {
@@ -144,8 +144,7 @@ let server = names.contains("pid") ? sonde_fork() : 0
 if server < 0 { reply(errno); exit(1) }
 if server > 0 {
     close(channel)
-    var status: Int32 = 0
-    while waitpid(server, &status, 0) < 0 && errno == EINTR {}
+    waitForChild(server)
     exit(0)
 }
 reply(0)

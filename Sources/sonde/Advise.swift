@@ -5,6 +5,7 @@ import Foundation
 import GadgetCatalog
 import Gadgets
 import LinuxKit
+import Synchronization
 
 struct Advise: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -99,23 +100,22 @@ struct AdviseSeccompProfile: AsyncParsableCommand {
 }
 
 /// Writes each container's profile once: to DIR/<name>.json, or to stdout.
-final class ProfileWriter: @unchecked Sendable {
+final class ProfileWriter: Sendable {
     let directory: String?
     let cgroups: CgroupV2
-    private var written = Set<String>()
-    private let lock = NSLock()
+    private let written = Mutex(Set<String>())
 
     init(directory: String?, cgroups: CgroupV2) {
         self.directory = directory
         self.cgroups = cgroups
     }
 
-    var count: Int { lock.withLock { written.count } }
+    var count: Int { written.withLock { $0.count } }
 
     func write(_ recording: SeccompAdvisor.Recording, partial: Bool) {
         let container = recording.container
         let key = container.runtime.rawValue + "/" + container.id
-        guard lock.withLock({ written.insert(key).inserted }) else { return }
+        guard written.withLock({ $0.insert(key).inserted }) else { return }
         let profile = SeccompProfile(allowing: recording.numbers)
         let what = "\(container.name): \(profile.allowedNames.count) syscalls"
         if partial {

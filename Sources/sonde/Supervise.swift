@@ -211,8 +211,7 @@ struct SuperviseRun: ParsableCommand {
         _ = SupervisorSignals(supervisor: supervisor)
         let supervised = try supervisor.runSupervised(command: command, syscalls: loaded.interceptedSyscalls.isEmpty
                                                       ? ["mknod", "mknodat"] : loaded.interceptedSyscalls, metadata: metadata)
-        var status: Int32 = 0
-        while waitpid(supervised.pid, &status, 0) < 0 && errno == EINTR {}
+        let status = waitForChild(supervised.pid) ?? 0
         // Descendants may still use the filter; the session ends when the last of them exits.
         while supervisor.activeSessions > 0 { usleep(10_000) }
         let exited = status & 0x7f == 0
