@@ -567,7 +567,7 @@ def run_live(names):
         profiles = os.path.join(lab.work, "profiles")
         os.makedirs(profiles)
         plan = live_plan(lab, app, oom)
-        advise = Example([SONDE, "advise", "seccomp-profile", "--runtime", "runc", "-o", profiles, "--timeout", "7"],
+        advise = Example([SONDE, "advise", "seccomp-profile", "--runtime", "runc", "--output-dir", profiles, "--timeout", "7"],
                          text_lines(2, lab.name("job")), stderr=True)
         record = [SONDE, "record", "start", "-c", app, "--pin-directory", lab.pins, "--state-directory", lab.state,
                   "--timeout", "30"]

@@ -91,28 +91,9 @@ public final class MountHelper: @unchecked Sendable {
         }
         guard validate() else { throw Errno(rawValue: ESRCH) }
 
-        var pair: [Int32] = [-1, -1]
-        if socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) != 0 { throw Errno.current }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        var attributes = Supervisor.spawnAttributes()
-        defer { posix_spawnattr_destroy(&attributes) }
-        // stdio from /dev/null, the socket as fd 3; the helper closes everything above 3 first thing.
-        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
-        posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
-        var child: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), nil]
-        defer { for arg in argv { free(arg) } }
+        // No environment, stdio from /dev/null; the helper closes everything above fd 3 first thing.
         let emptyEnvironment: [UnsafeMutablePointer<CChar>?] = [nil]
-        let spawned = posix_spawn(&child, executable, &actions, &attributes, argv, emptyEnvironment)
-        close(pair[1])
-        if spawned != 0 {
-            close(pair[0])
-            throw Errno(rawValue: spawned)
-        }
-        pid = child
-        socket = pair[0]
+        (pid, socket) = try HelperChannel.spawn(executable, arguments: [], environment: emptyEnvironment, inheritStdio: false)
         var timeout = Self.answerTimeout
         _ = setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         do throws(Errno) {

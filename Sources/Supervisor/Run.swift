@@ -25,47 +25,31 @@ extension Supervisor {
             guard number >= 0 else { throw SondeError(.invalidArgument, "libseccomp does not know the syscall \(name)") }
             numbers.append(String(number))
         }
-        var pair: [Int32] = [-1, -1]
-        try systemCall("socketpair") { socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) }
-        defer { close(pair[0]) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        var attributes = Supervisor.spawnAttributes()
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
-        let arguments = [helperExecutable, "exec-filtered", numbers.joined(separator: ","), "--"] + command
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for arg in argv { free(arg) } }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, helperExecutable, &actions, &attributes, argv, environ)
-        close(pair[1])
-        if spawned != 0 {
-            throw SondeError.system("starting \(helperExecutable)", Errno(rawValue: spawned), hint: "it is built beside sonde by `swift build`")
+        let child: pid_t, channel: Int32
+        do {
+            (child, channel) = try HelperChannel.spawn(helperExecutable, arguments: ["exec-filtered", numbers.joined(separator: ","), "--"] + command,
+                                                       environment: environ, inheritStdio: true)
+        } catch {
+            throw SondeError.system("starting \(helperExecutable)", error, hint: "it is built beside sonde by `swift build`")
         }
+        defer { close(channel) }
         // The notify fd, or an errno from the filter setup; EOF if the helper died first.
-        var poller = pollfd(fd: pair[0], events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, 10_000) == 1 else {
-            var status: Int32 = 0
+        var poller = pollfd(fd: channel, events: Int16(POLLIN), revents: 0)
+        guard retryingInterrupted({ poll(&poller, 1, 10_000) }) == 1 else {
             kill(child, SIGKILL)
-            waitpid(child, &status, 0)
+            waitForChild(child)
             throw SondeError(.system, "the helper that installs the seccomp filter for \(command[0]) did not answer within 10 s")
         }
-        var code: Int32 = 0
-        var fds: [Int32] = [-1]
-        var count: Int32 = 0, truncated: Int32 = 0
-        let got = withUnsafeMutableBytes(of: &code) { bytes in
-            fds.withUnsafeMutableBufferPointer { sonde_recv_with_fds(pair[0], bytes.baseAddress, 4, $0.baseAddress, 1, &count, &truncated) }
-        }
-        guard got == 4, code == 0, count == 1 else {
-            if count == 1 { close(fds[0]) }
-            var status: Int32 = 0
+        let answer = HelperChannel.receive(channel, capacity: 4, maxFDs: 1)
+        let code = answer.flatMap { $0.bytes.count == 4 ? $0.bytes.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : nil }
+        guard let answer, code == 0, answer.fds.count == 1 else {
+            for fd in answer?.fds ?? [] { close(fd) }
             kill(child, SIGKILL)
-            waitpid(child, &status, 0)
+            waitForChild(child)
             throw SondeError(.system, "installing the seccomp filter for \(command[0]) failed",
-                             errno: got == 4 && code != 0 ? Errno(rawValue: code) : nil)
+                             errno: code.flatMap { $0 != 0 ? Errno(rawValue: $0) : nil })
         }
         let identity = ContainerIdentity(id: "\(URL(fileURLWithPath: command[0]).lastPathComponent)-\(child)", metadata: metadata)
-        return Supervised(pid: child, session: adopt(notifyFD: fds[0], identity: identity, pid: child))
+        return Supervised(pid: child, session: adopt(notifyFD: answer.fds[0], identity: identity, pid: child))
     }
 }

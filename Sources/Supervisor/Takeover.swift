@@ -39,19 +39,12 @@ public enum Takeover {
     }
 
     static func receive(_ socket: Int32) -> (json: JSONValue, fd: Int32?)? {
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var fds: [Int32] = [-1, -1]
-        var count: Int32 = 0, truncated: Int32 = 0
-        let got = retryingInterrupted {
-            buffer.withUnsafeMutableBytes { raw in
-                fds.withUnsafeMutableBufferPointer { sonde_recv_with_fds(socket, raw.baseAddress, raw.count, $0.baseAddress, 2, &count, &truncated) }
-            }
-        }
-        guard got > 0, count <= 1, let json = try? JSONValue.parse(Data(buffer[..<got])) else {
-            for fd in fds.prefix(Int(max(0, count))) { close(fd) }
+        guard let message = HelperChannel.receive(socket, capacity: 1 << 16, maxFDs: 2) else { return nil }
+        guard message.fds.count <= 1, let json = try? JSONValue.parse(Data(message.bytes)) else {
+            for fd in message.fds { close(fd) }
             return nil
         }
-        return (json, count == 1 ? fds[0] : nil)
+        return (json, message.fds.first)
     }
 }
 
@@ -128,12 +121,10 @@ extension Supervisor {
         // The old agent first finishes what it is doing (up to its 30 s session deadline).
         var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var byte: UInt8 = 0
-        var channelFD: [Int32] = [-1]
-        var count: Int32 = 0, truncated: Int32 = 0
-        let got = channelFD.withUnsafeMutableBufferPointer { sonde_recv_with_fds(connection, &byte, 1, $0.baseAddress, 1, &count, &truncated) }
-        guard got == 1, count == 1 else { throw SondeError(.malformedInput, "the agent on \(path) did not hand over (is it a sonde agent?)") }
-        let channel = channelFD[0]
+        guard let handed = HelperChannel.receive(connection, capacity: 1, maxFDs: 1), handed.fds.count == 1 else {
+            throw SondeError(.malformedInput, "the agent on \(path) did not hand over (is it a sonde agent?)")
+        }
+        let channel = handed.fds[0]
         defer { close(channel) }
         var listener: Int32?
         var adopted = 0

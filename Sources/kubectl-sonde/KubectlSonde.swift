@@ -18,7 +18,8 @@ struct KubectlSonde: AsyncParsableCommand {
         (kubeconfig, or the service account inside a pod); the sonde daemon of each node that runs \
         one of them (the DaemonSet of `kubectl sonde deploy`) is asked over TCP with mutual TLS, and \
         their streams are merged with NODE, NAMESPACE, POD and CONTAINER columns. A node that does \
-        not answer is reported and the others go on.
+        not answer is reported and the others go on. The client's certificate, key and CA default to \
+        client.pem, client.key and ca.pem in $SONDE_TLS_DIR, else in ~/.sonde.
         """,
         subcommands: [Trace.self, Record.self, SuperviseEvents.self, Pods.self, Deploy.self, Undeploy.self])
 
@@ -79,14 +80,8 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "The daemons' TCP port (the DaemonSet's).")
     var daemonPort = 7443
 
-    @Option(help: "This client's certificate (PEM). Default: $SONDE_TLS_DIR/client.pem, else ~/.sonde/client.pem.")
-    var tlsCert: String?
-
-    @Option(help: "This client's private key (PEM). Default: client.key beside the certificate.")
-    var tlsKey: String?
-
-    @Option(help: "The CA that signed the daemons' certificate (PEM). Default: ca.pem beside the certificate.")
-    var tlsCa: String?
+    // Without them: $SONDE_TLS_DIR/client.pem (else ~/.sonde/client.pem), client.key and ca.pem beside it.
+    @OptionGroup var clientTLS: TLSClientOptions
 
     @Option(help: "The name every daemon's certificate carries (one certificate for the DaemonSet); '{node}' stands for each node's name (a certificate per node).")
     var tlsServerName = "sonde-daemon"
@@ -135,9 +130,9 @@ struct ClusterOptions: ParsableArguments {
 
     var tls: DaemonEndpoint.ClientTLS {
         let directory = ProcessInfo.processInfo.environment["SONDE_TLS_DIR"] ?? (NSHomeDirectory() + "/.sonde")
-        let cert = tlsCert ?? directory + "/client.pem"
+        let cert = clientTLS.tlsCert ?? directory + "/client.pem"
         let base = (cert as NSString).deletingLastPathComponent
-        return DaemonEndpoint.ClientTLS(certificate: cert, key: tlsKey ?? base + "/client.key", ca: tlsCa ?? base + "/ca.pem",
+        return DaemonEndpoint.ClientTLS(certificate: cert, key: clientTLS.tlsKey ?? base + "/client.key", ca: clientTLS.tlsCa ?? base + "/ca.pem",
                                         serverName: tlsServerName.isEmpty ? nil : tlsServerName)
     }
 

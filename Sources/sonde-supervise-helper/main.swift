@@ -19,19 +19,8 @@ func reply(_ error: Int32) {
 
 /// The next message and its fds; nil once the agent closed the socket.
 func receive() -> (bytes: [UInt8], fds: [Int32])? {
-    var buffer = [UInt8](repeating: 0, count: 16384)
     // Up to 8 fds: the namespaces to join (7 at most), and the agent sends no more (sonde_send_with_fds).
-    var fds = [Int32](repeating: -1, count: 8)
-    var count: Int32 = 0, truncated: Int32 = 0
-    let got = retryingInterrupted {
-        buffer.withUnsafeMutableBytes { bytes in
-            fds.withUnsafeMutableBufferPointer {
-                sonde_recv_with_fds(channel, bytes.baseAddress, bytes.count, $0.baseAddress, 8, &count, &truncated)
-            }
-        }
-    }
-    if got <= 0 { return nil }
-    return (Array(buffer[..<got]), Array(fds[..<Int(count)]))
+    HelperChannel.receive(channel, capacity: 16384, maxFDs: 8).map { ($0.bytes, $0.fds) }
 }
 
 func sameNamespace(_ fd: Int32, _ path: String) -> Bool {

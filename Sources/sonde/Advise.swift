@@ -26,7 +26,8 @@ struct AdviseSeccompProfile: AsyncParsableCommand {
 
     @OptionGroup var selection: SelectionOptions
 
-    @Option(name: [.customShort("o"), .customLong("output-dir")],
+    // Not -o: -o is the output format in every command.
+    @Option(name: .customLong("output-dir"),
             help: "Write each profile to DIR/<container name>.json instead of stdout.")
     var outputDirectory: String?
 

@@ -8,7 +8,7 @@ import Gadgets
 import LinuxKit
 import Synchronization
 
-/// `sonde audit`: alerts when a container does what a rule forbids (README, "Audit rules").
+/// `sonde audit`: alerts when a container does what a rule forbids (docs/audit.md).
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
@@ -22,7 +22,7 @@ struct AuditCommand: AsyncParsableCommand {
             Sources: \(AuditSources.names.joined(separator: ", ")) (`sonde trace NAME --help` lists each one's fields).
             """)
 
-    @Option(name: .long, help: ArgumentHelp("A YAML rule file (see README, \"Audit rules\").", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("A YAML rule file (the language: docs/audit.md).", valueName: "file"))
     var rules: String?
 
     @Flag(help: "List the rules (name, severity, sources, description) and exit.")
@@ -96,6 +96,7 @@ struct AuditCommand: AsyncParsableCommand {
         let supervisorEvents = try await supervisorFeed(ruleSet)
         let writer = AlertWriter(format: output)
         let gadgets = runner.gadgets.map(\.name)
+        let minSeverity = minSeverity
         let task = Task {
             try await runner.run(events: supervisorEvents?.stream, ready: {
                 writer.header()
@@ -119,7 +120,7 @@ struct AuditCommand: AsyncParsableCommand {
         let watching = ruleSet.rules.filter { $0.sources.contains(AuditSources.supervise) }.map(\.name)
         guard !watching.isEmpty else { return nil }
         guard let endpoint = await daemon.answeringEndpoint() else {
-            let why = daemon.noDaemon ? "--no-daemon was given" : "no sonde daemon answers at \(daemon.socket)"
+            let why = daemon.noDaemon ? "--no-daemon was given" : "no sonde daemon answers at \(daemon.connection.socket)"
             if rules == nil {
                 Output.notice("rule \(watching.joined(separator: ", ")) watches the supervisor's decisions, but \(why): it stays silent")
                 return nil

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandOptions
 import Containers
 import Daemon
 import DaemonAPI
@@ -26,7 +27,7 @@ struct DaemonRun: AsyncParsableCommand {
     @Option(help: "The API's unix socket (mode 0600). Default: the config's, else \(DaemonClient.defaultSocket).")
     var socket: String?
 
-    @Option(help: "Configuration file (JSON; see README.md, Node daemon).")
+    @Option(help: "Configuration file (JSON; see docs/daemon.md).")
     var config: String?
 
     @Option(help: ArgumentHelp("bpffs directory of the recorder's pinned maps and links.", visibility: .hidden))
@@ -61,41 +62,11 @@ struct DaemonRun: AsyncParsableCommand {
 struct DaemonStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Whether a daemon answers, and what it does.")
 
-    @Option(help: "The daemon's unix socket.")
-    var socket = DaemonClient.defaultSocket
-
-    @Option(help: "A daemon's TCP address (HOST:PORT), reached with mutual TLS.")
-    var address: String?
-
-    @Option(help: "This client's certificate (PEM), for --address.")
-    var tlsCert: String?
-
-    @Option(help: "This client's private key (PEM), for --address.")
-    var tlsKey: String?
-
-    @Option(help: "The CA that signed the daemon's certificate (PEM), for --address.")
-    var tlsCa: String?
-
+    @OptionGroup var daemon: DaemonConnection
     @OptionGroup var format: OutputOptions
 
-    func validate() throws {
-        if let address {
-            guard DaemonEndpoint.parseAddress(address) != nil else { throw ValidationError("--address takes HOST:PORT") }
-            guard tlsCert != nil, tlsKey != nil, tlsCa != nil else {
-                throw ValidationError("--address needs --tls-cert, --tls-key and --tls-ca (the TCP API takes mutual TLS only)")
-            }
-        }
-    }
-
-    var endpoint: DaemonEndpoint {
-        guard let address, let (host, port) = DaemonEndpoint.parseAddress(address), let tlsCert, let tlsKey, let tlsCa else {
-            return .unix(socket)
-        }
-        return .tcp(host: host, port: port, tls: .init(certificate: tlsCert, key: tlsKey, ca: tlsCa))
-    }
-
     func run() async throws {
-        let endpoint = self.endpoint
+        let endpoint = daemon.endpoint
         let status = try await DaemonClient.with(endpoint: endpoint) { client in
             try await client.status(Sonde_V1_StatusRequest(), options: DaemonClient.options(timeout: .seconds(5)))
         }
@@ -130,23 +101,13 @@ struct DaemonTrace: AsyncParsableCommand {
     @Argument(help: "The gadget: \(GadgetRegistry.names.joined(separator: ", ")).")
     var gadget: String
 
-    @Option(name: [.customShort("c"), .customLong("containername")], help: "Only this container (name or id; repeatable).")
-    var containerNames: [String] = []
-
-    @Option(help: "Only containers of this runtime (repeatable).")
-    var runtime: [String] = []
-
-    @Option(help: "A cgroup v2 path to trace like a container (repeatable).")
-    var cgroup: [String] = []
-
-    @Flag(help: "Every process of the host.")
-    var host = false
+    @OptionGroup var containers: ContainerSelection
 
     @Option(help: "Stop after this many seconds.")
     var timeout: Double?
 
     @OptionGroup var output: OutputOptions
-    @OptionGroup var daemon: DaemonOptions
+    @OptionGroup var daemon: DaemonConnection
 
     func validate() throws {
         try Seconds.check(timeout, "--timeout")
@@ -155,10 +116,7 @@ struct DaemonTrace: AsyncParsableCommand {
     func run() async throws {
         let request = Sonde_V1_RunGadgetRequest.with {
             $0.gadget = gadget
-            $0.selector.names = containerNames
-            $0.selector.runtimes = runtime
-            $0.selector.cgroupPaths = cgroup
-            $0.selector.host = host
+            $0.selector = containers.request
             $0.timeoutSeconds = timeout ?? 0
         }
         // Columns as the gadget defines them; a gadget this CLI does not know prints as JSON.
@@ -211,7 +169,7 @@ struct DaemonSuperviseEvents: AsyncParsableCommand {
     var timeout: Double?
 
     @OptionGroup var output: OutputOptions
-    @OptionGroup var daemon: DaemonOptions
+    @OptionGroup var daemon: DaemonConnection
 
     func validate() throws {
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }

@@ -1,53 +1,53 @@
 import ArgumentParser
+import CommandOptions
 import DaemonAPI
 import LinuxKit
 
-/// How a command reaches the daemon. Commands that can ask the daemon do so when it answers;
-/// otherwise (or with --no-daemon) they do the work themselves, as before. With --daemon-address
-/// they ask a daemon over TCP with mutual TLS, and a daemon that does not answer is an error.
-struct DaemonOptions: ParsableArguments {
-    @Option(name: .customLong("daemon-socket"), help: "The sonde daemon's socket, asked when it answers.")
+/// Which daemon a client command asks: its unix socket, or a TCP address with mutual TLS.
+struct DaemonConnection: ParsableArguments {
+    @Option(name: .customLong("daemon-socket"), help: "The sonde daemon's socket.")
     var socket = DaemonClient.defaultSocket
 
     @Option(name: .customLong("daemon-address"), help: "A sonde daemon's TCP address (HOST:PORT), reached with mutual TLS (--tls-cert, --tls-key, --tls-ca).")
     var address: String?
 
-    @Option(help: "This client's certificate (PEM), for --daemon-address.")
-    var tlsCert: String?
+    @OptionGroup var tls: TLSClientOptions
 
-    @Option(help: "This client's private key (PEM), for --daemon-address.")
-    var tlsKey: String?
+    func validate() throws {
+        if let address {
+            guard tls.files != nil else {
+                throw ValidationError("--daemon-address needs --tls-cert, --tls-key and --tls-ca (the TCP API takes mutual TLS only)")
+            }
+            if DaemonEndpoint.parseAddress(address) == nil { throw ValidationError("--daemon-address takes HOST:PORT") }
+        }
+    }
 
-    @Option(help: "The CA that signed the daemon's certificate (PEM), for --daemon-address.")
-    var tlsCa: String?
+    /// The TCP address with its TLS files when given, else the socket.
+    var endpoint: DaemonEndpoint {
+        guard let address, let (host, port) = DaemonEndpoint.parseAddress(address), let files = tls.files else { return .unix(socket) }
+        return .tcp(host: host, port: port, tls: .init(certificate: files.certificate, key: files.key, ca: files.ca))
+    }
+}
+
+/// How a command that can also work alone reaches the daemon: it asks the daemon when it answers,
+/// otherwise (or with --no-daemon) it does the work itself. With --daemon-address it asks that
+/// daemon over TCP, and a daemon that does not answer is an error.
+struct DaemonOptions: ParsableArguments {
+    @OptionGroup var connection: DaemonConnection
 
     @Flag(help: "Do not ask a running sonde daemon; read the state directly.")
     var noDaemon = false
 
     func validate() throws {
-        if address != nil {
-            guard tlsCert != nil, tlsKey != nil, tlsCa != nil else {
-                throw ValidationError("--daemon-address needs --tls-cert, --tls-key and --tls-ca (the TCP API takes mutual TLS only)")
-            }
-            if noDaemon { throw ValidationError("--daemon-address and --no-daemon exclude each other") }
-            if parsedEndpoint == nil { throw ValidationError("--daemon-address takes HOST:PORT") }
-        }
+        if connection.address != nil && noDaemon { throw ValidationError("--daemon-address and --no-daemon exclude each other") }
     }
-
-    /// The endpoint named on the command line (TCP), else the socket.
-    var parsedEndpoint: DaemonEndpoint? {
-        guard let address else { return .unix(socket) }
-        guard let (host, port) = DaemonEndpoint.parseAddress(address), let tlsCert, let tlsKey, let tlsCa else { return nil }
-        return .tcp(host: host, port: port, tls: .init(certificate: tlsCert, key: tlsKey, ca: tlsCa))
-    }
-
-    var endpoint: DaemonEndpoint { parsedEndpoint ?? .unix(socket) }
 
     /// The daemon to ask, or nil to work locally. A TCP address is always asked: its user wants
     /// that node's daemon, not this machine's state.
     func answeringEndpoint() async -> DaemonEndpoint? {
         guard !noDaemon else { return nil }
-        if address != nil { return endpoint }
+        let endpoint = connection.endpoint
+        if connection.address != nil { return endpoint }
         return await DaemonClient.isAnswering(endpoint: endpoint, timeout: .seconds(2)) ? endpoint : nil
     }
 }

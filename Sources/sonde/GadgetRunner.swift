@@ -18,7 +18,7 @@ enum GadgetRunner {
 
     static func run(_ gadget: any Gadget, selection: SelectionOptions, trace: TraceOptions) async throws {
         // Bad --fields and --filter fail before anything is loaded.
-        let (columns, filters) = try trace.resolve(gadget.catalog)
+        let (columns, filters) = try trace.rows.resolve(gadget.catalog)
         let collection = try selection.collection()
         let selector = try selection.selector(cgroups: collection.cgroups)
         var options = GadgetOptions(selector: selector, filters: filters)
@@ -28,7 +28,7 @@ enum GadgetRunner {
 
         // A reader that went away (`| head`) ends the run like Ctrl-C.
         let running = Mutex<Task<GadgetStats, any Error>?>(nil)
-        let writer = EventWriter(format: trace.output, columns: columns) { running.withLock { $0?.cancel() } }
+        let writer = EventWriter(format: trace.rows.output, columns: columns) { running.withLock { $0?.cancel() } }
         let task = Task {
             // The header once the gadget runs: a bad selection fails with its error alone.
             try await session.run(ready: { writer.header() }, sink: { writer.write($0) }, flush: { writer.flush() })

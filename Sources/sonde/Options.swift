@@ -1,10 +1,13 @@
 import ArgumentParser
 import Containers
+import DaemonAPI
+import Events
 import Foundation
 import LinuxKit
 
-/// Which containers a command applies to; the selection is applied in the kernel.
-struct SelectionOptions: ParsableArguments {
+/// Which containers a command applies to (applied in the kernel); also what `sonde daemon trace`
+/// asks the daemon for.
+struct ContainerSelection: ParsableArguments {
     @Option(name: [.customShort("c"), .customLong("containername")],
             help: "Only this container (name or id; repeatable).")
     var containerNames: [String] = []
@@ -20,15 +23,6 @@ struct SelectionOptions: ParsableArguments {
 
     @Flag(help: "Every process of the host, in a container or not.")
     var host = false
-
-    @Option(help: "runc's state directory (podman's runc containers are found there too).")
-    var runcRoot = "/run/runc"
-
-    @Option(help: "containerd's API socket.")
-    var containerdAddress = "/run/containerd/containerd.sock"
-
-    @Option(help: "The state directory of containerd's runc shims.")
-    var containerdRuncRoot = "/run/containerd/runc"
 
     func validate() throws {
         if host && (!containerNames.isEmpty || !runtime.isEmpty || !cgroup.isEmpty || allContainers) {
@@ -46,13 +40,47 @@ struct SelectionOptions: ParsableArguments {
                                  cgroupPaths: paths, host: host)
     }
 
+    /// The selection as the daemon's API carries it (the daemon resolves names and paths).
+    var request: Sonde_V1_Selector {
+        .with {
+            $0.names = containerNames
+            $0.runtimes = runtime
+            $0.cgroupPaths = cgroup
+            $0.host = host
+        }
+    }
+}
+
+/// Where the runtimes keep their state, for commands that find containers themselves.
+struct RuntimeLocations: ParsableArguments {
+    @Option(help: "runc's state directory (podman's runc containers are found there too).")
+    var runcRoot = "/run/runc"
+
+    @Option(help: "containerd's API socket.")
+    var containerdAddress = "/run/containerd/containerd.sock"
+
+    @Option(help: "The state directory of containerd's runc shims.")
+    var containerdRuncRoot = "/run/containerd/runc"
+}
+
+/// The selection of a command that finds the containers itself: which, and where runtimes keep them.
+struct SelectionOptions: ParsableArguments {
+    @OptionGroup var containers: ContainerSelection
+    @OptionGroup var runtimes: RuntimeLocations
+
+    var host: Bool { containers.host }
+
+    func selector(cgroups: CgroupV2) throws(SondeError) -> ContainerSelector {
+        try containers.selector(cgroups: cgroups)
+    }
+
     func collection() throws(SondeError) -> ContainerCollection {
         let cgroups = try CgroupV2.find()
         return ContainerCollection(cgroups: cgroups, sources: [
-            RuncSource(root: runcRoot),
-            PodmanSource(runcRoot: runcRoot),
-            ContainerdSource(runcRoot: containerdRuncRoot, address: containerdAddress),
-            CgroupSource(paths: cgroup),
+            RuncSource(root: runtimes.runcRoot),
+            PodmanSource(runcRoot: runtimes.runcRoot),
+            ContainerdSource(runcRoot: runtimes.containerdRuncRoot, address: runtimes.containerdAddress),
+            CgroupSource(paths: containers.cgroup),
         ])
     }
 }
@@ -75,9 +103,32 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case columns, json
 }
 
+/// -o: the one meaning of -o in every command, the output format.
 struct OutputOptions: ParsableArguments {
     @Option(name: [.customShort("o"), .long], help: "Output format: columns or json (one object per line).")
     var output: OutputFormat = .columns
+}
+
+/// How events and rows are shown: the same flags on every trace, top and snapshot command.
+struct RowOptions: ParsableArguments {
+    @OptionGroup var format: OutputOptions
+
+    @Option(help: ArgumentHelp("Columns to show, in this order, e.g. --fields container,pid,comm (see the fields below).",
+                               valueName: "a,b,c"))
+    var fields: String?
+
+    @Option(name: .customLong("filter"),
+            help: ArgumentHelp("Only events or rows where FIELD=VALUE, FIELD!=VALUE, FIELD~REGEX or FIELD!~REGEX (repeatable; all must hold). Numbers compare numerically; results take an errno name: ret=ENOENT.",
+                               valueName: "condition"))
+    var filters: [String] = []
+
+    var output: OutputFormat { format.output }
+
+    /// The columns and filters for this catalogue; unknown fields and ill-typed filters are errors.
+    func resolve(_ catalog: FieldCatalog) throws(SondeError) -> (columns: [Column], filters: EventFilters) {
+        let list = fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        return (try catalog.columns(list), try EventFilters(parsing: filters, catalog: catalog))
+    }
 }
 
 /// Lines to stdout, written at once so a pipe (`| grep`, `| jq`) sees events as they happen.

@@ -19,7 +19,8 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "A capture of `sonde trace startup -o json`.")
     var startup: String?
 
-    @Option(name: [.customShort("o"), .long], help: "Where to write the HTML (default: stdout).")
+    // Not -o: -o is the output format in every command.
+    @Option(name: .customLong("html"), help: ArgumentHelp("Where to write the HTML page (default: stdout).", valueName: "file"))
     var output: String?
 
     @Option(help: "The page's title.")

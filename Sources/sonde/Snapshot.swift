@@ -13,16 +13,7 @@ struct Snapshot: AsyncParsableCommand {
 
 /// Flags of the snapshot commands: like a trace's, without a duration.
 struct SnapshotOptions: ParsableArguments {
-    @Option(name: [.customShort("o"), .long], help: "Output format: columns or json (one object per line).")
-    var output: OutputFormat = .columns
-
-    @Option(help: ArgumentHelp("Columns to show, in this order (see the fields below).", valueName: "a,b,c"))
-    var fields: String?
-
-    @Option(name: .customLong("filter"),
-            help: ArgumentHelp("Only rows where FIELD=VALUE, FIELD!=VALUE, FIELD~REGEX or FIELD!~REGEX (repeatable; all must hold).",
-                               valueName: "condition"))
-    var filters: [String] = []
+    @OptionGroup var rows: RowOptions
 
     /// Lists the rows `take` makes for the selection, through the same columns, filters and JSON as
     /// the trace gadgets.
@@ -33,14 +24,12 @@ struct SnapshotOptions: ParsableArguments {
 
     private func write(_ catalog: FieldCatalog, selection: SelectionOptions,
                        take: (ContainerCollection, ContainerSelector) -> [Event]) throws(SondeError) {
-        let fieldList = fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        let columns = try catalog.columns(fieldList)
-        let filter = try EventFilters(parsing: filters, catalog: catalog)
+        let (columns, filter) = try rows.resolve(catalog)
         let collection = try selection.collection()
         let selector = try selection.selector(cgroups: collection.cgroups)
         for problem in collection.refresh().problems { Output.notice(problem) }
         if selector.isExplicit { try selector.checkNamesExist(in: collection.all) }
-        let writer = EventWriter(format: output, columns: columns, onClosed: {}) // one-shot: nothing to stop
+        let writer = EventWriter(format: rows.output, columns: columns, onClosed: {}) // one-shot: nothing to stop
         writer.header()
         for event in take(collection, selector) where filter.matches(event) {
             writer.write(event)

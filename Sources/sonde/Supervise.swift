@@ -23,7 +23,7 @@ struct Supervise: ParsableCommand {
 }
 
 struct PolicyOption: ParsableArguments {
-    @Option(help: "The policy file (JSON; see the README's \"Syscall supervisor\" section).")
+    @Option(help: "The policy file (JSON; see docs/supervisor.md).")
     var policy: String
 
     func load() throws -> Policy {

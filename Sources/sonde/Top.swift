@@ -77,15 +77,14 @@ struct TopContainers: AsyncParsableCommand {
     func show() async throws {
         if selection.host { throw SondeError(.invalidArgument, "top containers shows containers; --host has no cgroup of its own") }
         let catalog = ContainerResourcesTop.catalog
-        let columns = try catalog.columns(TopOptions.list(top.fields))
-        let filters = try EventFilters(parsing: top.filters, catalog: catalog)
-        let order = try RowOrder(parsing: TopOptions.list(top.sort) ?? ContainerResourcesTop.defaultSort, catalog: catalog)
+        let (columns, filters) = try top.rows.resolve(catalog)
+        let order = try RowOrder(parsing: top.sortOrder ?? ContainerResourcesTop.defaultSort, catalog: catalog)
         let collection = try selection.collection()
         let selector = try selection.selector(cgroups: collection.cgroups)
         let reader = ContainerResourcesTop(cgroups: collection.cgroups)
         // A reader that goes away (`| head`) ends the run like Ctrl-C.
         let running = Mutex<Task<Void, any Error>?>(nil)
-        let screen = TopScreen(format: top.output, columns: columns, terminal: isatty(STDOUT_FILENO) == 1,
+        let screen = TopScreen(format: top.rows.output, columns: columns, terminal: isatty(STDOUT_FILENO) == 1,
                                onClosed: { running.withLock { $0?.cancel() } })
         let task = Task {
             let period = Duration.milliseconds(Int64(top.interval * 1000))

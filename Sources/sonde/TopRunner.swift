@@ -7,16 +7,7 @@ import LinuxKit
 
 /// Flags every `sonde top` gadget shares.
 struct TopOptions: ParsableArguments {
-    @Option(name: [.customShort("o"), .long], help: "Output format: columns or json (one object per row per interval).")
-    var output: OutputFormat = .columns
-
-    @Option(help: ArgumentHelp("Columns to show, in this order (see the fields below).", valueName: "a,b,c"))
-    var fields: String?
-
-    @Option(name: .customLong("filter"),
-            help: ArgumentHelp("Only rows where FIELD=VALUE, FIELD!=VALUE, FIELD~REGEX or FIELD!~REGEX (repeatable; all must hold).",
-                               valueName: "condition"))
-    var filters: [String] = []
+    @OptionGroup var rows: RowOptions
 
     // .unconditional: "-wbytes" is the value, not an option.
     @Option(parsing: .unconditional,
@@ -39,8 +30,8 @@ struct TopOptions: ParsableArguments {
         if maxRows < 0 { throw ValidationError("--max-rows must not be negative") }
     }
 
-    static func list(_ text: String?) -> [String]? {
-        text.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+    var sortOrder: [String]? {
+        sort.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
     }
 }
 
@@ -53,9 +44,8 @@ enum TopRunner {
 
     static func run(_ gadget: any TopGadget, selection: SelectionOptions, top: TopOptions) async throws {
         let catalog = gadget.catalog
-        let columns = try catalog.columns(TopOptions.list(top.fields))
-        let filters = try EventFilters(parsing: top.filters, catalog: catalog)
-        let order = try RowOrder(parsing: TopOptions.list(top.sort) ?? gadget.defaultSort, catalog: catalog)
+        let (columns, filters) = try top.rows.resolve(catalog)
+        let order = try RowOrder(parsing: top.sortOrder ?? gadget.defaultSort, catalog: catalog)
         let collection = try selection.collection()
         let selector = try selection.selector(cgroups: collection.cgroups)
         var options = GadgetOptions(selector: selector)
@@ -68,7 +58,7 @@ enum TopRunner {
             try await session.run(ready: { startedContinuation.yield(); startedContinuation.finish() }, sink: { _ in })
         }
         // A reader that goes away (`| head`) ends the run like Ctrl-C.
-        let screen = TopScreen(format: top.output, columns: columns, terminal: isatty(STDOUT_FILENO) == 1,
+        let screen = TopScreen(format: top.rows.output, columns: columns, terminal: isatty(STDOUT_FILENO) == 1,
                                onClosed: { task.cancel() })
         // One interval: drain the kernel's table, keep the selection, sort, cut, show.
         let showInterval: @Sendable () throws -> Void = {

@@ -24,7 +24,7 @@ struct TraceStartup: AsyncParsableCommand {
 
     func runTimeline() async throws {
         // The rows are the tracker's, not the raw records': columns and filters apply to them.
-        let (columns, filters) = try trace.resolve(StartupTracker.catalog)
+        let (columns, filters) = try trace.rows.resolve(StartupTracker.catalog)
         let collection = try selection.collection()
         let selector = try selection.selector(cgroups: collection.cgroups)
         var options = GadgetOptions(selector: selector)
@@ -33,7 +33,7 @@ struct TraceStartup: AsyncParsableCommand {
                                     notice: { Output.notice($0) })
 
         let running = Mutex<Task<GadgetStats, any Error>?>(nil)
-        let writer = EventWriter(format: trace.output, columns: columns) { running.withLock { $0?.cancel() } }
+        let writer = EventWriter(format: trace.rows.output, columns: columns) { running.withLock { $0?.cancel() } }
         let tracker = Mutex(StartupTracker())
         let show: @Sendable ([Event]) -> Void = { rows in
             for row in rows where filters.isEmpty || filters.matches(row) { writer.write(row) }

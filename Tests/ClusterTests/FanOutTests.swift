@@ -97,7 +97,7 @@ import TestSupport
     }
 
     @Test func execEventsFromEveryNodeCarryTheirNodeAndPod() async throws {
-        try #require(getuid() == 0, "needs root: network namespaces, BPF, runc")
+        try requireRoot()
         let cluster = try await startCluster(nodes: 3, latePod: true)
         defer { cluster.remove() }
 
@@ -198,7 +198,7 @@ import TestSupport
     }
 
     @Test func aNodeDownAndASlowNodeAreReportedAndDoNotStallTheOthers() async throws {
-        try #require(getuid() == 0, "needs root: network namespaces, BPF, runc")
+        try requireRoot()
         let cluster = try await startCluster(nodes: 2) { cluster in
             // node-down: its namespace and address exist, nothing listens (connection refused).
             let down = try NetnsNode(name: "node-down", subnet: cluster.subnet, index: 2, tag: cluster.tag)
@@ -251,7 +251,7 @@ import TestSupport
     }
 
     @Test func recorderDumpsOfEveryNodeArePrefixedWithTheirPod() async throws {
-        try #require(getuid() == 0, "needs root: network namespaces, BPF, runc")
+        try requireRoot()
         var cluster = try Cluster()
         defer { cluster.remove() }
         var pods: [[String: Any]] = []
@@ -299,7 +299,7 @@ import TestSupport
     /// RBAC is the daemons' to enforce: a certificate of the cluster's CA that no daemon's
     /// tcp.clients names gets nothing from any node, whatever pods the API lists for it.
     @Test func aCertificateNoDaemonAuthorisesGetsNothing() async throws {
-        try #require(getuid() == 0, "needs root: network namespaces, BPF, runc")
+        try requireRoot()
         let cluster = try await startCluster(nodes: 1)
         defer { cluster.remove() }
         let d = cluster.certificates
@@ -321,7 +321,7 @@ import TestSupport
     }
 
     @Test func supervisorDecisionsOfEveryNodeCarryTheirPod() async throws {
-        try #require(getuid() == 0, "needs root: network namespaces, seccomp agents, runc")
+        try requireRoot()
         var cluster = try Cluster()
         defer { cluster.remove() }
         let policy = """

@@ -5,15 +5,6 @@ import Testing
 @testable import Gadgets
 
 @Suite struct AdviseTests {
-    @Test func userSpaceReadsTheLayoutTheProgramWrites() throws {
-        let object = try BPFObject(name: "advise", bytes: EmbeddedBPF.advise.bytes)
-        let event = try #require(object.structLayout("sonde_advise_event"))
-        #expect(event.offsets["syscall_nr"] == SeccompAdvisor.Layout.syscallNumber)
-        #expect(event.size == SeccompAdvisor.Layout.size)
-        let set = try #require(object.structLayout("sonde_syscall_set"))
-        #expect(set.size == MemoryLayout<SeccompAdvisor.SyscallSet>.size)
-    }
-
     @Test func theSetGivesTheNumbersOfItsBits() {
         var set = SeccompAdvisor.SyscallSet()
         set.bits.0 = 1 << 0 | 1 << 59

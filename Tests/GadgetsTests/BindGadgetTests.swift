@@ -4,20 +4,6 @@ import Testing
 @testable import Gadgets
 
 @Suite struct BindGadgetTests {
-    @Test func userSpaceReadsTheLayoutTheProgramWrites() throws {
-        let object = try BPFObject(name: "bind", bytes: EmbeddedBPF.bind.bytes)
-        let bind = try #require(object.structLayout("sonde_bind_event"))
-        typealias L = BindGadget.Layout
-        #expect(bind.offsets["ret"] == L.ret)
-        #expect(bind.offsets["fd"] == L.fd)
-        #expect(bind.offsets["addrlen"] == L.addrlen)
-        #expect(bind.offsets["sock_type"] == L.socketType)
-        #expect(bind.offsets["protocol"] == L.protocolNumber)
-        #expect(bind.offsets["copied"] == L.copied)
-        #expect(bind.offsets["addr"] == L.addr)
-        #expect(bind.size == L.size)
-    }
-
     @Test func decodesIPv4IPv6AndUnixAddresses() {
         let v4 = BindGadget.socketAddress([2, 0, 0x1F, 0x90, 10, 0, 0, 1] + [UInt8](repeating: 0, count: 8))
         #expect(v4.family == "AF_INET" && v4.address == "10.0.0.1" && v4.port == 8080)

@@ -4,19 +4,6 @@ import Testing
 @testable import Gadgets
 
 @Suite struct CapabilitiesGadgetTests {
-    @Test func userSpaceReadsTheLayoutTheProgramWrites() throws {
-        let object = try BPFObject(name: "capabilities", bytes: EmbeddedBPF.capabilities.bytes)
-        let layout = try #require(object.structLayout("sonde_capability_event"))
-        typealias L = CapabilitiesGadget.Layout
-        #expect(layout.offsets["cap"] == L.capability)
-        #expect(layout.offsets["ret"] == L.ret)
-        #expect(layout.offsets["syscall_nr"] == L.syscallNumber)
-        #expect(layout.offsets["target_userns"] == L.targetUserNamespace)
-        #expect(layout.offsets["capable_userns"] == L.capableUserNamespace)
-        #expect(layout.offsets["in_init_userns"] == L.inInitUserNamespace)
-        #expect(layout.size == L.size)
-    }
-
     @Test func namesCapabilityVerdictAndSyscall() throws {
         var bytes = [UInt8](repeating: 0, count: CapabilitiesGadget.Layout.size)
         func put<T>(_ value: T, at offset: Int) {

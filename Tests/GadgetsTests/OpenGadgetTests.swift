@@ -4,20 +4,6 @@ import Testing
 @testable import Gadgets
 
 @Suite struct OpenGadgetTests {
-    @Test func userSpaceReadsTheLayoutTheProgramWrites() throws {
-        let object = try BPFObject(name: "open", bytes: EmbeddedBPF.open.bytes)
-        let open = try #require(object.structLayout("sonde_open_event"))
-        typealias L = OpenGadget.Layout
-        #expect(open.offsets["ret"] == L.ret)
-        #expect(open.offsets["flags"] == L.flags)
-        #expect(open.offsets["mode"] == L.mode)
-        #expect(open.offsets["syscall_nr"] == L.syscallNumber)
-        #expect(open.offsets["dirfd"] == L.dirfd)
-        #expect(open.offsets["event_flags"] == L.eventFlags)
-        #expect(open.offsets["path"] == L.path)
-        #expect(open.size == L.size)
-    }
-
     func record(ret: Int64, flags: UInt64, mode: UInt32, syscall: UInt32, eventFlags: UInt32 = 0, path: String) -> BPFRecord {
         var bytes = [UInt8](repeating: 0, count: OpenGadget.Layout.size)
         func put<T>(_ value: T, at offset: Int) {

@@ -4,18 +4,6 @@ import Testing
 @testable import Gadgets
 
 @Suite struct PtraceGadgetTests {
-    @Test func userSpaceReadsTheLayoutTheProgramWrites() throws {
-        let object = try BPFObject(name: "ptrace", bytes: EmbeddedBPF.ptrace.bytes)
-        let layout = try #require(object.structLayout("sonde_ptrace_event"))
-        typealias L = PtraceGadget.Layout
-        #expect(layout.offsets["retval"] == L.retval)
-        #expect(layout.offsets["request"] == L.request)
-        #expect(layout.offsets["target_pid"] == L.targetPID)
-        #expect(layout.offsets["addr"] == L.addr)
-        #expect(layout.offsets["data"] == L.data)
-        #expect(layout.size == L.size)
-    }
-
     @Test func namesTheRequestAndKeepsTheTarget() throws {
         var bytes = [UInt8](repeating: 0, count: PtraceGadget.Layout.size)
         func put<T>(_ value: T, at offset: Int) {

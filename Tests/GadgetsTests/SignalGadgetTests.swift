@@ -4,22 +4,6 @@ import Testing
 @testable import Gadgets
 
 @Suite struct SignalGadgetTests {
-    @Test func userSpaceReadsTheLayoutTheProgramWrites() throws {
-        let object = try BPFObject(name: "signal", bytes: EmbeddedBPF.signal.bytes)
-        let layout = try #require(object.structLayout("sonde_signal_event"))
-        typealias L = SignalGadget.Layout
-        #expect(layout.offsets["error"] == L.error)
-        #expect(layout.offsets["sig"] == L.signal)
-        #expect(layout.offsets["code"] == L.code)
-        #expect(layout.offsets["target_pid"] == L.targetPID)
-        #expect(layout.offsets["target_tid"] == L.targetTID)
-        #expect(layout.offsets["target_cgroup_id"] == L.targetCgroupID)
-        #expect(layout.offsets["group"] == L.group)
-        #expect(layout.offsets["result"] == L.result)
-        #expect(layout.offsets["target_comm"] == L.targetComm)
-        #expect(layout.size == L.size)
-    }
-
     func record(error: Int64 = 0, signal: Int32, code: Int32, result: UInt32) -> BPFRecord {
         var bytes = [UInt8](repeating: 0, count: SignalGadget.Layout.size)
         func put<T>(_ value: T, at offset: Int) {

@@ -6,21 +6,6 @@ import Testing
 @testable import Gadgets
 
 @Suite struct StartupTests {
-    @Test func userSpaceReadsTheLayoutTheProgramWrites() throws {
-        let object = try BPFObject(name: "startup", bytes: EmbeddedBPF.startup.bytes)
-        let event = try #require(object.structLayout("sonde_startup_event"))
-        typealias L = StartupGadget.Layout
-        #expect(event.offsets["cgroup_id"] == L.cgroupID)
-        #expect(event.offsets["runtime_exec_ns"] == L.runtimeExec)
-        #expect(event.offsets["step"] == L.step)
-        #expect(event.offsets["port"] == L.port)
-        #expect(event.offsets["peer_port"] == L.peerPort)
-        #expect(event.offsets["level"] == L.level)
-        #expect(event.offsets["runtime_path"] == L.runtimePath)
-        #expect(event.offsets["cgroup_path"] == L.cgroupPath)
-        #expect(event.size == L.size)
-    }
-
     func record(step: UInt32, cgroup: UInt64, port: UInt32 = 0, path: String = "") -> BPFRecord {
         var bytes = [UInt8](repeating: 0, count: StartupGadget.Layout.size)
         func put<T>(_ value: T, at offset: Int) {

@@ -6,18 +6,6 @@ import Testing
 @testable import Gadgets
 
 @Suite struct SyscallMetricsTests {
-    @Test func theMapLayoutIsTheProgramsOne() throws {
-        let object = try BPFObject(name: "syscall_metrics", bytes: EmbeddedBPF.syscall_metrics.bytes)
-        let key = try #require(object.structLayout("sonde_sysmet_key"))
-        #expect(key.size == MemoryLayout<SyscallMetricsGadget.Key>.size)
-        #expect(key.offsets["nr"] == MemoryLayout<SyscallMetricsGadget.Key>.offset(of: \.nr))
-        let value = try #require(object.structLayout("sonde_sysmet_value"))
-        #expect(value.size == MemoryLayout<SyscallMetricsGadget.Value>.size)
-        #expect(value.offsets["errors"] == MemoryLayout<SyscallMetricsGadget.Value>.offset(of: \.errors))
-        #expect(value.offsets["latency_ns"] == MemoryLayout<SyscallMetricsGadget.Value>.offset(of: \.latencyNanoseconds))
-        #expect(value.offsets["buckets"] == MemoryLayout<SyscallMetricsGadget.Value>.offset(of: \.buckets))
-    }
-
     func stats(_ buckets: [Int: UInt64]) -> SyscallStats {
         var stats = SyscallStats()
         for (bucket, n) in buckets { stats.buckets[bucket] = n; stats.count += n }

@@ -5,17 +5,6 @@ import Testing
 @testable import Gadgets
 
 @Suite struct TcpGadgetTests {
-    @Test func userSpaceReadsTheLayoutTheProgramWrites() throws {
-        let object = try BPFObject(name: "tcp", bytes: EmbeddedBPF.tcp.bytes)
-        let event = try #require(object.structLayout("sonde_tcp_event"))
-        typealias L = TcpGadget.Layout
-        #expect(event.offsets["retval"] == L.retval && event.offsets["type"] == L.type)
-        #expect(event.offsets["family"] == L.family && event.offsets["sport"] == L.sourcePort)
-        #expect(event.offsets["dport"] == L.destinationPort && event.offsets["state"] == L.state)
-        #expect(event.offsets["saddr"] == L.sourceAddress && event.offsets["daddr"] == L.destinationAddress)
-        #expect(event.size == L.size)
-    }
-
     func record(type: UInt32, family: UInt16, sport: UInt16, dport: UInt16, saddr: [UInt8], daddr: [UInt8], ret: Int64, state: UInt32 = 0) -> BPFRecord {
         var bytes = [UInt8](repeating: 0, count: TcpGadget.Layout.size)
         func put<T>(_ value: T, at offset: Int) {

@@ -90,7 +90,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: directory) }
         let started = ContinuousClock.now
         let sonde = Task.detached {
-            try run(sondeExecutable, ["advise", "seccomp-profile", "--runtime", "runc", "-o", directory.path, "--timeout", "12"])
+            try run(sondeExecutable, ["advise", "seccomp-profile", "--runtime", "runc", "--output-dir", directory.path, "--timeout", "12"])
         }
         try await Task.sleep(for: .seconds(2))
         let job = try RuncContainer(prefix: "sonde-it-advise-cli", args: Self.workload)

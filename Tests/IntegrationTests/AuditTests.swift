@@ -103,7 +103,7 @@ final class AuditProcess: @unchecked Sendable {
     }
 
     @Test func eachDefaultRuleAlertsOnItsContainerAndNotOnTheHarmlessOne() async throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot()
         let tracer = try ptraceBinary()
         defer { try? FileManager.default.removeItem(atPath: (tracer as NSString).deletingLastPathComponent) }
 
@@ -188,7 +188,7 @@ final class AuditProcess: @unchecked Sendable {
     }
 
     @Test func aRuleFileOfOnesOwnLoadsOnlyTheGadgetsItNeeds() async throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-audit-rules-\(getpid()).yaml")
         try """
             rules:
@@ -250,7 +250,7 @@ final class AuditProcess: @unchecked Sendable {
 /// containers: a denied mknod alerts, an allowed one does not.
 @Suite(.serialized) struct AuditSupervisorTests {
     @Test func aDeniedCallAlertsAndAnAllowedOneDoesNot() async throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot()
         let directory = NSTemporaryDirectory() + "sonde-au-sv-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -38,7 +38,7 @@ final class CredentialsTests: XCTestCase {
     /// Its capabilities are held in its own user namespace: they give the agent nothing; only the
     /// capability the policy grants is effective.
     func testACallerInAUserNamespaceActsWithItsHostIDsAndGetsOnlyTheGrantedCapability() throws {
-        guard geteuid() == 0 else { return XCTFail("needs root: run scripts/test.sh as root") }
+        try requireRoot()
         let seen = onOwnThread {
             var caller = TargetStatus()
             caller.fsuid = 100_000; caller.fsgid = 100_001; caller.umask = 0o027; caller.capEff = ~0
@@ -68,7 +68,7 @@ final class CredentialsTests: XCTestCase {
     /// Attack 5 of the security issue: an emulated call ran with the agent's CAP_SYS_ADMIN and
     /// CAP_SETFCAP. Now the thread holds the caller's own capabilities and nothing else.
     func testARootCallerWithoutDACOverrideKeepsItsOwnCapabilitiesOnly() throws {
-        guard geteuid() == 0 else { return XCTFail("needs root: run scripts/test.sh as root") }
+        try requireRoot()
         let seen = onOwnThread {
             var caller = TargetStatus()
             caller.umask = 0o022
@@ -89,7 +89,7 @@ final class CredentialsTests: XCTestCase {
     /// Attack 11: the call was made with the agent's supplementary groups. Inside, the thread holds
     /// the caller's; the rest of the process keeps its own.
     func testTheCallersSupplementaryGroupsAndNoneOfTheAgents() throws {
-        guard geteuid() == 0 else { return XCTFail("needs root: run scripts/test.sh as root") }
+        try requireRoot()
         let processGroups = CredentialsTests.status().groups
         let inside = Locked<[UInt32]>([])
         _ = onOwnThread {

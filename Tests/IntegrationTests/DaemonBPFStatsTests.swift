@@ -9,7 +9,7 @@ import TestSupport
 /// that ended after the container was recorded, never for a fixed time.
 @Suite(.serialized) struct DaemonBPFStatsTests {
     @Test func statusCLIAndPrometheusShowTheDispatcherAndRecorderPrograms() async throws {
-        try #require(getuid() == 0, "needs root")
+        try requireRoot()
         let container = try RuncContainer(prefix: "sonde-it-cost", args: ["/bin/sh", "-c", "while true; do cat /etc/passwd > /dev/null; done"])
         let daemon = try DaemonProcess(recording: [container.name], config: [
             "metrics": ["address": "127.0.0.1:0"], "bpfStats": ["windowSeconds": 0.2, "everySeconds": 0.5],
@@ -49,11 +49,11 @@ import TestSupport
         #expect(sample.error.isEmpty)
 
         // The CLI, text and JSON.
-        let text = try run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 30)
+        let text = try run(sondeExecutable, ["daemon", "status", "--daemon-socket", daemon.socket], timeout: 30)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("bpf stats: "), "\(text.stdout)")
         #expect(text.stdout.split(separator: "\n").contains { $0.hasPrefix("  sonde_sys_enter ") }, "\(text.stdout)")
-        let json = try run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket, "-o", "json"], timeout: 30)
+        let json = try run(sondeExecutable, ["daemon", "status", "--daemon-socket", daemon.socket, "-o", "json"], timeout: 30)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
         let bpf = try #require(object["bpf_stats"] as? [String: Any])
         let programs = try #require(bpf["programs"] as? [[String: Any]])

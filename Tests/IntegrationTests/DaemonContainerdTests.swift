@@ -28,7 +28,7 @@ final class DaemonContainerdTests: XCTestCase {
     }
 
     func testCRIPodIsFoundWithItsPodLabelsAndRecordedBySelection() async throws {
-        guard getuid() == 0 else { throw RootRequired() }
+        try requireRoot()
         let started = try Self.startContainerd()
         defer {
             if started { try? Self.script(["stop"]) }

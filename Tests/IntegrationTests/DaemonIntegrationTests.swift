@@ -124,7 +124,7 @@ extension RuncContainer {
 
 final class DaemonIntegrationTests: XCTestCase {
     override func setUp() async throws {
-        guard getuid() == 0 else { throw RootRequired() }
+        try requireRoot()
     }
 
     /// The first test: a container registered by the prestart hook is recorded from its
@@ -339,7 +339,7 @@ final class DaemonIntegrationTests: XCTestCase {
             XCTFail("an unknown gadget ran")
         } catch let error as SondeError {
             XCTAssertEqual(error.code, .notFound)
-            XCTAssertTrue(error.message.contains("known: bind, capabilities, exec"), error.message)
+            XCTAssertTrue(error.message.contains("known: exec, open, tcp, bind"), error.message)
         }
         let unknownDump = try daemon.dump("no-such-container-\(getpid())")
         XCTAssertNotEqual(unknownDump.status, 0)
@@ -423,10 +423,10 @@ final class DaemonIntegrationTests: XCTestCase {
         let listed = try TestSupport.run(sondeExecutable, ["containers", "-c", container.name, "-o", "json", "--daemon-socket", daemon.socket])
         XCTAssertEqual(listed.status, 0, listed.stderr)
         XCTAssertTrue(listed.stdout.contains("\"name\":\"\(container.name)\""), listed.stdout)
-        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket])
+        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--daemon-socket", daemon.socket])
         XCTAssertEqual(status.status, 0, status.stderr)
         XCTAssertTrue(status.stdout.contains("sonde daemon sonde.v1"), status.stdout)
-        XCTAssertTrue(status.stdout.contains("gadgets: bind, capabilities, exec, mount, oomkill, open, ptrace, signal, tcp"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("gadgets: exec, open, tcp, bind, signal, mount, capabilities, oomkill, ptrace"), status.stdout)
         // A second daemon on the same socket is refused; the first goes on.
         let second = try TestSupport.run(sondeExecutable, ["daemon", "--socket", daemon.socket, "--config", daemon.configPath,
                                                "--pin-directory", daemon.settings.pinDirectory, "--state-directory", daemon.settings.stateDirectory],
@@ -435,7 +435,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertTrue(second.stderr.contains("already listens"), second.stderr)
         XCTAssertTrue(daemon.isRunning)
         // No daemon: a clear error from status, and `containers` works on its own.
-        let none = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.directory + "/none.sock"])
+        let none = try TestSupport.run(sondeExecutable, ["daemon", "status", "--daemon-socket", daemon.directory + "/none.sock"])
         XCTAssertNotEqual(none.status, 0)
         XCTAssertTrue(none.stderr.contains("no sonde daemon listens"), none.stderr)
         let local = try TestSupport.run(sondeExecutable, ["containers", "-c", container.name, "--daemon-socket", daemon.directory + "/none.sock"])

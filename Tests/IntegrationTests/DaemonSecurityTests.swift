@@ -9,7 +9,7 @@ import TestSupport
 /// certificate holder can get from `sonde daemon`. Real daemons, real runc containers, loopback only.
 final class DaemonSecurityTests: XCTestCase {
     override func setUp() async throws {
-        guard getuid() == 0 else { throw RootRequired() }
+        try requireRoot()
     }
 
     // MARK: 8. Files with containers' syscalls are root's only
@@ -52,7 +52,7 @@ final class DaemonSecurityTests: XCTestCase {
         try recorded.stdout.write(toFile: json, atomically: true, encoding: .utf8)
         let html = daemon.directory + "/report.html"
         _ = FileManager.default.createFile(atPath: html, contents: Data("old".utf8), attributes: [.posixPermissions: 0o644])
-        let report = try TestSupport.run(sondeExecutable, ["report", json, "-o", html], timeout: 60)
+        let report = try TestSupport.run(sondeExecutable, ["report", json, "--html", html], timeout: 60)
         XCTAssertEqual(report.status, 0, report.stderr)
         XCTAssertEqual(try mode(html), 0o600)
         XCTAssertTrue(daemon.isRunning)
@@ -89,7 +89,7 @@ final class DaemonSecurityTests: XCTestCase {
         XCTAssertGreaterThan(flood.count, 256, "the flood must exceed the daemon's descriptors")
 
         // While the flood holds its connections: the node's socket answers, the daemon lives.
-        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
+        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--daemon-socket", daemon.socket], timeout: 60)
         XCTAssertEqual(status.status, 0, status.stderr + daemon.log)
         XCTAssertTrue(daemon.isRunning, daemon.log)
 
@@ -105,7 +105,7 @@ final class DaemonSecurityTests: XCTestCase {
             try await certificates.api(user: "ops", port: port) { try await $0.status(.init()) }
         }
         XCTAssertNotNil(served, daemon.log)
-        let again = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
+        let again = try TestSupport.run(sondeExecutable, ["daemon", "status", "--daemon-socket", daemon.socket], timeout: 60)
         XCTAssertEqual(again.status, 0, again.stderr)
     }
 
@@ -133,7 +133,7 @@ final class DaemonSecurityTests: XCTestCase {
         held = []
         let recovered = try await eventually(timeout: .seconds(30)) { daemon.log.contains("recorder: working again") }
         XCTAssertTrue(recovered, daemon.log)
-        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--socket", daemon.socket], timeout: 60)
+        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--daemon-socket", daemon.socket], timeout: 60)
         XCTAssertEqual(status.status, 0, status.stderr + daemon.log)
         XCTAssertTrue(daemon.isRunning, daemon.log)
     }

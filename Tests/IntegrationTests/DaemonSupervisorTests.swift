@@ -11,7 +11,7 @@ import TestSupport
 /// daemon's agent socket.
 final class DaemonSupervisorTests: XCTestCase {
     override func setUp() async throws {
-        guard getuid() == 0 else { throw RootRequired() }
+        try requireRoot()
     }
 
     /// A daemon that records nothing and supervises on its own directory's socket with the

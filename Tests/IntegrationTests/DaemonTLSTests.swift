@@ -26,7 +26,7 @@ final class DaemonTLSTests: XCTestCase {
     }
 
     func testTCPAnswersClientsOfItsCAOnly() async throws {
-        guard getuid() == 0 else { throw RootRequired() }
+        try requireRoot()
         let daemon = try DaemonProcess(recording: [])
         defer { daemon.remove() }
         let d = daemon.directory
@@ -41,7 +41,7 @@ final class DaemonTLSTests: XCTestCase {
         try await daemon.start()
         XCTAssertTrue(daemon.log.contains("127.0.0.1:\(port) (mTLS)"), daemon.log)
 
-        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--address", "127.0.0.1:\(port)",
+        let status = try TestSupport.run(sondeExecutable, ["daemon", "status", "--daemon-address", "127.0.0.1:\(port)",
                                                                 "--tls-cert", d + "/client.pem", "--tls-key", d + "/client.key", "--tls-ca", d + "/ca.pem"])
         XCTAssertEqual(status.status, 0, status.stderr)
         XCTAssertTrue(status.stdout.contains("at 127.0.0.1:\(port) (mTLS)"), status.stdout)

@@ -39,7 +39,7 @@ import TestSupport
     }
 
     @Test func aRecordedContainerBecomesAPageChromiumRenders() async throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot()
         let id = UInt32.random(in: 0...UInt32.max)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-it-report-\(id)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -91,7 +91,7 @@ import TestSupport
         #expect(startup.outputText.contains("\"step\":\"accept\""), "startup capture: \(startup.outputText)\n\(startup.errorText)")
 
         let page = work.appendingPathComponent("report.html")
-        let made = try run(sondeExecutable, ["report", recording.path, "--startup", capture.path, "-o", page.path, "--title", "report \(server.name)"])
+        let made = try run(sondeExecutable, ["report", recording.path, "--startup", capture.path, "--html", page.path, "--title", "report \(server.name)"])
         #expect(made.status == 0, "\(made.stderr)")
         let html = try String(contentsOf: page, encoding: .utf8)
         #expect(html.contains("<h1>report \(server.name)</h1>"))

@@ -9,7 +9,7 @@ import TestSupport
 /// `sonde trace ptrace` against a real runc container whose program traces its own child.
 @Suite(.serialized) struct TracePtraceTests {
     @Test func attachPeekAndDetachShowRequestTargetAndResult() async throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-it-ptrace-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -17,7 +17,7 @@ import TestSupport
     }
 
     @Test func aServerContainerReachesEveryMilestoneInOrder() async throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot()
         let port = Int.random(in: 20_000...40_000)
         let gadget = try await RunningGadget.start(StartupGadget(), selector: ContainerSelector(runtimes: [.runc]))
         let server = try RuncContainer(prefix: "sonde-it-startup", args: ["nc", "-l", "-p", String(port)], hostNetwork: true)
@@ -68,7 +68,7 @@ import TestSupport
 /// without ever listening.
 @Suite(.serialized) struct StartupMonitorTests {
     @Test func aContainerThatNeverListensIsObservedWhenItEnds() async throws {
-        guard geteuid() == 0 else { throw RootRequired() }
+        try requireRoot()
         let histograms = StartupHistograms()
         let seen = Locked([StartupTimeline]())
         let ready = Locked(false)

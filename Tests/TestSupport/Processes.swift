@@ -95,3 +95,13 @@ public func executable(_ name: String) -> String {
 
 /// The `sonde` executable.
 public var sondeExecutable: String { executable("sonde") }
+
+/// Integration tests fail rather than skip without root, so that a run that could not exercise
+/// them never looks green. The one check they all make first.
+public func requireRoot() throws {
+    guard geteuid() == 0 else { throw RootRequired() }
+}
+
+public struct RootRequired: Error, CustomStringConvertible {
+    public var description: String { "integration tests need root: run scripts/test.sh as root" }
+}

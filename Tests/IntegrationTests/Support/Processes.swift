@@ -1,12 +1,6 @@
 import Foundation
 import TestSupport
 
-/// Thrown by a test's setUp when not run as root: integration tests fail rather than skip, so that
-/// a run that could not exercise them never looks green.
-struct RootRequired: Error, CustomStringConvertible {
-    var description: String { "integration tests need root: run scripts/test.sh as root" }
-}
-
 /// The names of the programs attached through a BPF link, one per link.
 func attachedPrograms() throws -> [String] {
     func json(_ arguments: [String]) throws -> [[String: Any]] {
