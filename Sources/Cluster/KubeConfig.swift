@@ -121,7 +121,7 @@ public struct KubeCredentials: Sendable {
         if let context { arguments += ["--context", context] }
         let json: Data
         do {
-            json = try RuntimeCommand(executable: kubectl, timeout: 20).run(arguments)
+            json = try ExternalCommand(executable: kubectl, timeout: 20).run(arguments)
         } catch {
             throw SondeError(.invalidArgument, "cannot read the kubeconfig: \(error.message)", hint: "check --kubeconfig / $KUBECONFIG and --context",
                              details: error.details)

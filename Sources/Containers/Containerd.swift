@@ -17,7 +17,7 @@ public struct ContainerdSource: ContainerSource {
     public let address: String
     /// Whether pod sandboxes (the "pause" container holding a pod's namespaces) are listed too.
     public let includeSandboxes: Bool
-    let run: RuntimeCommand.Runner
+    let run: ExternalCommand.Runner
     let records = MetadataCache<ContainerdRecord>()
 
     /// - Parameters:
@@ -28,11 +28,11 @@ public struct ContainerdSource: ContainerSource {
         self.runcRoot = runcRoot
         self.address = address
         self.includeSandboxes = includeSandboxes
-        self.run = RuntimeCommand(executable: ctr, timeout: timeout).run
+        self.run = ExternalCommand(executable: ctr, timeout: timeout).run
     }
 
     /// For tests: `run` stands in for ctr and gets its arguments.
-    init(runcRoot: String, address: String, includeSandboxes: Bool = false, run: @escaping RuntimeCommand.Runner) {
+    init(runcRoot: String, address: String, includeSandboxes: Bool = false, run: @escaping ExternalCommand.Runner) {
         self.runcRoot = runcRoot
         self.address = address
         self.includeSandboxes = includeSandboxes

@@ -75,11 +75,9 @@ struct AdviseSeccompProfile: AsyncParsableCommand {
                 advisor.forgetUnselected()
             }
         }
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
         let stats: GadgetStats
         do {
-            stats = try await task.value
+            stats = try await task.valueUntilStopped()
         } catch {
             watcher.cancel()
             throw error

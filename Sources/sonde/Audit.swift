@@ -103,9 +103,7 @@ struct AuditCommand: AsyncParsableCommand {
                 Output.notice("auditing with \(ruleSet.rules.count) rules; gadgets: \(gadgets.isEmpty ? "none" : gadgets.joined(separator: ", "))")
             }, alert: { alert in if alert.severity >= minSeverity { writer.write(alert) } }, notice: { Output.notice($0) })
         }
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
-        let summary = try await task.value
+        let summary = try await task.valueUntilStopped()
         supervisorEvents?.task.cancel()
         if let dropped = supervisorEvents?.dropped.value, dropped > 0 {
             Output.notice("warning: supervise: \(dropped) decisions not audited: the audit fell behind the daemon's stream")

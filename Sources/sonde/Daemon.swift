@@ -52,9 +52,7 @@ struct DaemonRun: AsyncParsableCommand {
         let task = Task { [settings] in
             try await NodeDaemon.run(config: settings, notice: { Output.notice($0) })
         }
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
-        try await task.value
+        try await task.valueUntilStopped()
         Output.notice("daemon stopped; recording goes on in the kernel (`sonde record stop` ends it)")
     }
 }
@@ -148,10 +146,8 @@ struct DaemonTrace: AsyncParsableCommand {
             }
         }
         // Ctrl-C cancels the call; the daemon then ends the gadget and detaches its programs.
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
         do {
-            if let summary = try await task.value { Output.notice("warning: " + summary) }
+            if let summary = try await task.valueUntilStopped() { Output.notice("warning: " + summary) }
         } catch {
             if task.isCancelled { return }
             throw error as? SondeError ?? SondeError(.system, "\(error)")
@@ -206,10 +202,8 @@ struct DaemonSuperviseEvents: AsyncParsableCommand {
                 }
             }
         }
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
         do {
-            _ = try await task.value
+            _ = try await task.valueUntilStopped()
         } catch {
             if task.isCancelled { return }
             throw error as? SondeError ?? SondeError(.system, "\(error)")

@@ -34,9 +34,7 @@ enum GadgetRunner {
             try await session.run(ready: { writer.header() }, sink: { writer.write($0) }, flush: { writer.flush() })
         }
         running.withLock { $0 = task }
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
-        let stats = try await task.value
+        let stats = try await task.valueUntilStopped()
         writer.flush()
         if let summary = stats.lossSummary { Output.notice("warning: " + summary) }
     }
@@ -93,6 +91,16 @@ final class EventWriter: @unchecked Sendable {
             closed = true
             onClosed()
         }
+    }
+}
+
+extension Task where Failure == any Error {
+    /// The task's value, with SIGINT and SIGTERM cancelling it meanwhile: how every long-running
+    /// command stops cleanly (a gadget detaches and reports its losses, the daemon ends its streams).
+    func valueUntilStopped() async throws -> Success {
+        let signals = StopSignals { self.cancel() }
+        defer { signals.cancel() }
+        return try await value
     }
 }
 

@@ -115,11 +115,9 @@ struct RecordStart: AsyncParsableCommand {
                 Output.notice("recording \(container.name) (\(container.runtime))")
             }
         } }
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
         // Stopped by `sonde record stop`: ending this process lets its links (the recorder's
         // cgroup and exit programs) go with it.
-        if try await task.value == .finished {
+        if try await task.valueUntilStopped() == .finished {
             Output.notice("recording goes on in the kernel; `sonde record dump -c NAME` reads it, `sonde record stop` ends it")
         }
     }

@@ -106,10 +106,8 @@ struct TopContainers: AsyncParsableCommand {
             }
         }
         running.withLock { $0 = task }
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
         do {
-            try await task.value
+            try await task.valueUntilStopped()
         } catch is CancellationError {
         }
     }

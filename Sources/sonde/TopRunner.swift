@@ -92,11 +92,9 @@ enum TopRunner {
                 throw error
             }
         }
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
         let stats: GadgetStats
         do {
-            stats = try await task.value
+            stats = try await task.valueUntilStopped()
         } catch {
             ticker.cancel()
             throw error

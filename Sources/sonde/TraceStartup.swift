@@ -45,9 +45,7 @@ struct TraceStartup: AsyncParsableCommand {
                                   flush: { writer.flush() })
         }
         running.withLock { $0 = task }
-        let signals = StopSignals { task.cancel() }
-        defer { signals.cancel() }
-        let stats = try await task.value
+        let stats = try await task.valueUntilStopped()
         let now = BootClock().wallNanoseconds(boot: BootClock.nowBootNanoseconds())
         show(tracker.withLock { $0.finish(at: now) })
         writer.flush()

@@ -95,7 +95,7 @@ final class FakeCLI: Sendable {
 
     init(answer: @escaping @Sendable ([String]) throws(SondeError) -> Data) { self.answer = answer }
 
-    var runner: RuntimeCommand.Runner {
+    var runner: ExternalCommand.Runner {
         { (arguments: [String]) throws(SondeError) -> Data in
             self.calls.withLock { $0.append(arguments) }
             return try self.answer(arguments)

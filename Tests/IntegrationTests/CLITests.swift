@@ -6,20 +6,19 @@ import TestSupport
 @Suite(.serialized) struct CLITests {
     @Test func jsonLinesFromARealContainer() async throws {
         let marker = "json-marker-\(UInt32.random(in: 0...9999))"
-        // The container waits until sonde is tracing, execs, and ends; sonde stops at its timeout.
+        // The container execs the marker until the test has seen it traced (so sonde is attached,
+        // however long that took), then execs a missing file and waits.
         let c = try RuncContainer(prefix: "sonde-it-cli", args: [
-            "sh", "-c", "while [ ! -e /tmp/go ]; do usleep 20000; done; /bin/true \(marker); /missing",
+            "sh", "-c", "while [ ! -e /tmp/go ]; do /bin/true \(marker); usleep 50000; done; /missing; sleep 60",
         ])
         defer { c.remove() }
         try c.start()
-        let output = Locked((status: Int32(-1), stdout: "", stderr: ""))
-        let sonde = Task.detached {
-            output.set(try run(sondeExecutable, ["trace", "exec", "-c", c.name, "-o", "json", "--timeout", "6"]))
-        }
-        try await Task.sleep(for: .seconds(3)) // sonde attaches well within this
+        let sonde = try BackgroundCommand(sondeExecutable, ["trace", "exec", "-c", c.name, "-o", "json"])
+        #expect(try await eventually(timeout: .seconds(60)) { sonde.stdout.contains(marker) }, "\(sonde.stderr)")
         FileManager.default.createFile(atPath: c.rootfs.appendingPathComponent("tmp/go").path, contents: nil)
-        try await sonde.value
-        let result = output.get()
+        #expect(try await eventually(timeout: .seconds(60)) { sonde.stdout.contains("\"/missing\"") }, "\(sonde.stderr)")
+        let status = sonde.interrupt()
+        let result = (status: status, stdout: sonde.stdout, stderr: sonde.stderr)
         #expect(result.status == 0, "\(result.stderr)")
         let objects = result.stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]

@@ -1,4 +1,5 @@
 @testable import Containers
+@testable import LinuxKit
 import DaemonAPI
 import Foundation
 import XCTest
@@ -20,10 +21,10 @@ final class DaemonContainerdTests: XCTestCase {
         return !running
     }
 
-    /// Through RuntimeCommand, as the live tests do: Foundation's Process would wait for the
+    /// Through ExternalCommand, as the live tests do: Foundation's Process would wait for the
     /// containerd the script leaves running (it inherits what Process watches for the exit).
     static func script(_ arguments: [String]) throws {
-        _ = try RuntimeCommand(executable: "/bin/bash", timeout: 600)
+        _ = try ExternalCommand(executable: "/bin/bash", timeout: 600)
             .run([packageRoot.appendingPathComponent("scripts/setup-containerd.sh").path] + arguments)
     }
 

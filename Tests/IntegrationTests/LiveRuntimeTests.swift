@@ -19,7 +19,7 @@ enum Live {
     /// Runs a command to completion (setup scripts may apt-get install: minutes) and returns its output.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], timeout: Double = 600) throws -> String {
-        let output = try RuntimeCommand(executable: executable, timeout: timeout).run(arguments)
+        let output = try ExternalCommand(executable: executable, timeout: timeout).run(arguments)
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

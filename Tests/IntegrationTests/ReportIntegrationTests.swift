@@ -7,37 +7,6 @@ import TestSupport
 /// headless Chromium and the PNG checked for content.
 @Suite(.serialized) struct ReportIntegrationTests {
     /// A background process whose output goes to files; ended by pid.
-    final class Background {
-        let process = Process()
-        let stdout: URL, stderr: URL
-
-        init(_ executable: String, _ arguments: [String], in directory: URL, name: String, environment: [String: String]? = nil) throws {
-            stdout = directory.appendingPathComponent("\(name).out")
-            stderr = directory.appendingPathComponent("\(name).err")
-            FileManager.default.createFile(atPath: stdout.path, contents: nil)
-            FileManager.default.createFile(atPath: stderr.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            if let environment { process.environment = environment }
-            process.standardOutput = try FileHandle(forWritingTo: stdout)
-            process.standardError = try FileHandle(forWritingTo: stderr)
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        }
-
-        var errorText: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
-        var outputText: String { (try? String(contentsOf: stdout, encoding: .utf8)) ?? "" }
-
-        /// SIGINT (a clean stop), then SIGKILL if it does not end in time.
-        func stop(within seconds: Double = 20) async throws {
-            if process.isRunning { kill(process.processIdentifier, SIGINT) }
-            if !(try await eventually(timeout: .seconds(seconds)) { !self.process.isRunning }) {
-                kill(process.processIdentifier, SIGKILL)
-            }
-            process.waitUntilExit()
-        }
-    }
-
     @Test func aRecordedContainerBecomesAPageChromiumRenders() async throws {
         try requireRoot()
         let id = UInt32.random(in: 0...UInt32.max)
@@ -47,18 +16,16 @@ import TestSupport
         let location = ["--pin-directory", "/sys/fs/bpf/sonde-it-report-\(id)", "--state-directory", work.appendingPathComponent("state").path]
         defer { _ = try? run(sondeExecutable, ["record", "stop"] + location, timeout: 30) }
 
-        let recorder = try Background(sondeExecutable, ["record", "start", "--runtime", "runc", "--timeout", "60"] + location,
-                                      in: work, name: "record")
-        let startup = try Background(sondeExecutable, ["trace", "startup", "--runtime", "runc", "-o", "json", "--timeout", "90"],
-                                     in: work, name: "startup")
+        let recorder = try BackgroundCommand(sondeExecutable, ["record", "start", "--runtime", "runc", "--timeout", "60"] + location)
+        let startup = try BackgroundCommand(sondeExecutable, ["trace", "startup", "--runtime", "runc", "-o", "json", "--timeout", "90"])
         defer {
             if recorder.process.isRunning { kill(recorder.process.processIdentifier, SIGKILL) }
             if startup.process.isRunning { kill(startup.process.processIdentifier, SIGKILL) }
         }
         let ready = try await eventually(timeout: .seconds(60)) {
-            recorder.errorText.contains("flight recorder started") && startup.errorText.contains("following new containers")
+            recorder.stderr.contains("flight recorder started") && startup.stderr.contains("following new containers")
         }
-        #expect(ready, "record: \(recorder.errorText)\nstartup: \(startup.errorText)")
+        #expect(ready, "record: \(recorder.stderr)\nstartup: \(startup.stderr)")
 
         // A server that answers one connection, then a little work with a failure in it.
         let port = Int.random(in: 20_000...40_000)
@@ -72,7 +39,7 @@ import TestSupport
         let followed = try await eventually(timeout: .seconds(30)) {
             ((try? run(sondeExecutable, ["record", "list"] + location, timeout: 10))?.stdout.contains(server.name)) ?? false
         }
-        #expect(followed, "the recorder did not take \(server.name): \(recorder.errorText)")
+        #expect(followed, "the recorder did not take \(server.name): \(recorder.stderr)")
         let connected = try await eventually(timeout: .seconds(30)) {
             ((try? run("/bin/sh", ["-c", "echo hello | /bin/busybox nc 127.0.0.1 \(port)"], timeout: 10))?.status ?? 1) == 0
         }
@@ -81,14 +48,14 @@ import TestSupport
         _ = try await eventually(timeout: .seconds(20)) {
             ((try? run("/usr/sbin/runc", ["state", server.name]))?.stdout.contains("\"stopped\"") ?? false)
         }
-        try await startup.stop()
+        startup.interrupt()
         let dump = try run(sondeExecutable, ["record", "dump", "-c", server.name, "-o", "json"] + location, timeout: 60)
         #expect(dump.status == 0, "\(dump.stderr)")
-        try await recorder.stop()
+        recorder.interrupt()
         let recording = work.appendingPathComponent("recording.json"), capture = work.appendingPathComponent("startup.json")
         try dump.stdout.write(to: recording, atomically: true, encoding: .utf8)
-        try startup.outputText.write(to: capture, atomically: true, encoding: .utf8)
-        #expect(startup.outputText.contains("\"step\":\"accept\""), "startup capture: \(startup.outputText)\n\(startup.errorText)")
+        try startup.stdout.write(to: capture, atomically: true, encoding: .utf8)
+        #expect(startup.stdout.contains("\"step\":\"accept\""), "startup capture: \(startup.stdout)\n\(startup.stderr)")
 
         let page = work.appendingPathComponent("report.html")
         let made = try run(sondeExecutable, ["report", recording.path, "--startup", capture.path, "--html", page.path, "--title", "report \(server.name)"])
@@ -108,14 +75,14 @@ import TestSupport
 
         // Headless Chromium, with its own HOME; bounded, killed by pid if it hangs.
         let png = work.appendingPathComponent("report.png")
-        let chromium = try Background("/usr/bin/chromium", [
+        let chromium = try BackgroundCommand("/usr/bin/chromium", [
             "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--screenshot=\(png.path)",
             "--window-size=1280,1400", "file://\(page.path)",
-        ], in: work, name: "chromium", environment: ["HOME": work.path, "PATH": "/usr/bin:/bin"])
+        ], environment: ["HOME": work.path, "PATH": "/usr/bin:/bin"])
         let finished = try await eventually(timeout: .seconds(120)) { !chromium.process.isRunning }
         if !finished { kill(chromium.process.processIdentifier, SIGKILL) }
         chromium.process.waitUntilExit()
-        #expect(finished, "chromium did not finish: \(chromium.errorText)")
+        #expect(finished, "chromium did not finish: \(chromium.stderr)")
         let stats = try run("/usr/bin/python3", [packageRoot.appendingPathComponent("scripts/png-stats.py").path, png.path], timeout: 120)
         #expect(stats.status == 0, "\(stats.stderr)")
         let numbers = stats.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }

@@ -5,16 +5,18 @@ import TestSupport
 /// `sonde top containers` end to end: a container that burns a CPU and one that holds memory,
 /// shown with their usage and pressure from their cgroup files.
 @Suite(.serialized) struct TopContainersTests {
-    @Test func showsCPUMemoryAndPressureOfRealContainers() throws {
+    @Test func showsCPUMemoryAndPressureOfRealContainers() async throws {
         // One busy loop: about one CPU. The other writes 48 MiB into /dev/shm (tmpfs: the pages
         // are charged to the writer's memory cgroup) and sleeps.
         let burner = try RuncContainer(prefix: "sonde-it-topct-cpu", args: ["sh", "-c", "while :; do :; done"])
         let holder = try RuncContainer(prefix: "sonde-it-topct-mem",
-                                       args: ["sh", "-c", "dd if=/dev/zero of=/dev/shm/fill bs=1048576 count=48; sleep 3600"])
+                                       args: ["sh", "-c", "dd if=/dev/zero of=/dev/shm/fill bs=1048576 count=48; touch /tmp/filled; sleep 3600"])
         defer { burner.remove(); holder.remove() }
         try burner.start()
         try holder.start()
-        Thread.sleep(forTimeInterval: 3) // let the holder fill its memory and PSI take in the burner
+        // The holder's memory is charged once its dd has ended, which it says with a file.
+        let filled = holder.rootfs.appendingPathComponent("tmp/filled").path
+        #expect(try await eventually(timeout: .seconds(60)) { FileManager.default.fileExists(atPath: filled) })
 
         let result = try run(sondeExecutable, ["top", "containers", "-c", burner.name, "-c", holder.name, "-o", "json",
                                                "--interval", "1", "--timeout", "3.5"], timeout: 60)

@@ -4,11 +4,17 @@ import TestSupport
 
 /// `sonde top tcp` end to end (the CLI, in JSON) on runc containers moving known amounts of data.
 @Suite(.serialized) struct TopTcpTests {
-    /// 300000 bytes from a client to a server on the container's loopback, IPv4.
+    /// Until /tmp/go exists, small exchanges on port+1 (so the test sees when sonde counts); then
+    /// `bytes` bytes from a client to a server on the container's loopback, IPv4.
     static func script(port: Int, bytes: Int) -> [String] {
-        ["sh", "-c", "ip link set lo up; while [ ! -e /tmp/go ]; do usleep 20000; done; " +
+        ["sh", "-c", "ip link set lo up; while [ ! -e /tmp/go ]; do " +
+            "sleep 1 | nc -l -p \(port + 1) > /dev/null & usleep 100000; echo warm | nc 127.0.0.1 \(port + 1); wait; done; " +
             "sleep 3 | nc -l -p \(port) > /tmp/got & usleep 300000; head -c \(bytes) /dev/zero | nc 127.0.0.1 \(port); " +
-            "wait; sleep 5"]
+            "wait; sleep 60"]
+    }
+
+    static func rows(_ output: String) -> [[String: Any]] {
+        output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
     @Test func bytesPerConnectionOfTheSelectedContainer() async throws {
@@ -17,16 +23,23 @@ import TestSupport
         defer { a.remove(); b.remove() }
         try a.start()
         try b.start()
-        let sonde = Task.detached {
-            try run(sondeExecutable, ["top", "tcp", "-c", a.name, "-o", "json", "--interval", "0.5", "--timeout", "6", "--max-rows", "0"])
-        }
-        try await Task.sleep(for: .seconds(2))
+        let sonde = try BackgroundCommand(sondeExecutable, ["top", "tcp", "-c", a.name, "-o", "json", "--interval", "0.5", "--max-rows", "0"])
+        // Counting once a's warm-up connections show; then both move their data.
+        let counting = try await eventually(timeout: .seconds(60)) { Self.rows(sonde.stdout).contains { $0["dport"] as? Int == 7101 } }
+        #expect(counting, "\(sonde.stderr)")
         for c in [a, b] { FileManager.default.createFile(atPath: c.rootfs.appendingPathComponent("tmp/go").path, contents: nil) }
-        let result = try await sonde.value
-        #expect(result.status == 0, "\(result.stderr)")
-        let rows = try result.stdout.split(separator: "\n").map {
-            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        // Both servers got everything (b's while sonde ran: it must not show), and a's counts are in.
+        let moved = try await eventually(timeout: .seconds(60)) {
+            let got = { (c: RuncContainer) in (try? FileManager.default.attributesOfItem(atPath: c.rootfs.appendingPathComponent("tmp/got").path)[.size] as? Int) ?? 0 }
+            return got(a) == 300_000 && got(b) == 5_000
+                && Self.rows(sonde.stdout).filter { $0["sport"] as? Int == 7100 }.reduce(0) { $0 + ($1["received"] as? Int ?? 0) } == 300_000
         }
+        #expect(moved, "\(sonde.stdout)\n\(sonde.stderr)")
+        let status = sonde.interrupt()
+        let result = (status: status, stdout: sonde.stdout, stderr: sonde.stderr)
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = Self.rows(result.stdout)
+        #expect(rows.count == result.stdout.split(separator: "\n").count, "every line is one JSON object")
         #expect(!rows.isEmpty, "\(result.stderr)")
         for row in rows {
             #expect((row["container"] as? [String: Any])?["name"] as? String == a.name)

@@ -105,3 +105,57 @@ public func requireRoot() throws {
 public struct RootRequired: Error, CustomStringConvertible {
     public var description: String { "integration tests need root: run scripts/test.sh as root" }
 }
+
+/// A command running in the background with its output in files, read while it runs.
+public final class BackgroundCommand: @unchecked Sendable { // Process is thread-safe; the URLs are constants
+    public let process = Process()
+    let directory: URL
+    var stdoutURL: URL { directory.appendingPathComponent("stdout") }
+    var stderrURL: URL { directory.appendingPathComponent("stderr") }
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-bg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var stdout: String { String(decoding: (try? Data(contentsOf: stdoutURL)) ?? Data(), as: UTF8.self) }
+    public var stderr: String { String(decoding: (try? Data(contentsOf: stderrURL)) ?? Data(), as: UTF8.self) }
+    public var isRunning: Bool { process.isRunning }
+
+    /// Waits for it to end (killing it after `timeout`); returns its exit status.
+    @discardableResult
+    public func wait(timeout: TimeInterval = 60) -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { stop(signal: SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// SIGINT, as Ctrl-C (a clean stop), then SIGKILL if it has not ended within `seconds`;
+    /// returns its exit status.
+    @discardableResult
+    public func interrupt(within seconds: TimeInterval = 20) -> Int32 {
+        stop(signal: SIGINT)
+        return wait(timeout: seconds)
+    }
+
+    /// Sends `signal` to it (by its pid) if it still runs.
+    public func stop(signal: Int32 = SIGTERM) {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+    }
+
+    deinit {
+        stop(signal: SIGKILL)
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
