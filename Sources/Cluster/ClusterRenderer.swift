@@ -51,8 +51,9 @@ public struct ClusterRenderer: Sendable {
                 let name: String = "\"pod_container\":" + JSONRenderer.quote(container.container.name) + ","
                 return (prefix + name + line.dropFirst(), nil)
             }
-        case .ready:
-            return (nil, nil)
+        case .ready(let node):
+            // On stderr, so that a script (or a test) knows the node's events flow from here on.
+            return (nil, "kubectl-sonde: node \(FieldText.printable(node)): streaming")
         case .notice(let node, let text):
             return (nil, "kubectl-sonde: node \(FieldText.printable(node)): \(FieldText.printable(text))")
         case .nodeFailed(let node, let reason):

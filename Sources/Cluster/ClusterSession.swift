@@ -27,14 +27,8 @@ public enum ClusterSession {
                 if let err { printLine(STDERR_FILENO, err) }
             }
         }
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
-        defer { for source in signals { source.cancel() } }
+        let signals = StopSignals { task.cancel() }
+        defer { signals.cancel() }
         await task.value
         let failed = state.failed
         if !failed.isEmpty {

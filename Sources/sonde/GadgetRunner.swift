@@ -104,22 +104,3 @@ extension Task where Failure == any Error {
     }
 }
 
-/// Turns SIGINT and SIGTERM into a clean stop (the gadget detaches and reports its losses).
-/// `sources` is written once in init and only read after: safe to share.
-final class StopSignals: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-
-    init(onStop: @escaping @Sendable () -> Void) {
-        sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: onStop)
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() {
-        for source in sources { source.cancel() }
-    }
-}

@@ -31,11 +31,15 @@ import TestSupport
         }
 
         func plugin(_ arguments: [String], timeout: TimeInterval = 90, path: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-            let environment = path.map { ["PATH=" + $0] } ?? []
-            return try run("/usr/bin/env", environment + [executable("kubectl-sonde")] + arguments + [
+            try run("/usr/bin/env", pluginCommand(arguments, path: path), timeout: timeout)
+        }
+
+        /// `env [PATH=...] kubectl-sonde ARGUMENTS` with this cluster's file and certificates.
+        func pluginCommand(_ arguments: [String], path: String? = nil) -> [String] {
+            (path.map { ["PATH=" + $0] } ?? []) + [executable("kubectl-sonde")] + arguments + [
                 "--cluster-file", clusterFile, "--tls-cert", certificates + "/client.pem", "--tls-key", certificates + "/client.key",
                 "--tls-ca", certificates + "/ca.pem",
-            ], timeout: timeout)
+            ]
         }
     }
 
@@ -269,9 +273,13 @@ import TestSupport
             nodeObjects.append(Fixture.node(node.name, address: node.address))
         }
         try Fixture.write(pods: pods, nodes: nodeObjects, to: cluster.clusterFile)
-        try await Task.sleep(for: .seconds(1))
 
-        let text = try cluster.plugin(["record", "dump", "-n", "ops", "-l", "app=rec"])
+        // Dumped again until both containers have written their marker (they run from now on).
+        var text = (status: Int32(-1), stdout: "", stderr: "")
+        _ = try await eventually(timeout: .seconds(60)) {
+            text = (try? cluster.plugin(["record", "dump", "-n", "ops", "-l", "app=rec"])) ?? text
+            return (0..<2).allSatisfy { index in text.stdout.contains("write(1, \"marker-of-node-\(index)\\n\"") }
+        }
         #expect(text.status == 0, "\(text.stderr)")
         for index in 0..<2 {
             let marker = text.stdout.split(separator: "\n").first { $0.contains("write(1, \"marker-of-node-\(index)\\n\"") }
@@ -337,7 +345,7 @@ import TestSupport
             try await node.startDaemon(certificates: cluster.certificates, supervising: policy)
             // Allowed (char 1:3), then refused (block 8:0), once the plugin watches.
             let container = try TestContainer(prefix: "sonde-cl-sv-\(index)",
-                                              script: "sleep 2; mknod /root/null c 1 3; mknod /root/disk b 8 0; sleep 600")
+                                              script: "mknod /root/null c 1 3; mknod /root/disk b 8 0; sleep 600")
             try container.supervise(socket: node.agentSocket, metadata: "cluster-test")
             cluster.containers.append(container)
             pods.append(Fixture.pod("dev-\(index)", namespace: "ops", node: node.name, hostIP: node.address, labels: ["app": "dev"],
@@ -346,11 +354,16 @@ import TestSupport
         }
         try Fixture.write(pods: pods, nodes: nodeObjects, to: cluster.clusterFile)
 
-        // The plugin subscribes first; the containers start while it watches.
-        let watching = Task.detached { [cluster] in try cluster.plugin(["supervise-events", "-n", "ops", "-o", "json", "--timeout", "8"]) }
-        try await Task.sleep(for: .seconds(2))
+        // The plugin subscribes first (each node says when it streams); the containers start while it watches.
+        let watching = try BackgroundCommand("/usr/bin/env", cluster.pluginCommand(["supervise-events", "-n", "ops", "-o", "json"]))
+        let streaming = try await eventually(timeout: .seconds(60)) {
+            (0..<2).allSatisfy { watching.stderr.contains("node node-\($0): streaming") }
+        }
+        #expect(streaming, "\(watching.stderr)")
         for container in cluster.containers { try container.start() }
-        let result = try await watching.value
+        #expect(try await eventually(timeout: .seconds(60)) { watching.stdout.split(separator: "\n").count >= 4 }, "\(watching.stdout)")
+        let status = watching.interrupt()
+        let result = (status: status, stdout: watching.stdout, stderr: watching.stderr)
         #expect(result.status == 0, "\(result.stderr)")
         var verdicts: [String: [String]] = [:]
         for line in result.stdout.split(separator: "\n") {

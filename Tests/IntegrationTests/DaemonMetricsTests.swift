@@ -80,7 +80,9 @@ import TestSupport
         let second = try SyscallWorkload.container(prefix: "sonde-it-start", ok: 0, failing: 0)
         defer { second.remove() }
         try second.start()
-        try await Task.sleep(for: .seconds(1.5)) // identified by the daemon before it goes
+        // Identified by the daemon (its series appear) before it goes.
+        let known = try await eventually(timeout: .seconds(30)) { ((try? Self.scrape(address)) ?? "").contains(second.name) }
+        #expect(known, "\(daemon.log)")
         second.remove()
         let timed = try await eventually(timeout: .seconds(30)) {
             ((try? Self.scrape(address)) ?? "").split(separator: "\n").contains {
