@@ -62,53 +62,49 @@ public struct KubeCredentials: Sendable {
     /// The current context of a kubeconfig, as JSON (`kubectl config view --raw --minify --flatten
     /// -o json` gives it, with every referenced file embedded as base64 data).
     public static func fromKubeconfigJSON(_ data: Data, origin: String) throws(SondeError) -> KubeCredentials {
-        let root: [String: Any]
-        do {
-            guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw CocoaError(.coderReadCorrupt) }
-            root = parsed
-        } catch {
+        guard let root = (try? JSONValue.parse(data))?.object else {
             throw SondeError(.malformedInput, "\(origin) is not a kubeconfig (JSON expected)")
         }
-        let currentName = root["current-context"] as? String ?? ""
-        func named(_ list: String, _ name: String?) -> [String: Any]? {
-            let entries = root[list] as? [[String: Any]] ?? []
-            let entry = name.flatMap { n in entries.first { $0["name"] as? String == n } } ?? (entries.count == 1 ? entries.first : nil)
+        let currentName = root["current-context"]?.string ?? ""
+        func named(_ list: String, _ name: String?) -> [String: JSONValue]? {
+            let entries = root[list]?.array?.compactMap(\.object) ?? []
+            let entry = name.flatMap { n in entries.first { $0["name"]?.string == n } } ?? (entries.count == 1 ? entries.first : nil)
             return entry
         }
-        guard let contextEntry = named("contexts", currentName), let context = contextEntry["context"] as? [String: Any] else {
+        guard let contextEntry = named("contexts", currentName), let context = contextEntry["context"]?.object else {
             throw SondeError(.invalidArgument, "\(origin): no current context", hint: "kubectl config use-context NAME")
         }
-        let contextName = contextEntry["name"] as? String ?? currentName
-        guard let clusterEntry = named("clusters", context["cluster"] as? String), let cluster = clusterEntry["cluster"] as? [String: Any],
-              let server = cluster["server"] as? String else {
+        let contextName = contextEntry["name"]?.string ?? currentName
+        guard let clusterEntry = named("clusters", context["cluster"]?.string), let cluster = clusterEntry["cluster"]?.object,
+              let server = cluster["server"]?.string else {
             throw SondeError(.invalidArgument, "\(origin): context \(contextName) names no cluster with a server")
         }
-        let user = named("users", context["user"] as? String)?["user"] as? [String: Any] ?? [:]
+        let user = named("users", context["user"]?.string)?["user"]?.object ?? [:]
         if user["exec"] != nil || user["auth-provider"] != nil {
             throw SondeError(.invalidArgument, "\(origin): context \(contextName) authenticates with an exec or auth-provider plugin, which kubectl-sonde does not run",
                              hint: "use a context with a client certificate or a token, or run `kubectl proxy` and pass --server http://127.0.0.1:8001")
         }
-        func decoded(_ object: [String: Any], _ dataKey: String, _ fileKey: String) throws(SondeError) -> [UInt8]? {
-            if let base64 = object[dataKey] as? String {
+        func decoded(_ object: [String: JSONValue], _ dataKey: String, _ fileKey: String) throws(SondeError) -> [UInt8]? {
+            if let base64 = object[dataKey]?.string {
                 guard let bytes = Data(base64Encoded: base64, options: .ignoreUnknownCharacters) else {
                     throw SondeError(.malformedInput, "\(origin): \(dataKey) is not base64")
                 }
                 return Array(bytes)
             }
-            if let path = object[fileKey] as? String { return Array(try Files.readData(path)) }
+            if let path = object[fileKey]?.string { return Array(try Files.readData(path)) }
             return nil
         }
-        var token = user["token"] as? String
-        if token == nil, let file = user["tokenFile"] as? String {
+        var token = user["token"]?.string
+        if token == nil, let file = user["tokenFile"]?.string {
             token = String(decoding: try Files.readData(file), as: UTF8.self).trimmingWhitespace
         }
         return try KubeCredentials(server: server,
                                    certificateAuthority: try decoded(cluster, "certificate-authority-data", "certificate-authority"),
-                                   insecureSkipTLSVerify: cluster["insecure-skip-tls-verify"] as? Bool ?? false,
+                                   insecureSkipTLSVerify: cluster["insecure-skip-tls-verify"]?.bool ?? false,
                                    clientCertificate: try decoded(user, "client-certificate-data", "client-certificate"),
                                    clientKey: try decoded(user, "client-key-data", "client-key"),
                                    bearerToken: token,
-                                   namespace: (context["namespace"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "default",
+                                   namespace: context["namespace"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "default",
                                    origin: "kubeconfig context \(contextName)")
     }
 

@@ -148,39 +148,45 @@ public protocol KubernetesAPI: Sendable {
 /// cluster mode uses are read; anything else in the objects is ignored, as kubectl does.
 public enum KubeDecoder {
     public static func podList(_ data: Data) throws(SondeError) -> (pods: [KubePod], resourceVersion: String) {
-        let root = try object(data, what: "pod list")
+        try podList(try object(data, what: "pod list"))
+    }
+
+    static func podList(_ root: [String: JSONValue]) throws(SondeError) -> (pods: [KubePod], resourceVersion: String) {
         try expectKind(root, "PodList")
-        let items = root["items"] as? [Any] ?? []
         var pods: [KubePod] = []
-        for item in items { pods.append(try pod(item)) }
-        let version = (root["metadata"] as? [String: Any])?["resourceVersion"] as? String ?? ""
-        return (pods, version)
+        for item in root["items"]?.array ?? [] { pods.append(try pod(item)) }
+        return (pods, root["metadata"]?["resourceVersion"]?.string ?? "")
     }
 
     public static func nodeList(_ data: Data) throws(SondeError) -> [KubeNode] {
-        let root = try object(data, what: "node list")
+        try nodeList(try object(data, what: "node list"))
+    }
+
+    static func nodeList(_ root: [String: JSONValue]) throws(SondeError) -> [KubeNode] {
         try expectKind(root, "NodeList")
         var nodes: [KubeNode] = []
-        for item in root["items"] as? [Any] ?? [] { nodes.append(try node(item)) }
+        for item in root["items"]?.array ?? [] { nodes.append(try node(item)) }
         return nodes
     }
 
     /// One line of a watch stream: `{"type":"ADDED","object":{...}}`.
     public static func watchEvent(_ line: Data) throws(SondeError) -> PodWatchEvent {
-        let root = try object(line, what: "watch event")
-        guard let type = root["type"] as? String, let object = root["object"] else {
-            throw SondeError(.malformedInput, "watch event without type or object: \(preview(line))")
+        try watchEvent(try object(line, what: "watch event"), preview: preview(line))
+    }
+
+    static func watchEvent(_ root: [String: JSONValue], preview: String) throws(SondeError) -> PodWatchEvent {
+        guard let type = root["type"]?.string, let object = root["object"] else {
+            throw SondeError(.malformedInput, "watch event without type or object: \(preview)")
         }
         switch type {
         case "ADDED": return .added(try pod(object))
         case "MODIFIED": return .modified(try pod(object))
         case "DELETED": return .deleted(try pod(object))
         case "BOOKMARK":
-            let version = ((object as? [String: Any])?["metadata"] as? [String: Any])?["resourceVersion"] as? String ?? ""
-            return .bookmark(resourceVersion: version)
+            return .bookmark(resourceVersion: object["metadata"]?["resourceVersion"]?.string ?? "")
         case "ERROR":
             // The server ends a watch this way, e.g. 410 Gone when the resource version is too old.
-            throw statusError((object as? [String: Any]) ?? [:], httpStatus: nil)
+            throw statusError(object.object ?? [:], httpStatus: nil)
         default:
             throw SondeError(.malformedInput, "watch event of unknown type '\(type)'")
         }
@@ -188,16 +194,17 @@ public enum KubeDecoder {
 
     /// The error of a non-2xx answer: its `Status` object when it sent one, else the HTTP status.
     public static func failure(status: Int, body: Data) -> SondeError {
-        if let root = try? JSONSerialization.jsonObject(with: body) as? [String: Any], root["kind"] as? String == "Status" {
+        if let root = (try? JSONValue.parse(body))?.object, root["kind"]?.string == "Status" {
             return statusError(root, httpStatus: status)
         }
-        return statusError(["code": status, "message": String(decoding: body.prefix(200), as: UTF8.self)], httpStatus: status)
+        return statusError(["code": .number(Double(status)), "message": .string(String(decoding: body.prefix(200), as: UTF8.self))],
+                           httpStatus: status)
     }
 
-    static func statusError(_ status: [String: Any], httpStatus: Int?) -> SondeError {
-        let code = (status["code"] as? Int) ?? httpStatus ?? 0
-        let reason = status["reason"] as? String ?? ""
-        let message = status["message"] as? String ?? ""
+    static func statusError(_ status: [String: JSONValue], httpStatus: Int?) -> SondeError {
+        let code = status["code"]?.integer.map { Int($0) } ?? httpStatus ?? 0
+        let reason = status["reason"]?.string ?? ""
+        let message = status["message"]?.string ?? ""
         let what = "the Kubernetes API server answered \(code)\(reason.isEmpty ? "" : " " + reason)\(message.isEmpty ? "" : ": " + message)"
         switch code {
         case 401:
@@ -211,40 +218,36 @@ public enum KubeDecoder {
         }
     }
 
-    static func pod(_ value: Any) throws(SondeError) -> KubePod {
-        guard let item = value as? [String: Any], let metadata = item["metadata"] as? [String: Any],
-              let name = metadata["name"] as? String else {
+    static func pod(_ value: JSONValue) throws(SondeError) -> KubePod {
+        guard let metadata = value["metadata"], let name = metadata["name"]?.string else {
             throw SondeError(.malformedInput, "a pod without metadata.name in the API server's answer")
         }
-        let spec = item["spec"] as? [String: Any] ?? [:]
-        let status = item["status"] as? [String: Any] ?? [:]
+        let spec = value["spec"], status = value["status"]
         var containers: [KubeContainer] = []
-        let statuses = (status["containerStatuses"] as? [[String: Any]] ?? [])
+        let statuses = status?["containerStatuses"]?.array ?? []
         // Spec order, with each container's runtime id from its status (absent until created).
-        for specContainer in spec["containers"] as? [[String: Any]] ?? [] {
-            guard let containerName = specContainer["name"] as? String else { continue }
-            let state = statuses.first { $0["name"] as? String == containerName }
-            let (runtime, id) = splitContainerID(state?["containerID"] as? String ?? "")
-            containers.append(KubeContainer(name: containerName, id: id, runtime: runtime, ready: state?["ready"] as? Bool ?? false))
+        for specContainer in spec?["containers"]?.array ?? [] {
+            guard let containerName = specContainer["name"]?.string else { continue }
+            let state = statuses.first { $0["name"]?.string == containerName }
+            let (runtime, id) = splitContainerID(state?["containerID"]?.string ?? "")
+            containers.append(KubeContainer(name: containerName, id: id, runtime: runtime, ready: state?["ready"]?.bool ?? false))
         }
-        return KubePod(name: name, namespace: metadata["namespace"] as? String ?? "default",
-                       uid: metadata["uid"] as? String ?? "", labels: metadata["labels"] as? [String: String] ?? [:],
-                       nodeName: spec["nodeName"] as? String ?? "", hostIP: status["hostIP"] as? String ?? "",
-                       phase: status["phase"] as? String ?? "", containers: containers,
-                       resourceVersion: metadata["resourceVersion"] as? String ?? "")
+        return KubePod(name: name, namespace: metadata["namespace"]?.string ?? "default",
+                       uid: metadata["uid"]?.string ?? "", labels: metadata["labels"]?.stringMap ?? [:],
+                       nodeName: spec?["nodeName"]?.string ?? "", hostIP: status?["hostIP"]?.string ?? "",
+                       phase: status?["phase"]?.string ?? "", containers: containers,
+                       resourceVersion: metadata["resourceVersion"]?.string ?? "")
     }
 
-    static func node(_ value: Any) throws(SondeError) -> KubeNode {
-        guard let item = value as? [String: Any], let metadata = item["metadata"] as? [String: Any],
-              let name = metadata["name"] as? String else {
+    static func node(_ value: JSONValue) throws(SondeError) -> KubeNode {
+        guard let metadata = value["metadata"], let name = metadata["name"]?.string else {
             throw SondeError(.malformedInput, "a node without metadata.name in the API server's answer")
         }
-        let addresses = ((item["status"] as? [String: Any])?["addresses"] as? [[String: Any]] ?? []).compactMap { entry -> (String, String)? in
-            guard let type = entry["type"] as? String, let address = entry["address"] as? String else { return nil }
+        let addresses = (value["status"]?["addresses"]?.array ?? []).compactMap { entry -> (type: String, address: String)? in
+            guard let type = entry["type"]?.string, let address = entry["address"]?.string else { return nil }
             return (type, address)
         }
-        return KubeNode(name: name, labels: metadata["labels"] as? [String: String] ?? [:],
-                        addresses: addresses.map { (type: $0.0, address: $0.1) })
+        return KubeNode(name: name, labels: metadata["labels"]?.stringMap ?? [:], addresses: addresses)
     }
 
     /// "containerd://0123abc" -> ("containerd", "0123abc").
@@ -253,24 +256,24 @@ public enum KubeDecoder {
         return (String(text[..<range.lowerBound]), String(text[range.upperBound...]))
     }
 
-    static func object(_ data: Data, what: String) throws(SondeError) -> [String: Any] {
-        let parsed: Any
+    static func object(_ data: Data, what: String) throws(SondeError) -> [String: JSONValue] {
+        let parsed: JSONValue
         do {
-            parsed = try JSONSerialization.jsonObject(with: data)
+            parsed = try JSONValue.parse(data)
         } catch {
             throw SondeError(.malformedInput, "the API server's \(what) is not JSON (\(data.count) bytes, truncated?): \(preview(data))")
         }
-        guard let root = parsed as? [String: Any] else {
+        guard let root = parsed.object else {
             throw SondeError(.malformedInput, "the API server's \(what) is not a JSON object: \(preview(data))")
         }
-        if root["kind"] as? String == "Status", root["status"] as? String == "Failure" {
+        if root["kind"]?.string == "Status", root["status"]?.string == "Failure" {
             throw statusError(root, httpStatus: nil)
         }
         return root
     }
 
-    static func expectKind(_ root: [String: Any], _ kind: String) throws(SondeError) {
-        if let found = root["kind"] as? String, found != kind {
+    static func expectKind(_ root: [String: JSONValue], _ kind: String) throws(SondeError) {
+        if let found = root["kind"]?.string, found != kind {
             throw SondeError(.malformedInput, "expected a \(kind) from the API server, got a \(found)")
         }
     }
@@ -300,18 +303,15 @@ public struct StaticKubernetesAPI: KubernetesAPI {
     public static func load(path: String) throws(SondeError) -> StaticKubernetesAPI {
         let data = try Files.readData(path)
         let root = try KubeDecoder.object(data, what: "cluster file \(path)")
-        func section(_ key: String) throws(SondeError) -> Data {
+        func section(_ key: String) throws(SondeError) -> [String: JSONValue] {
             guard let value = root[key] else { throw SondeError(.malformedInput, "\(path): no \"\(key)\" list") }
-            do {
-                return try JSONSerialization.data(withJSONObject: value)
-            } catch {
-                throw SondeError(.malformedInput, "\(path): \(key): \(error)")
-            }
+            guard let object = value.object else { throw SondeError(.malformedInput, "\(path): \(key): expected an object") }
+            return object
         }
         var events: [PodWatchEvent] = []
-        for line in root["watch"] as? [Any] ?? [] {
-            guard let data = try? JSONSerialization.data(withJSONObject: line) else { continue }
-            events.append(try KubeDecoder.watchEvent(data))
+        for line in root["watch"]?.array ?? [] {
+            guard let event = line.object else { continue }
+            events.append(try KubeDecoder.watchEvent(event, preview: "\(path): watch"))
         }
         return StaticKubernetesAPI(pods: try KubeDecoder.podList(try section("pods")).pods,
                                    nodes: try KubeDecoder.nodeList(try section("nodes")), watchEvents: events)

@@ -158,11 +158,11 @@ public struct DaemonConfig: Sendable {
     }
 
     public static func parse(_ data: Data, source: String = "config") throws(SondeError) -> DaemonConfig {
-        let root: Any
+        let root: JSONValue
         do {
-            root = try JSONSerialization.jsonObject(with: data)
+            root = try JSONValue.parse(data)
         } catch {
-            throw SondeError(.malformedInput, "\(source) is not JSON: \(error.localizedDescription)")
+            throw SondeError(.malformedInput, "\(source) is not JSON (\(error.message))")
         }
         var config = DaemonConfig()
         let top = try Object(root, path: source)
@@ -257,8 +257,8 @@ public struct DaemonConfig: Sendable {
 
     /// `tcp.clients`: [{"user" or "group": NAME, "podNamespaces": [...], "wholeNode": BOOL, "impersonate": BOOL}].
     static func clientRules(_ tcp: Object) throws(SondeError) -> [ClientRule] {
-        guard let raw = tcp.values["clients"], !(raw is NSNull) else { return [] }
-        guard let list = raw as? [Any] else { throw SondeError(.malformedInput, "\(tcp.path).clients: expected a list of objects") }
+        guard let raw = tcp.values["clients"], !raw.isNull else { return [] }
+        guard let list = raw.array else { throw SondeError(.malformedInput, "\(tcp.path).clients: expected a list of objects") }
         var rules: [ClientRule] = []
         for (index, item) in list.enumerated() {
             let entry = try Object(item, path: "\(tcp.path).clients[\(index)]")
@@ -285,11 +285,11 @@ public struct DaemonConfig: Sendable {
         guard let object = try tcp.object("limits") else { return limits }
         try object.allow(["handshakeTimeoutSeconds", "idleTimeoutSeconds", "connections", "connectionsPerPeer", "streamsPerClient"])
         func seconds(_ key: String, _ value: Double) throws(SondeError) -> Double {
-            guard let raw = object.values[key], !(raw is NSNull) else { return value }
-            guard let number = raw as? NSNumber, number.doubleValue >= 0.1, number.doubleValue <= 86_400 else {
+            guard let raw = object.values[key], !raw.isNull else { return value }
+            guard let number = raw.number, number >= 0.1, number <= 86_400 else {
                 throw SondeError(.invalidArgument, "\(object.path).\(key): expected seconds from 0.1 to 86400")
             }
-            return number.doubleValue
+            return number
         }
         limits.handshakeTimeoutSeconds = try seconds("handshakeTimeoutSeconds", limits.handshakeTimeoutSeconds)
         limits.idleTimeoutSeconds = try seconds("idleTimeoutSeconds", limits.idleTimeoutSeconds)
@@ -315,13 +315,13 @@ public struct DaemonConfig: Sendable {
         return overflow ? nil : bytes
     }
 
-    /// A JSON object with its path in the file, for errors that say where.
+    /// A JSON object of the configuration, with its path for messages (`config.record`).
     struct Object {
-        let values: [String: Any]
+        let values: [String: JSONValue]
         let path: String
 
-        init(_ value: Any, path: String) throws(SondeError) {
-            guard let values = value as? [String: Any] else { throw SondeError(.malformedInput, "\(path): expected an object") }
+        init(_ value: JSONValue, path: String) throws(SondeError) {
+            guard let values = value.object else { throw SondeError(.malformedInput, "\(path): expected an object") }
             self.values = values
             self.path = path
         }
@@ -334,19 +334,20 @@ public struct DaemonConfig: Sendable {
 
         func has(_ key: String) -> Bool { values[key] != nil }
 
-        private func value<T>(_ key: String, _ what: String) throws(SondeError) -> T? {
-            guard let raw = values[key], !(raw is NSNull) else { return nil }
-            guard let typed = raw as? T else { throw SondeError(.malformedInput, "\(path).\(key): expected \(what)") }
+        /// The value at `key` read by `read`, nil when absent or null; a value of another type is an error.
+        private func value<T>(_ key: String, _ what: String, _ read: (JSONValue) -> T?) throws(SondeError) -> T? {
+            guard let raw = values[key], !raw.isNull else { return nil }
+            guard let typed = read(raw) else { throw SondeError(.malformedInput, "\(path).\(key): expected \(what)") }
             return typed
         }
 
-        func string(_ key: String) throws(SondeError) -> String? { try value(key, "a string") }
+        func string(_ key: String) throws(SondeError) -> String? { try value(key, "a string", \.string) }
 
-        func bool(_ key: String) throws(SondeError) -> Bool? { try value(key, "true or false") }
+        func bool(_ key: String) throws(SondeError) -> Bool? { try value(key, "true or false", \.bool) }
 
         func int(_ key: String, in range: ClosedRange<Int>) throws(SondeError) -> Int? {
-            guard let raw = values[key], !(raw is NSNull) else { return nil }
-            guard let number = raw as? NSNumber, let value = Int(exactly: number.doubleValue), range.contains(value) else {
+            guard let raw = values[key], !raw.isNull else { return nil }
+            guard let number = raw.number, let value = Int(exactly: number), range.contains(value) else {
                 throw SondeError(.invalidArgument, "\(path).\(key): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
             }
             return value
@@ -354,18 +355,18 @@ public struct DaemonConfig: Sendable {
 
         /// A number of seconds (fractions allowed) within `range`.
         func seconds(_ key: String, in range: ClosedRange<Double>) throws(SondeError) -> Double? {
-            guard let raw = values[key], !(raw is NSNull) else { return nil }
-            guard let number = raw as? NSNumber, number.doubleValue.isFinite, range.contains(number.doubleValue) else {
+            guard let raw = values[key], !raw.isNull else { return nil }
+            guard let number = raw.number, number.isFinite, range.contains(number) else {
                 throw SondeError(.invalidArgument, "\(path).\(key): expected seconds from \(range.lowerBound) to \(range.upperBound)")
             }
-            return number.doubleValue
+            return number
         }
 
-        func strings(_ key: String) throws(SondeError) -> [String]? { try value(key, "a list of strings") }
-        func stringMap(_ key: String) throws(SondeError) -> [String: String]? { try value(key, "an object of strings") }
+        func strings(_ key: String) throws(SondeError) -> [String]? { try value(key, "a list of strings", \.strings) }
+        func stringMap(_ key: String) throws(SondeError) -> [String: String]? { try value(key, "an object of strings", \.stringMap) }
 
         func object(_ key: String) throws(SondeError) -> Object? {
-            guard let raw = values[key], !(raw is NSNull) else { return nil }
+            guard let raw = values[key], !raw.isNull else { return nil }
             return try Object(raw, path: "\(path).\(key)")
         }
     }

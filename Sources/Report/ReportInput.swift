@@ -69,8 +69,7 @@ public struct ReportData: Sendable {
             number += 1
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
-            guard let data = trimmed.data(using: .utf8),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            guard let object = (try? JSONValue.parse(Data(trimmed.utf8)))?.object else {
                 throw SondeError(.malformedInput, "\(name):\(number): not a JSON object; sonde report reads the JSON lines of `sonde record dump -o json` and `sonde trace ... -o json`")
             }
             try add(object, at: "\(name):\(number)")
@@ -91,17 +90,17 @@ public struct ReportData: Sendable {
         try read(String(decoding: data, as: UTF8.self), name: path)
     }
 
-    mutating func add(_ o: [String: Any], at place: String) throws(SondeError) {
-        guard let timeText = o["time"] as? String, let time = RFC3339.nanoseconds(timeText) else {
+    mutating func add(_ o: [String: JSONValue], at place: String) throws(SondeError) {
+        guard let timeText = o["time"]?.string, let time = RFC3339.nanoseconds(timeText) else {
             throw SondeError(.malformedInput, "\(place): no valid \"time\" (RFC 3339, UTC)")
         }
         let container = Self.containerName(o["container"])
-        if let gap = o["gap"] as? [String: Any] {
+        if let gap = o["gap"]?.object {
             gaps.append(ReportGap(time: time, container: container, overwritten: Self.int(gap["overwritten"]) ?? 0,
                                   dropped: Self.int(gap["dropped"]) ?? 0, unreadable: Self.int(gap["unreadable"]) ?? 0))
-        } else if let source = o["source"] as? String {
+        } else if let source = o["source"]?.string {
             if source == "startup" {
-                guard let step = o["step"] as? String else {
+                guard let step = o["step"]?.string else {
                     throw SondeError(.malformedInput, "\(place): a startup row without \"step\"")
                 }
                 var durations: [String: Int64] = [:]
@@ -110,46 +109,43 @@ public struct ReportData: Sendable {
                 }
                 startup.append(ReportStartupRow(time: time, container: container, step: step,
                                                 sinceMicroseconds: Self.int(o["since_us"]) ?? 0,
-                                                detail: o["detail"] as? String ?? "", durations: durations))
+                                                detail: o["detail"]?.string ?? "", durations: durations))
             } else {
                 events.append(ReportEvent(time: time, source: source, container: container, pid: Self.int(o["pid"]) ?? 0,
-                                          tid: Self.int(o["tid"]) ?? 0, comm: o["comm"] as? String ?? "",
-                                          error: o["error"] as? String))
+                                          tid: Self.int(o["tid"]) ?? 0, comm: o["comm"]?.string ?? "",
+                                          error: o["error"]?.string))
             }
-        } else if let signal = o["signal"] as? [String: Any] {
+        } else if let signal = o["signal"]?.object {
             // A signal in a recording: a marker on the thread's timeline (as a gadget event), red
             // for a fault the thread did not handle.
             events.append(ReportEvent(time: time, source: "signal", container: container, pid: Self.int(o["pid"]) ?? 0,
-                                      tid: Self.int(o["tid"]) ?? 0, comm: o["text"] as? String ?? "",
-                                      error: signal["action"] as? String == "default" && ["SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"].contains(signal["name"] as? String ?? "") ? "fatal" : nil))
-        } else if let exit = o["exit"] as? [String: Any] {
+                                      tid: Self.int(o["tid"]) ?? 0, comm: o["text"]?.string ?? "",
+                                      error: signal["action"]?.string == "default" && ["SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"].contains(signal["name"]?.string ?? "") ? "fatal" : nil))
+        } else if let exit = o["exit"]?.object {
             // A thread's end; killed by a signal, marked as a failure (the crash).
-            let killer = exit["killed_by"] as? String
+            let killer = exit["killed_by"]?.string
             events.append(ReportEvent(time: time, source: "exit", container: container, pid: Self.int(o["pid"]) ?? 0,
-                                      tid: Self.int(o["tid"]) ?? 0, comm: o["text"] as? String ?? "",
+                                      tid: Self.int(o["tid"]) ?? 0, comm: o["text"]?.string ?? "",
                                       error: killer.map { "killed by " + $0 }))
         } else if o["stack"] != nil {
             return // the frames are in the dump's text; the timeline marks the signal
-        } else if let syscall = o["syscall"] as? String {
+        } else if let syscall = o["syscall"]?.string {
             calls.append(ReportCall(time: time, container: container, pid: Self.int(o["pid"]) ?? 0, tid: Self.int(o["tid"]) ?? 0,
                                     syscall: syscall, durationNanoseconds: Self.int(o["duration_ns"]),
-                                    ret: Self.int(o["ret"]), error: o["error"] as? String, text: o["text"] as? String ?? ""))
+                                    ret: Self.int(o["ret"]), error: o["error"]?.string, text: o["text"]?.string ?? ""))
         } else {
             throw SondeError(.malformedInput, "\(place): neither a recorded call (\"syscall\"), a gap nor a gadget event (\"source\")")
         }
     }
 
     /// Recordings name the container; gadget events carry it as an object.
-    static func containerName(_ value: Any?) -> String {
-        if let name = value as? String { return name }
-        if let object = value as? [String: Any] { return object["name"] as? String ?? object["id"] as? String ?? "" }
-        return ""
+    static func containerName(_ value: JSONValue?) -> String {
+        if let name = value?.string { return name }
+        return value?["name"]?.string ?? value?["id"]?.string ?? ""
     }
 
-    static func int(_ value: Any?) -> Int64? {
-        if let v = value as? Int { return Int64(v) }
-        if let v = value as? Double, v == v.rounded(), abs(v) < 9e18 { return Int64(v) }
-        return nil
+    static func int(_ value: JSONValue?) -> Int64? {
+        value?.integer
     }
 }
 

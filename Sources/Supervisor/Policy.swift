@@ -373,7 +373,7 @@ extension Policy {
 
         func bool(_ key: String) throws(SondeError) -> Bool? {
             guard let value = object[key] else { return nil }
-            // JSONSerialization gives NSNumber for both numbers and booleans; only true/false are accepted.
+            // Only true and false: a number is not a flag.
             guard case .bool(let flag) = value else {
                 throw SondeError(.invalidArgument, "\(path(key)): must be true or false")
             }

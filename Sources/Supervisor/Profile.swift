@@ -36,62 +36,61 @@ public enum SeccompProfile {
     static let eperm = 1, enosys = 38
 
     /// The `linux.seccomp` section as a JSON object.
-    public static func section(policy: Policy, socket: String, metadata: String?, base: [String: Any]? = nil) throws(SondeError) -> [String: Any] {
+    public static func section(policy: Policy, socket: String, metadata: String?, base: [String: JSONValue]? = nil) throws(SondeError) -> [String: JSONValue] {
         var notified = policy.interceptedSyscalls
         if notified.isEmpty { notified = ["mknod", "mknodat"] }
         // Everything sonde decides about is taken out of the base's rules and decided here.
         let decided = Set(notified + fallBack + ["seccomp", "clone", "unshare", "mount", "setxattr", "lsetxattr", "fsetxattr", "mknod", "mknodat"])
-        var section: [String: Any]
-        var rules: [[String: Any]]
+        var section: [String: JSONValue]
+        var rules: [JSONValue]
         if let base {
-            let action = base["defaultAction"] as? String ?? ""
+            let action = base["defaultAction"]?.string ?? ""
             guard action.hasPrefix("SCMP_ACT_ERRNO") || action.hasPrefix("SCMP_ACT_KILL") || action == "SCMP_ACT_TRAP" else {
                 throw SondeError(.invalidArgument, "base profile: defaultAction \(action.isEmpty ? "(missing)" : action) allows what no rule names",
                                  hint: "give a profile that denies by default (SCMP_ACT_ERRNO), like the runtime's default one")
             }
             section = base
-            rules = (base["syscalls"] as? [[String: Any]] ?? []).compactMap { rule in
-                var rule = rule
-                let names = (rule["names"] as? [String] ?? []).filter { !decided.contains($0) }
+            rules = (base["syscalls"]?.array ?? []).compactMap { rule in
+                guard var rule = rule.object else { return nil }
+                let names = (rule["names"]?.strings ?? []).filter { !decided.contains($0) }
                 if names.isEmpty { return nil }
-                rule["names"] = names
-                return rule
+                rule["names"] = JSONValue(names)
+                return .object(rule)
             }
         } else {
             let refusedSet = Set(refused)
-            section = ["defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": eperm, "architectures": ["SCMP_ARCH_X86_64"]]
-            rules = [["names": knownSyscalls().filter { !refusedSet.contains($0) && !decided.contains($0) }, "action": "SCMP_ACT_ALLOW"]]
+            section = ["defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": JSONValue(eperm), "architectures": ["SCMP_ARCH_X86_64"]]
+            rules = [["names": JSONValue(knownSyscalls().filter { !refusedSet.contains($0) && !decided.contains($0) }), "action": "SCMP_ACT_ALLOW"]]
         }
-        rules.append(["names": notified, "action": "SCMP_ACT_NOTIFY"])
-        rules.append(["names": fallBack, "action": "SCMP_ACT_ERRNO", "errnoRet": enosys])
+        rules.append(["names": JSONValue(notified), "action": "SCMP_ACT_NOTIFY"])
+        rules.append(["names": JSONValue(fallBack), "action": "SCMP_ACT_ERRNO", "errnoRet": JSONValue(enosys)])
         rules.append(["names": ["clone", "unshare"], "action": "SCMP_ACT_ALLOW",
-                      "args": [["index": 0, "value": namespaceFlags, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"]]])
+                      "args": [["index": 0, "value": JSONValue(namespaceFlags), "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"]]])
         rules.append(["names": ["seccomp"], "action": "SCMP_ACT_ALLOW",
-                      "args": [["index": 1, "value": newListener, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"]]])
-        section["syscalls"] = rules
-        section["listenerPath"] = socket
-        if let metadata { section["listenerMetadata"] = metadata }
+                      "args": [["index": 1, "value": JSONValue(newListener), "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"]]])
+        section["syscalls"] = .array(rules)
+        section["listenerPath"] = .string(socket)
+        if let metadata { section["listenerMetadata"] = .string(metadata) }
         return section
     }
 
     /// The section as the JSON document `sonde supervise profile` prints (`{"linux": {"seccomp": ...}}`).
-    public static func ociSection(policy: Policy, socket: String, metadata: String?, base: [String: Any]? = nil) throws(SondeError) -> String {
+    public static func ociSection(policy: Policy, socket: String, metadata: String?, base: [String: JSONValue]? = nil) throws(SondeError) -> String {
         let seccomp = try section(policy: policy, socket: socket, metadata: metadata, base: base)
-        let data = (try? JSONSerialization.data(withJSONObject: ["linux": ["seccomp": seccomp]],
-                                                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        let document: JSONValue = ["linux": ["seccomp": .object(seccomp)]]
+        return String(decoding: document.data(pretty: true), as: UTF8.self)
     }
 
     /// Reads a base profile: a config.json (its linux.seccomp) or a bare seccomp section.
-    public static func loadBase(path: String) throws(SondeError) -> [String: Any] {
+    public static func loadBase(path: String) throws(SondeError) -> [String: JSONValue] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SondeError(.notFound, "cannot read base profile \(path)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let object = (try? JSONValue.parse(data))?.object else {
             throw SondeError(.malformedInput, "base profile \(path) is not a JSON object")
         }
-        if let linux = object["linux"] as? [String: Any] {
-            guard let seccomp = linux["seccomp"] as? [String: Any] else {
+        if let linux = object["linux"]?.object {
+            guard let seccomp = linux["seccomp"]?.object else {
                 throw SondeError(.invalidArgument, "base profile \(path): linux.seccomp is missing")
             }
             return seccomp

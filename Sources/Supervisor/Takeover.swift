@@ -26,12 +26,8 @@ public enum Takeover {
         return false
     }
 
-    static func record(_ fields: [String: Any]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: fields)) ?? Data())
-    }
-
-    static func send(_ socket: Int32, _ fields: [String: Any], fd: Int32?) -> Bool {
-        let bytes = record(fields)
+    static func send(_ socket: Int32, _ fields: [String: JSONValue], fd: Int32?) -> Bool {
+        let bytes = Array(JSONValue.object(fields).data())
         let fds = fd.map { [$0] } ?? []
         return bytes.withUnsafeBytes { raw in
             fds.withUnsafeBufferPointer { sonde_send_with_fds(socket, raw.baseAddress, raw.count, $0.baseAddress, Int32(fds.count)) }
@@ -81,13 +77,14 @@ extension Supervisor {
         var ok = Takeover.send(channel, ["kind": "listener"], fd: currentListener)
         for session in sessions where ok {
             let identity = session.identity
-            var fields: [String: Any] = ["kind": "session", "id": identity.id, "metadata": identity.metadata,
-                                         "annotations": identity.annotations, "pid": Int(session.pid)]
-            if let bundle = identity.bundle { fields["bundle"] = bundle }
+            var fields: [String: JSONValue] = ["kind": "session", "id": .string(identity.id), "metadata": .string(identity.metadata),
+                                               "annotations": .object(identity.annotations.mapValues(JSONValue.string)),
+                                               "pid": JSONValue(session.pid)]
+            if let bundle = identity.bundle { fields["bundle"] = .string(bundle) }
             ok = Takeover.send(channel, fields, fd: session.notify.raw)
             if ok { sent += 1 }
         }
-        ok = ok && Takeover.send(channel, ["kind": "done", "count": sent], fd: nil)
+        ok = ok && Takeover.send(channel, ["kind": "done", "count": JSONValue(sent)], fd: nil)
         // 4. Wait for the successor to confirm it holds them: fds still in flight would die with us
         //    only if its end closed too, but the log line should be true.
         var ack: UInt8 = 0

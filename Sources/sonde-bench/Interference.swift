@@ -1,4 +1,5 @@
 import Foundation
+import LinuxKit
 
 /// Other work on this shared machine (tests of other engineers) loads BPF tracing programs now and
 /// then; attached to syscall tracepoints they slow every syscall of every process, which would
@@ -19,10 +20,10 @@ final class Interference {
     /// Ids of loaded programs of tracing types; empty when bpftool is missing or fails.
     func loadedTracingPrograms() -> Set<Int> {
         guard available, let json = runQuietly(["bpftool", "-j", "prog", "show"], timeout: 20),
-              let list = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else { return [] }
+              let list = (try? JSONValue.parse(Data(json.utf8)))?.array else { return [] }
         return Set(list.compactMap { entry -> Int? in
-            guard let type = entry["type"] as? String, Self.tracingTypes.contains(type) else { return nil }
-            return entry["id"] as? Int
+            guard let type = entry["type"]?.string, Self.tracingTypes.contains(type) else { return nil }
+            return entry["id"]?.integer.map { Int($0) }
         })
     }
 

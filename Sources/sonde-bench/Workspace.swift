@@ -46,15 +46,14 @@ enum Workspace {
     /// passes our pipes straight to it).
     static func setContainerArguments(_ arguments: [String], executable: String = workloadInContainer) throws {
         let path = bundle + "/config.json"
-        guard var spec = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
-                as? [String: Any], var process = spec["process"] as? [String: Any] else {
+        guard var spec = (try? JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path))))?.object,
+              var process = spec["process"]?.object else {
             throw BenchError("\(path) is not an OCI runtime spec")
         }
         process["terminal"] = false
-        process["args"] = [executable] + arguments
-        spec["process"] = process
-        let data = try JSONSerialization.data(withJSONObject: spec, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: URL(fileURLWithPath: path))
+        process["args"] = JSONValue([executable] + arguments)
+        spec["process"] = .object(process)
+        try JSONValue.object(spec).data(pretty: true).write(to: URL(fileURLWithPath: path))
     }
 
     private static func runChecked(_ command: [String], what: String) throws {

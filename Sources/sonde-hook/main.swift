@@ -127,33 +127,31 @@ func readState(deadline: ContinuousClock.Instant, limit: Int = 1 << 20) throws(S
 /// The runtime-spec state: {"ociVersion", "id", "status", "pid", "bundle", "annotations"}.
 func parseState(_ data: Data) throws(SondeError) -> Sonde_V1_OCIState {
     guard !data.isEmpty else { throw SondeError(.malformedInput, "no OCI state on stdin (is this run as an OCI hook?)") }
-    let object: [String: Any]
+    let document: JSONValue
     do {
-        guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw SondeError(.malformedInput, "the OCI state on stdin is not a JSON object")
-        }
-        object = parsed
-    } catch let error as SondeError {
-        throw error
+        document = try JSONValue.parse(data)
     } catch {
-        throw SondeError(.malformedInput, "the OCI state on stdin is not JSON: \(error.localizedDescription)")
+        throw SondeError(.malformedInput, "the OCI state on stdin is not JSON: \(error.message)")
     }
-    guard let id = object["id"] as? String, !id.isEmpty else {
+    guard let object = document.object else {
+        throw SondeError(.malformedInput, "the OCI state on stdin is not a JSON object")
+    }
+    guard let id = object["id"]?.string, !id.isEmpty else {
         throw SondeError(.malformedInput, "the OCI state on stdin has no \"id\"")
     }
     var state = Sonde_V1_OCIState()
     state.id = id
-    state.ociVersion = object["ociVersion"] as? String ?? ""
-    state.status = object["status"] as? String ?? ""
-    state.bundle = object["bundle"] as? String ?? ""
+    state.ociVersion = object["ociVersion"]?.string ?? ""
+    state.status = object["status"]?.string ?? ""
+    state.bundle = object["bundle"]?.string ?? ""
     if let pid = object["pid"] {
-        guard let number = pid as? NSNumber, let value = Int32(exactly: number.doubleValue), value >= 0 else {
+        guard let number = pid.number, let value = Int32(exactly: number), value >= 0 else {
             throw SondeError(.malformedInput, "the OCI state's \"pid\" is not a process id")
         }
         state.pid = value
     }
     if let annotations = object["annotations"] {
-        guard let map = annotations as? [String: String] else {
+        guard let map = annotations.stringMap else {
             throw SondeError(.malformedInput, "the OCI state's \"annotations\" is not an object of strings")
         }
         state.annotations = map

@@ -216,12 +216,12 @@ final class PolicyTests: XCTestCase {
 
     func testABaseProfileIsMergedAndMustDenyByDefault() throws {
         let policy = try parse(#"{"containers": [{"mknod": [{"type": "char", "major": 1, "minor": 3}]}]}"#)
-        let base: [String: Any] = ["defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
-                                   "syscalls": [["names": ["read", "mknod", "fsopen", "seccomp"], "action": "SCMP_ACT_ALLOW"],
-                                                ["names": ["mount"], "action": "SCMP_ACT_ALLOW"]]]
+        let base: [String: JSONValue] = ["defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+                                         "syscalls": [["names": ["read", "mknod", "fsopen", "seccomp"], "action": "SCMP_ACT_ALLOW"],
+                                                      ["names": ["mount"], "action": "SCMP_ACT_ALLOW"]]]
         let seccomp = try SeccompProfile.section(policy: policy, socket: "/s", metadata: nil, base: base)
-        let rules = seccomp["syscalls"] as! [[String: Any]]
-        XCTAssertEqual(rules.first?["names"] as? [String], ["read"], "what sonde decides is taken out of the base's rules")
+        let rules = try XCTUnwrap(seccomp["syscalls"]?.array)
+        XCTAssertEqual(rules.first?["names"]?.strings, ["read"], "what sonde decides is taken out of the base's rules")
         XCTAssertEqual(rules.count, 5, "the base's mount-only rule is gone, sonde's four are added")
         XCTAssertThrowsError(try SeccompProfile.section(policy: policy, socket: "/s", metadata: nil, base: ["defaultAction": "SCMP_ACT_ALLOW"])) {
             XCTAssertTrue("\($0)".contains("allows what no rule names"), "\($0)")
