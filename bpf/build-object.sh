@@ -1,13 +1,14 @@
 #!/bin/sh
 # Used by Plugins/BPFCompiler during `swift build`; runnable by hand to debug a program:
-#   sh bpf/build-object.sh vmlinux OUTDIR OUTDIR/VmlinuxStamp.swift
-#   sh bpf/build-object.sh object CLANG SRC.bpf.c bpf/include OUTDIR_WITH_vmlinux.h NAME OUT.swift
+#   sh bpf/build-object.sh object CLANG SRC.bpf.c bpf/include bpf/include/vmlinux/x86_64 NAME OUT.swift
+# and by scripts/gen-vmlinux.sh, which writes the committed vmlinux.h from a kernel's BTF:
+#   sh bpf/build-object.sh vmlinux DIR
 set -eu
 PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
 
 case "$1" in
 vmlinux)
-    dir=$2 stamp=$3
+    dir=$2
     out="$dir/vmlinux.h"
     mkdir -p "$dir"
     if [ ! -r /sys/kernel/btf/vmlinux ]; then
@@ -18,7 +19,6 @@ vmlinux)
     # Write aside and rename, so a failed run never leaves a half header behind.
     bpftool btf dump file /sys/kernel/btf/vmlinux format c > "$out.tmp"
     mv "$out.tmp" "$out"
-    echo "// vmlinux.h for sonde's BPF programs was generated from this machine's BTF." > "$stamp"
     ;;
 object)
     clang=$2 src=$3 include=$4 generated=$5 name=$6 out=$7 import=${8:-}
@@ -41,7 +41,7 @@ object)
     mv "$out.tmp" "$out"
     ;;
 *)
-    echo "usage: $0 vmlinux DIR STAMP | object CLANG SRC INCLUDE GENERATED NAME OUT [IMPORT]" >&2
+    echo "usage: $0 vmlinux DIR | object CLANG SRC INCLUDE VMLINUX_DIR NAME OUT [IMPORT]" >&2
     exit 2
     ;;
 esac

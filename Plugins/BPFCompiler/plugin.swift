@@ -5,8 +5,10 @@
 // floors of the benchmarks and the tests' own programs, which no product links.
 //
 // Why a shell script does the work: a build command is one process, and each program needs three
-// steps (clang, strip DWARF but keep BTF, base64 into Swift). vmlinux.h is generated once from the
-// build machine's BTF with bpftool; CO-RE relocates field offsets at load time on other kernels.
+// steps (clang, strip DWARF but keep BTF, base64 into Swift). The kernel's types come from the
+// committed bpf/include/vmlinux/x86_64/vmlinux.h (as libbpf-tools does it), so building needs
+// neither BTF nor bpftool on the build host; CO-RE relocates field offsets at load time on each
+// kernel. scripts/gen-vmlinux.sh regenerates the header from a kernel's BTF.
 import Foundation
 import PackagePlugin
 
@@ -20,11 +22,9 @@ struct BPFCompiler: BuildToolPlugin {
         let sourceDir = shipped ? bpfDir : bpfDir.appending(path: "dev")
         let includeDir = bpfDir.appending(path: "include")
         let work = context.pluginWorkDirectoryURL
-        let generatedInclude = work.appending(path: "bpf-include")
-        // SwiftPM treats a declared .h output as a header for the target (and warns), so the
-        // command declares a comment-only Swift file as its output and writes vmlinux.h aside (any
-        // other declared output would be bundled as a resource).
-        let vmlinuxStamp = work.appending(path: "VmlinuxStamp.swift")
+        // sonde's syscall tables are x86_64's: so are the kernel types its programs are built against.
+        let vmlinuxDir = includeDir.appending(path: "vmlinux/x86_64")
+        let vmlinux = vmlinuxDir.appending(path: "vmlinux.h")
         let clang = try context.tool(named: "clang").url
 
         let fm = FileManager.default
@@ -39,14 +39,7 @@ struct BPFCompiler: BuildToolPlugin {
             }
         }
 
-        var commands: [Command] = [
-            .buildCommand(
-                displayName: "Generating vmlinux.h from the kernel's BTF",
-                executable: URL(fileURLWithPath: "/bin/sh"),
-                arguments: [script.path, "vmlinux", generatedInclude.path, vmlinuxStamp.path],
-                inputFiles: [script],
-                outputFiles: [vmlinuxStamp]),
-        ]
+        var commands: [Command] = []
         for source in sources {
             let name = String(source.dropLast(".bpf.c".count))
             let swiftName = name.replacingOccurrences(of: "-", with: "_")
@@ -55,8 +48,8 @@ struct BPFCompiler: BuildToolPlugin {
                 displayName: "Compiling BPF program \(source)",
                 executable: URL(fileURLWithPath: "/bin/sh"),
                 arguments: [script.path, "object", clang.path, sourceDir.appending(path: source).path,
-                            includeDir.path, generatedInclude.path, swiftName, output.path] + (shipped ? [] : ["BPFObjects"]),
-                inputFiles: [script, sourceDir.appending(path: source), vmlinuxStamp] + headers,
+                            includeDir.path, vmlinuxDir.path, swiftName, output.path] + (shipped ? [] : ["BPFObjects"]),
+                inputFiles: [script, sourceDir.appending(path: source), vmlinux] + headers,
                 outputFiles: [output]))
         }
         return commands
