@@ -623,9 +623,14 @@ def live_block(lines):
     return "```console\n" + "\n".join(lines) + "\n```\n"
 
 
+# Keys a recorded call has or lacks depending on how it ended (returned, still running, entry
+# overwritten): the shape of a dump's JSON does not include them.
+OUTCOME_KEYS = {"ret", "error", "duration_ns", "unfinished", "no_return", "entry_lost"}
+
+
 def shape(block_text):
     """What a live block must keep from run to run: its commands (numbers masked) and, per command,
-    its column header or the keys of its first JSON object."""
+    its column header or the keys of its first JSON object (less those that vary per call)."""
     commands, current = [], None
     for line in block_text.splitlines():
         if line.startswith("```"):
@@ -638,7 +643,7 @@ def shape(block_text):
             continue
         if line.startswith("{"):
             try:
-                current[1] = "json keys: " + ",".join(sorted(json.loads(line)))
+                current[1] = "json keys: " + ",".join(sorted(set(json.loads(line)) - OUTCOME_KEYS))
             except ValueError:
                 pass
             continue

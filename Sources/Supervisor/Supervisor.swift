@@ -6,6 +6,7 @@ import CSonde
 import Events
 import Foundation
 import LinuxKit
+import Synchronization
 
 /// The seccomp agent: takes notify fds from OCI runtimes (or `supervise run`), answers every
 /// notified call under the policy, and reports each decision as an Event.
@@ -13,7 +14,7 @@ import LinuxKit
 /// Threads: one accept loop; one short-lived thread per runtime connection (a slow or silent client
 /// cannot hold up the others); one thread per notify fd, so one container never waits for another
 /// (a mount in container A does not delay a mknod in container B).
-public final class Supervisor: @unchecked Sendable {
+public final class Supervisor: Sendable {
     public struct Counters: Sendable, Equatable {
         public var containers = 0
         public var notifications = 0
@@ -25,11 +26,17 @@ public final class Supervisor: @unchecked Sendable {
         public var rejectedMessages = 0
     }
 
-    private let lock = NSLock()
-    private var policy: Policy
+    /// What threads share: the policy (reloaded on SIGHUP), the sessions, the counters and the
+    /// handover's bookkeeping. (The rest is set once in init.)
+    private struct State {
+        var policy: Policy
+        var sessions: [ObjectIdentifier: Session] = [:]
+        var counters = Counters()
+        var connectionsInFlight = 0
+        var listenerFD: Int32 = -1
+    }
+    private let state: Mutex<State>
     private let policyPath: String?
-    private var sessions: [ObjectIdentifier: Session] = [:]
-    private var counters = Counters()
     let helperExecutable: String
     let log: @Sendable (String) -> Void
     let onEvent: (@Sendable (Event) -> Void)?
@@ -40,19 +47,17 @@ public final class Supervisor: @unchecked Sendable {
     /// Handover state (Takeover.swift): the accept loop's wake-up, and runtime connections in flight.
     let acceptWake = sonde_eventfd()
     let acceptStopped = DispatchSemaphore(value: 0)
-    private var connectionsInFlight = 0
-    private var listenerFD: Int32 = -1
-    var currentListener: Int32 { lock.withLock { listenerFD } }
+    var currentListener: Int32 { state.withLock { $0.listenerFD } }
 
-    func connectionStarted() { lock.withLock { connectionsInFlight += 1 } }
-    func connectionEnded() { lock.withLock { connectionsInFlight -= 1 } }
-    var pendingConnections: Int { lock.withLock { connectionsInFlight } }
-    var allSessions: [Session] { lock.withLock { Array(sessions.values) } }
+    func connectionStarted() { state.withLock { $0.connectionsInFlight += 1 } }
+    func connectionEnded() { state.withLock { $0.connectionsInFlight -= 1 } }
+    var pendingConnections: Int { state.withLock { $0.connectionsInFlight } }
+    var allSessions: [Session] { state.withLock { Array($0.sessions.values) } }
 
     public init(policy: Policy, policyPath: String? = nil, helperExecutable: String = Supervisor.defaultHelper,
                 log: @escaping @Sendable (String) -> Void, onEvent: (@Sendable (Event) -> Void)? = nil, handsOver: Bool = true) {
         self.handsOver = handsOver
-        self.policy = policy
+        self.state = Mutex(State(policy: policy))
         self.policyPath = policyPath
         self.helperExecutable = helperExecutable
         self.log = log
@@ -65,11 +70,11 @@ public final class Supervisor: @unchecked Sendable {
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("sonde-supervise-helper").path
     }
 
-    public var currentPolicy: Policy { lock.withLock { policy } }
-    public var statistics: Counters { lock.withLock { counters } }
-    public var activeSessions: Int { lock.withLock { sessions.count } }
+    public var currentPolicy: Policy { state.withLock { $0.policy } }
+    public var statistics: Counters { state.withLock { $0.counters } }
+    public var activeSessions: Int { state.withLock { $0.sessions.count } }
 
-    func count(_ body: (inout Counters) -> Void) { lock.withLock { body(&counters) } }
+    func count(_ body: (inout Counters) -> Void) { state.withLock { body(&$0.counters) } }
 
     /// Re-reads the policy file. Running containers keep their fds and get the new rules from their
     /// next call on; a file with errors is reported and the old policy stays.
@@ -78,7 +83,7 @@ public final class Supervisor: @unchecked Sendable {
         guard let policyPath else { return false }
         do {
             let fresh = try Policy.load(path: policyPath)
-            lock.withLock { policy = fresh }
+            state.withLock { $0.policy = fresh }
             log("policy reloaded from \(policyPath) (\(fresh.entries.count) entries)")
             return true
         } catch {
@@ -122,7 +127,7 @@ public final class Supervisor: @unchecked Sendable {
         let listener: Int32
         if let inherited { listener = inherited } else { listener = try bindListener(path) }
         defer { close(listener) }
-        lock.withLock { listenerFD = listener }
+        state.withLock { $0.listenerFD = listener }
         // Non-blocking, polled with the handover wake-up: a predecessor that hands the listener over
         // must stop accepting on it (the socket is shared), and accept() cannot be interrupted otherwise.
         _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
@@ -273,9 +278,9 @@ public final class Supervisor: @unchecked Sendable {
         if userNamespace.inode == 0 {
             log("container \(identity.id): cannot read the user namespace of pid \(pid); no caller of it counts as privileged")
         }
-        lock.withLock {
-            sessions[ObjectIdentifier(session)] = session
-            counters.containers += 1
+        state.withLock {
+            $0.sessions[ObjectIdentifier(session)] = session
+            $0.counters.containers += 1
         }
         let entry = currentPolicy.entry(for: identity)
         log("supervising container \(identity.id) (pid \(pid), metadata \"\(identity.metadata)\"): "
@@ -287,7 +292,7 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     func ended(_ session: Session) {
-        lock.withLock { _ = sessions.removeValue(forKey: ObjectIdentifier(session)) }
+        state.withLock { _ = $0.sessions.removeValue(forKey: ObjectIdentifier(session)) }
         log("container \(session.identity.id): no process uses its filter any more; released")
     }
 

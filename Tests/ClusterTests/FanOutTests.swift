@@ -34,6 +34,13 @@ import TestSupport
             try run("/usr/bin/env", pluginCommand(arguments, path: path), timeout: timeout)
         }
 
+        /// The plugin run without a --timeout until its output holds what the test needs (the
+        /// containers keep making events), then stopped as with Ctrl-C (TestSupport's `run(until:)`).
+        func plugin(until done: @escaping (_ stdout: String, _ stderr: String) -> Bool, _ arguments: [String],
+                    path: String? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
+            try await run(until: done, "/usr/bin/env", pluginCommand(arguments, path: path))
+        }
+
         /// `env [PATH=...] kubectl-sonde ARGUMENTS` with this cluster's file and certificates.
         func pluginCommand(_ arguments: [String], path: String? = nil) -> [String] {
             (path.map { ["PATH=" + $0] } ?? []) + [executable("kubectl-sonde")] + arguments + [
@@ -106,7 +113,12 @@ import TestSupport
         defer { cluster.remove() }
 
         // JSON: every node's events, each with its own node, namespace, pod and container name.
-        let json = try cluster.plugin(["trace", "exec", "-n", "shop", "-l", "app=web", "-o", "json", "--timeout", "4"])
+        // Until every pod, the late one included, has shown five execs.
+        let json = try await cluster.plugin(until: { out, err in
+            let pods = out.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["pod"] as? String }
+            return ["web-0", "web-1", "web-2", "late-1"].allSatisfy { pod in pods.filter { $0 == pod }.count >= 5 }
+                && err.contains("node node-1: following shop/late-1 app")
+        }, ["trace", "exec", "-n", "shop", "-l", "app=web", "-o", "json"])
         #expect(json.status == 0, "\(json.stderr)")
         var seen: [String: Int] = [:]
         var late = 0
@@ -134,7 +146,8 @@ import TestSupport
         #expect(json.stderr.contains("node node-1: following shop/late-1 app"), "\(json.stderr)")
 
         // Columns, narrowed by a set-based selector and a node: only that node's pod.
-        let table = try cluster.plugin(["trace", "exec", "-A", "-l", "tier in (back),app", "--node", "node-2", "--timeout", "3"])
+        let table = try await cluster.plugin(until: { out, _ in out.split(separator: "\n").count > 3 },
+                                             ["trace", "exec", "-A", "-l", "tier in (back),app", "--node", "node-2"])
         #expect(table.status == 0, "\(table.stderr)")
         let lines = table.stdout.split(separator: "\n").map(String.init)
         let header = try #require(lines.first)
@@ -181,8 +194,9 @@ import TestSupport
             threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
         """.write(toFile: fakeBin + "/kubectl", atomically: true, encoding: .utf8)
         chmod(fakeBin + "/kubectl", 0o755)
-        let forwarded = try cluster.plugin(["trace", "exec", "-n", "shop", "-p", "web-0", "-p", "web-2", "--via", "port-forward", "-o", "json", "--timeout", "3"],
-                                           path: fakeBin + ":/usr/bin:/bin")
+        let forwarded = try await cluster.plugin(until: { out, _ in out.contains("\"node\":\"node-0\"") && out.contains("\"node\":\"node-2\"") },
+                                                 ["trace", "exec", "-n", "shop", "-p", "web-0", "-p", "web-2", "--via", "port-forward", "-o", "json"],
+                                                 path: fakeBin + ":/usr/bin:/bin")
         #expect(forwarded.status == 0, "\(forwarded.stderr)")
         let forwardedNodes = Set(forwarded.stdout.split(separator: "\n").compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["node"] as? String
@@ -216,7 +230,13 @@ import TestSupport
         defer { cluster.remove() }
 
         let started = ContinuousClock.now
-        let result = try cluster.plugin(["trace", "exec", "-n", "shop", "-o", "json", "--timeout", "5", "--connect-timeout", "2"])
+        // Until both missing nodes are reported and the healthy ones have streamed ten execs each.
+        let result = try await cluster.plugin(until: { out, _ in
+            let nodes = out.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+            let failed = Set(nodes.filter { $0["reason"] != nil }.compactMap { $0["node"] as? String })
+            let events = nodes.filter { $0["reason"] == nil }.compactMap { $0["node"] as? String }
+            return failed == ["node-down", "node-slow"] && ["node-0", "node-1"].allSatisfy { node in events.filter { $0 == node }.count >= 10 }
+        }, ["trace", "exec", "-n", "shop", "-o", "json", "--connect-timeout", "2"])
         let elapsed = ContinuousClock.now - started
         #expect(result.status == 0, "\(result.stderr)")
         var eventsByNode: [String: Int] = [:]
@@ -238,11 +258,13 @@ import TestSupport
         #expect(failures["node-slow"]?.contains("no answer within 2 s") == true, "\(failures)")
         #expect(failures["node-down"].map { $0.contains("refused") || $0.contains("did not answer") } == true, "\(failures)")
         #expect(result.stderr.contains("2 of 4 nodes missing from this output: node-down, node-slow"), "\(result.stderr)")
-        // Bounded: the run's 5 s plus start-up, not a TCP or TLS timeout of minutes.
+        // Bounded: the failures came within the connect timeout, not after a TCP or TLS timeout of minutes.
         #expect(elapsed < .seconds(25), "\(elapsed)")
 
         // Columns: the failure goes to stderr, naming the node and the reason.
-        let table = try cluster.plugin(["trace", "exec", "-n", "shop", "--timeout", "2", "--connect-timeout", "1"])
+        let table = try await cluster.plugin(until: { out, err in
+            err.contains("node node-slow unavailable") && out.contains("node-0")
+        }, ["trace", "exec", "-n", "shop", "--connect-timeout", "1"])
         #expect(table.stderr.contains("node node-slow unavailable, its events are missing: no answer within 1 s"), "\(table.stderr)")
         #expect(table.stdout.contains("node-0"), "\(table.stdout)")
 
@@ -323,7 +345,8 @@ import TestSupport
         #expect(denied.stdout.contains("alice") && denied.stdout.contains("is not authorised on this daemon"), "\(denied.stdout) \(denied.stderr)")
         #expect(!denied.stdout.contains("\"source\":\"exec\""), "\(denied.stdout)")
         // The same pods with a certificate the daemon grants the node: served.
-        let served = try cluster.plugin(["trace", "exec", "-n", "shop", "-l", "app=web", "--timeout", "2", "-o", "json"])
+        let served = try await cluster.plugin(until: { out, _ in out.contains("\"source\":\"exec\"") },
+                                              ["trace", "exec", "-n", "shop", "-l", "app=web", "-o", "json"])
         #expect(served.status == 0, "\(served.stderr)")
         #expect(served.stdout.contains("\"source\":\"exec\""), "\(served.stdout.suffix(500))")
     }

@@ -319,13 +319,13 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(ended, true)
 
         // The same through the CLI (`sonde daemon trace`), as columns and as JSON.
-        let traced = try TestSupport.run(sondeExecutable, ["daemon", "trace", "exec", "-c", container.name, "--timeout", "2",
-                                                                "-o", "json", "--daemon-socket", daemon.socket], timeout: 30)
+        let traced = try await TestSupport.run(until: { out, _ in out.contains("\"args\":[\"/bin/echo\",\"marker\"]") }, sondeExecutable,
+                                               ["daemon", "trace", "exec", "-c", container.name, "-o", "json", "--daemon-socket", daemon.socket])
         XCTAssertEqual(traced.status, 0, traced.stderr)
         XCTAssertTrue(traced.stdout.contains("\"args\":[\"/bin/echo\",\"marker\"]"), traced.stdout)
         XCTAssertTrue(traced.stdout.contains(container.name), traced.stdout)
-        let table = try TestSupport.run(sondeExecutable, ["daemon", "trace", "exec", "-c", container.name, "--timeout", "2",
-                                                               "--daemon-socket", daemon.socket], timeout: 30)
+        let table = try await TestSupport.run(until: { out, _ in out.contains("/bin/echo marker") }, sondeExecutable,
+                                              ["daemon", "trace", "exec", "-c", container.name, "--daemon-socket", daemon.socket])
         XCTAssertTrue(table.stdout.hasPrefix("CONTAINER"), table.stdout)
         XCTAssertTrue(table.stdout.contains("/bin/echo marker"), table.stdout)
 

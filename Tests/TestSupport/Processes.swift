@@ -159,3 +159,15 @@ public final class BackgroundCommand: @unchecked Sendable { // Process is thread
         try? FileManager.default.removeItem(at: directory)
     }
 }
+
+/// Runs a command that streams (a trace, a top, a plugin) without a time window: until its output
+/// holds what the test needs, then stops it as Ctrl-C does. The workloads of the tests repeat, so
+/// what they wait for comes however slowly the machine attaches; the deadline only turns a broken
+/// run into a failure instead of a hang. Returns as `run` does.
+public func run(until done: @escaping (_ stdout: String, _ stderr: String) -> Bool, _ executable: String, _ arguments: [String],
+                deadline: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let running = try BackgroundCommand(executable, arguments)
+    _ = try await eventually(timeout: deadline) { done(running.stdout, running.stderr) || !running.isRunning }
+    let status = running.interrupt()
+    return (status, running.stdout, running.stderr)
+}
