@@ -146,6 +146,9 @@ mount -t tmpfs -o mode=0755 tmpfs /upper
 mkdir -p /upper/upper /upper/work
 r=/root
 mount -t overlay -o lowerdir=/host,upperdir=/upper/upper,workdir=/upper/work overlay \$r || fail "cannot mount the overlay"
+# The command's directory stays visible when it lies where the guest mounts fresh tmpfs (a clone
+# under /tmp or /run): set aside before those mounts, moved back after.
+case "$cwd" in /tmp/*|/run/*) mkdir -p /kept && mount -o bind "\$r$cwd" /kept || fail "cannot keep $cwd" ;; esac
 mount -t proc proc \$r/proc
 mount -t sysfs sysfs \$r/sys
 mount -t devtmpfs devtmpfs \$r/dev
@@ -155,6 +158,7 @@ mount -t tmpfs tmpfs \$r/dev/shm
 mount -t mqueue mqueue \$r/dev/mqueue
 mount -t tmpfs -o mode=0755 tmpfs \$r/run
 mount -t tmpfs -o mode=1777 tmpfs \$r/tmp
+case "$cwd" in /tmp/*|/run/*) mkdir -p "\$r$cwd" && mount -o move /kept "\$r$cwd" || fail "cannot keep $cwd" ;; esac
 mount -t tracefs tracefs \$r/sys/kernel/tracing
 mount -t debugfs debugfs \$r/sys/kernel/debug
 mount -t bpf bpf \$r/sys/fs/bpf

@@ -19,13 +19,20 @@ import TestSupport
         try b.start()
 
         let top = try BackgroundCommand(sondeExecutable, ["top", "syscalls", "-c", a.name, "-o", "json", "--interval", "0.5",
-                                                          "--max-rows", "0", "--timeout", "8"])
+                                                          "--max-rows", "0"])
         // The waiting loop's own calls (access, nanosleep) show once the programs are attached.
         let attached = try await eventually(timeout: .seconds(30)) { top.stdout.contains("\"access\"") }
         #expect(attached, "\(top.stderr)")
         SyscallWorkload.go(a)
         SyscallWorkload.go(b)
-        let status = top.wait(timeout: 60)
+        // Until a's last calls (its rmdirs come after its getpgids) are counted; stopping shows the
+        // last, partial interval too, so a count too many would still be in the totals below.
+        let counted = try await eventually(timeout: .seconds(60)) {
+            top.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["syscall"] as? String == "rmdir" }.reduce(0) { $0 + ($1["count"] as? Int ?? 0) } >= 123
+        }
+        #expect(counted, "\(top.stdout.suffix(2000))")
+        let status = top.interrupt()
         #expect(status == 0, "\(top.stderr)")
 
         let all = try rows(top.stdout)
