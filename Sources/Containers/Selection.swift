@@ -37,7 +37,19 @@ public struct ContainerSelector: Sendable, Equatable {
         container.name == name || container.id == name || (name.count >= 6 && container.id.hasPrefix(name))
     }
 
-    /// Throws, listing the known containers, when a name matches none of them.
+    /// For commands that follow containers as they appear (trace, top, advise): the names
+    /// no container has yet, said once on stderr with the known containers so that a typo shows.
+    /// nil when every name is there.
+    public func waitingNotice(in containers: [Container]) -> String? {
+        let missing = names.filter { name in !containers.contains { Self.name(name, matches: $0) } }
+        guard !missing.isEmpty else { return nil }
+        let known = containers.filter { $0.runtime != .cgroup }.map { "\($0.name) (\($0.runtime))" }.sorted()
+        return "waiting for container\(missing.count == 1 ? "" : "s") " + missing.joined(separator: ", ") + " to appear; "
+            + (known.isEmpty ? "no containers are running" : "known containers: " + known.joined(separator: ", "))
+    }
+
+    /// For commands that look once (snapshot) or cannot wait (record start): a name no container
+    /// has is an error, listing the known containers.
     public func checkNamesExist(in containers: [Container]) throws(SondeError) {
         for name in names where !containers.contains(where: { Self.name(name, matches: $0) }) {
             let known = containers.filter { $0.runtime != .cgroup }

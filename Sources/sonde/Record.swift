@@ -97,6 +97,8 @@ struct RecordStart: AsyncParsableCommand {
         let collection = try selection.collection()
         let selector = try selection.selector(cgroups: collection.cgroups)
         collection.refresh()
+        // Unlike the gadgets, the recorder does not wait for a name: a container named before it
+        // exists would be claimed after its start, not from its first syscall (issue 17).
         if selector.isExplicit { try selector.checkNamesExist(in: collection.all) }
 
         let joining = FlightRecorder.isRunning(settings)

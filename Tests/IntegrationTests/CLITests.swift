@@ -31,15 +31,26 @@ import TestSupport
         #expect(missing["error"] as? String == "ENOENT")
     }
 
-    @Test func anUnknownContainerNameListsTheKnownOnes() throws {
-        let c = try RuncContainer(prefix: "sonde-it-known", args: ["sleep", "30"])
-        defer { c.remove() }
-        try c.start()
-        let result = try run(sondeExecutable, ["trace", "exec", "-c", "no-such-container", "--timeout", "1"])
-        #expect(result.status != 0)
-        #expect(result.stderr.contains("no container named no-such-container"))
-        #expect(result.stderr.contains(c.name))
-        #expect(!result.stderr.contains("Fatal error"))
+    /// "Trace what I am about to start": a name no container has yet is waited for, said once with
+    /// the known containers (so a typo shows), and traced from its first exec once it appears.
+    @Test func aContainerNamedBeforeItExistsIsTracedWhenItAppears() async throws {
+        let known = try RuncContainer(prefix: "sonde-it-known", args: ["sleep", "60"])
+        defer { known.remove() }
+        try known.start()
+        let marker = "later-marker-\(UInt32.random(in: 0...9999))"
+        let later = try RuncContainer(prefix: "sonde-it-later", args: ["sh", "-c", "while true; do /bin/true \(marker); usleep 100000; done"])
+        defer { later.remove() }
+        let sonde = try BackgroundCommand(sondeExecutable, ["trace", "exec", "-c", later.name, "-o", "json"])
+        let waiting = try await eventually(timeout: .seconds(60)) { sonde.stderr.contains("waiting for container \(later.name) to appear") }
+        #expect(waiting, "\(sonde.stderr)")
+        #expect(sonde.stderr.contains(known.name), "the known containers are listed: \(sonde.stderr)")
+        try later.start()
+        #expect(try await eventually(timeout: .seconds(60)) { sonde.stdout.contains(marker) }, "\(sonde.stderr)")
+        #expect(sonde.interrupt() == 0, "\(sonde.stderr)")
+        // Only the named container, and the notice said once.
+        for line in sonde.stdout.split(separator: "\n") { #expect(line.contains("\"name\":\"\(later.name)\""), "\(line)") }
+        #expect(sonde.stderr.components(separatedBy: "waiting for container").count == 2, "\(sonde.stderr)")
+        #expect(!sonde.stderr.contains("Fatal error"))
     }
 
     @Test func withoutPrivilegesTheErrorSaysWhatIsMissing() throws {

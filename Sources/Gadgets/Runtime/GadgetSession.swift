@@ -121,7 +121,8 @@ public final class GadgetSession: Sendable {
         let selector = options.selector
         let first = collection.refresh()
         report(first.problems)
-        if selector.isExplicit { try selector.checkNamesExist(in: collection.all) }
+        // A name not there yet is followed like any new container: it is selected once it appears.
+        if selector.isExplicit, let waiting = selector.waitingNotice(in: collection.all) { notice(waiting) }
 
         let object = try BPFObject(name: gadget.name, bytes: gadget.object.bytes)
         // Syscall gadgets are called by the node's dispatcher for what they select: join it first
