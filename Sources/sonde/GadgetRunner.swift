@@ -10,12 +10,8 @@ import Synchronization
 /// What every `sonde trace` command does: start the gadget, render its events, stop on Ctrl-C or
 /// the timeout, and say what was lost.
 enum GadgetRunner {
-    /// Runs `gadget` with the shared selection and trace flags; errors are printed the way every
-    /// command prints them.
-    static func main(_ gadget: any Gadget, selection: SelectionOptions, trace: TraceOptions) async throws {
-        try await run(gadget, selection: selection, trace: trace)
-    }
-
+    /// Runs `gadget` with the shared selection and trace flags until --timeout, Ctrl-C or a reader
+    /// that goes away.
     static func run(_ gadget: any Gadget, selection: SelectionOptions, trace: TraceOptions) async throws {
         // Bad --fields and --filter fail before anything is loaded.
         let (columns, filters) = try trace.rows.resolve(gadget.catalog)

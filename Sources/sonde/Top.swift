@@ -26,7 +26,7 @@ struct TopFile: AsyncParsableCommand {
     var allFiles = false
 
     func run() async throws {
-        try await TopRunner.main(TopFileGadget(allFiles: allFiles), selection: selection, top: top)
+        try await TopRunner.run(TopFileGadget(allFiles: allFiles), selection: selection, top: top)
     }
 }
 
@@ -40,7 +40,7 @@ struct TopTcp: AsyncParsableCommand {
     @OptionGroup var top: TopOptions
 
     func run() async throws {
-        try await TopRunner.main(TopTcpGadget(), selection: selection, top: top)
+        try await TopRunner.run(TopTcpGadget(), selection: selection, top: top)
     }
 }
 
@@ -54,7 +54,7 @@ struct TopSyscalls: AsyncParsableCommand {
     @OptionGroup var top: TopOptions
 
     func run() async throws {
-        try await TopRunner.main(SyscallMetricsGadget(pruneUnselected: !selection.host), selection: selection, top: top)
+        try await TopRunner.run(SyscallMetricsGadget(pruneUnselected: !selection.host), selection: selection, top: top)
     }
 }
 

@@ -38,10 +38,6 @@ struct TopOptions: ParsableArguments {
 /// What every `sonde top` command does: run the gadget, and every interval drain its kernel table
 /// into rows, attribute them to containers, filter, sort, cut, and print them.
 enum TopRunner {
-    static func main(_ gadget: any TopGadget, selection: SelectionOptions, top: TopOptions) async throws {
-        try await run(gadget, selection: selection, top: top)
-    }
-
     static func run(_ gadget: any TopGadget, selection: SelectionOptions, top: TopOptions) async throws {
         let catalog = gadget.catalog
         let (columns, filters) = try top.rows.resolve(catalog)

@@ -13,7 +13,7 @@ struct TraceCommand<G: StreamGadget>: AsyncParsableCommand {
     @OptionGroup var trace: TraceOptions
 
     func run() async throws {
-        try await GadgetRunner.main(G(), selection: selection, trace: trace)
+        try await GadgetRunner.run(G(), selection: selection, trace: trace)
     }
 }
 
