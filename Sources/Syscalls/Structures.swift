@@ -267,6 +267,14 @@ extension Call {
         out.byte(0x7D)
     }
 
+    /// `, name=value` for each unsigned 64-bit field, at its offset, in order.
+    private func writeUnsigned64(_ fields: [(name: StaticString, offset: Int)], of b: [UInt8], to out: inout Output) {
+        for field in fields {
+            out.append(field.name)
+            out.unsigned(b.u64(field.offset))
+        }
+    }
+
     /// struct sysinfo: `{uptime=3600, loads=[1, 2, 3], totalram=..., ..., procs=90, totalhigh=0, freehigh=0,
     /// mem_unit=1}`.
     func writeSysinfo(_ b: [UInt8], to out: inout Output) {
@@ -278,17 +286,11 @@ extension Call {
             out.unsigned(b.u64(8 + 8 * index))
         }
         out.byte(0x5D)
-        for (name, offset) in [(", totalram=", 32), (", freeram=", 40), (", sharedram=", 48), (", bufferram=", 56),
-                               (", totalswap=", 64), (", freeswap=", 72)] as [(StaticString, Int)] {
-            out.append(name)
-            out.unsigned(b.u64(offset))
-        }
+        writeUnsigned64([(", totalram=", 32), (", freeram=", 40), (", sharedram=", 48), (", bufferram=", 56),
+                         (", totalswap=", 64), (", freeswap=", 72)], of: b, to: &out)
         out.append(", procs=")
         out.unsigned(b.u16(80))
-        out.append(", totalhigh=")
-        out.unsigned(b.u64(88))
-        out.append(", freehigh=")
-        out.unsigned(b.u64(96))
+        writeUnsigned64([(", totalhigh=", 88), (", freehigh=", 96)], of: b, to: &out)
         out.append(", mem_unit=")
         out.unsigned(b.u32(104))
         out.byte(0x7D)
@@ -299,11 +301,8 @@ extension Call {
     func writeStatfs(_ b: [UInt8], to out: inout Output) {
         out.append("{f_type=")
         if let name = Names.fileSystemMagics.name(b.i64(0)) { out.append(name) } else { out.hex(b.u64(0)) }
-        for (name, offset) in [(", f_bsize=", 8), (", f_blocks=", 16), (", f_bfree=", 24), (", f_bavail=", 32),
-                               (", f_files=", 40), (", f_ffree=", 48)] as [(StaticString, Int)] {
-            out.append(name)
-            out.unsigned(b.u64(offset))
-        }
+        writeUnsigned64([(", f_bsize=", 8), (", f_blocks=", 16), (", f_bfree=", 24), (", f_bavail=", 32),
+                         (", f_files=", 40), (", f_ffree=", 48)], of: b, to: &out)
         out.append(", f_fsid={val=[")
         out.hex(b.u32(56))
         out.append(", ")

@@ -40,10 +40,6 @@ struct AdviseSeccompProfile: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await record()
-    }
-
-    func record() async throws {
         if let outputDirectory {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -126,8 +126,12 @@ struct RowOptions: ParsableArguments {
 
     /// The columns and filters for this catalogue; unknown fields and ill-typed filters are errors.
     func resolve(_ catalog: FieldCatalog) throws(SondeError) -> (columns: [Column], filters: EventFilters) {
-        let list = fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        return (try catalog.columns(list), try EventFilters(parsing: filters, catalog: catalog))
+        (try catalog.columns(Self.commaList(fields)), try EventFilters(parsing: filters, catalog: catalog))
+    }
+
+    /// `a, b,c` -> ["a", "b", "c"] (--fields, --sort).
+    static func commaList(_ text: String?) -> [String]? {
+        text.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
     }
 }
 

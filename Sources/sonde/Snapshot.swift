@@ -18,12 +18,7 @@ struct SnapshotOptions: ParsableArguments {
     /// Lists the rows `take` makes for the selection, through the same columns, filters and JSON as
     /// the trace gadgets.
     func list(_ catalog: FieldCatalog, selection: SelectionOptions,
-              take: @escaping (ContainerCollection, ContainerSelector) -> [Event]) throws {
-        try write(catalog, selection: selection, take: take)
-    }
-
-    private func write(_ catalog: FieldCatalog, selection: SelectionOptions,
-                       take: (ContainerCollection, ContainerSelector) -> [Event]) throws(SondeError) {
+              take: (ContainerCollection, ContainerSelector) -> [Event]) throws(SondeError) {
         let (columns, filter) = try rows.resolve(catalog)
         let collection = try selection.collection()
         let selector = try selection.selector(cgroups: collection.cgroups)

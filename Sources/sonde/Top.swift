@@ -69,12 +69,8 @@ struct TopContainers: AsyncParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var top: TopOptions
 
-    func run() async throws {
-        try await show()
-    }
-
     /// Every interval: list the containers again, read their cgroup files, filter, sort, cut, show.
-    func show() async throws {
+    func run() async throws {
         if selection.host { throw SondeError(.invalidArgument, "top containers shows containers; --host has no cgroup of its own") }
         let catalog = ContainerResourcesTop.catalog
         let (columns, filters) = try top.rows.resolve(catalog)

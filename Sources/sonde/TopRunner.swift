@@ -30,9 +30,7 @@ struct TopOptions: ParsableArguments {
         if maxRows < 0 { throw ValidationError("--max-rows must not be negative") }
     }
 
-    var sortOrder: [String]? {
-        sort.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-    }
+    var sortOrder: [String]? { RowOptions.commaList(sort) }
 }
 
 /// What every `sonde top` command does: run the gadget, and every interval drain its kernel table

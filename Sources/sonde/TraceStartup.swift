@@ -19,10 +19,6 @@ struct TraceStartup: AsyncParsableCommand {
     @OptionGroup var trace: TraceOptions
 
     func run() async throws {
-        try await runTimeline()
-    }
-
-    func runTimeline() async throws {
         // The rows are the tracker's, not the raw records': columns and filters apply to them.
         let (columns, filters) = try trace.rows.resolve(StartupTracker.catalog)
         let collection = try selection.collection()
