@@ -108,8 +108,8 @@ let package = Package(
 
         // What the test targets share (running commands, locks, polling, the package's paths).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
-        .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "LinuxKit"]),
+        .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit", "TestSupport"]),
+        .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "LinuxKit", "TestSupport"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Containers"]),
         .testTarget(name: "BPFKitTests", dependencies: ["BPFKit", "BPFObjects", "DevBPFObjects", "LinuxKit"]),
         .testTarget(name: "GadgetsTests", dependencies: ["GadgetCatalog", "Gadgets", "BPFKit", "BPFObjects"]),

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 @testable import LinuxKit
 
 /// ELFImage against programs gcc builds at test time, with binutils (readelf, strip) as the
@@ -321,23 +322,7 @@ private struct ELFWork {
     /// Runs a tool found in PATH; its standard output, or an error with its standard error.
     @discardableResult
     func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        // To a file, so a chatty tool cannot fill a pipe nobody reads yet.
-        let errors = path + "/stderr"
-        _ = FileManager.default.createFile(atPath: errors, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
-            throw SondeError(.system, "\(tool) \(arguments.joined(separator: " ")) failed: \(message)")
-        }
-        return String(decoding: data, as: UTF8.self)
+        try must("/usr/bin/env", [tool] + arguments)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Syscalls
 
 /// strace's classes as its 6.1 table (src/linux/x86_64/syscallent.h and syscallent-common.h)
@@ -549,20 +550,11 @@ enum TraceOracle {
         var description: String { message }
     }
 
-    /// Runs a tool (killed, with what it runs, after a minute: a hung call must not hang the
-    /// tests); its exit status and stderr.
+    /// Runs a tool (killed after a minute: a hung call must not hang the tests); its exit status
+    /// and stderr.
     static func run(_ tool: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["-s", "KILL", "60", tool] + arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let data = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try TestSupport.run(tool, arguments, timeout: 60)
+        return (result.status, result.stderr)
     }
 
     /// Column ranges (UTF-8 offsets) of a `-c` table, from its dashed line.
