@@ -37,26 +37,32 @@ public struct ContainerSelector: Sendable, Equatable {
         container.name == name || container.id == name || (name.count >= 6 && container.id.hasPrefix(name))
     }
 
-    /// For commands that follow containers as they appear (trace, top, advise): the names
-    /// no container has yet, said once on stderr with the known containers so that a typo shows.
-    /// nil when every name is there.
-    public func waitingNotice(in containers: [Container]) -> String? {
-        let missing = names.filter { name in !containers.contains { Self.name(name, matches: $0) } }
-        guard !missing.isEmpty else { return nil }
+    /// The names no container has.
+    func missingNames(in containers: [Container]) -> [String] {
+        names.filter { name in !containers.contains { Self.name(name, matches: $0) } }
+    }
+
+    /// "known containers: a (runc), b (podman)", or that none runs: what a message about an
+    /// unknown name adds, so that a typo shows.
+    static func knownContainers(_ containers: [Container]) -> String {
         let known = containers.filter { $0.runtime != .cgroup }.map { "\($0.name) (\($0.runtime))" }.sorted()
+        return known.isEmpty ? "no containers are running" : "known containers: " + known.joined(separator: ", ")
+    }
+
+    /// For commands that follow containers as they appear (trace, top, advise): the names no
+    /// container has yet, said once on stderr with the known containers. nil when every name is there.
+    public func waitingNotice(in containers: [Container]) -> String? {
+        let missing = missingNames(in: containers)
+        guard !missing.isEmpty else { return nil }
         return "waiting for container\(missing.count == 1 ? "" : "s") " + missing.joined(separator: ", ") + " to appear; "
-            + (known.isEmpty ? "no containers are running" : "known containers: " + known.joined(separator: ", "))
+            + Self.knownContainers(containers)
     }
 
     /// For commands that look once (snapshot) or cannot wait (record start): a name no container
     /// has is an error, listing the known containers.
     public func checkNamesExist(in containers: [Container]) throws(SondeError) {
-        for name in names where !containers.contains(where: { Self.name(name, matches: $0) }) {
-            let known = containers.filter { $0.runtime != .cgroup }
-                .map { "\($0.name) (\($0.runtime))" }.sorted()
-            throw SondeError(.notFound, "no container named \(name)",
-                             hint: known.isEmpty ? "no containers are running"
-                                 : "known containers: " + known.joined(separator: ", "))
+        if let name = missingNames(in: containers).first {
+            throw SondeError(.notFound, "no container named \(name)", hint: Self.knownContainers(containers))
         }
     }
 }

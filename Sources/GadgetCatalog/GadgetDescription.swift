@@ -24,14 +24,6 @@ public struct GadgetDescription: Sendable {
     /// Every field of its events or rows, and the default columns.
     public let catalog: FieldCatalog
 
-    public init(kind: Kind, name: String, eventStream: Bool, abstract: String, catalog: FieldCatalog) {
-        self.kind = kind
-        self.name = name
-        self.eventStream = eventStream
-        self.abstract = abstract
-        self.catalog = catalog
-    }
-
     /// "trace exec".
     public var command: String { "\(kind.rawValue) \(name)" }
 
