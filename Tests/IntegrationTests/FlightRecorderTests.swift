@@ -29,32 +29,6 @@ import TestSupport
         .isolated("sonde-test", bytesPerCPU: 256 << 10, poolSize: 2)
     }
 
-    /// A cgroup for the test, removed at the end.
-    final class TestCgroup {
-        let cgroups: CgroupV2
-        let path: String
-        init() throws {
-            cgroups = try CgroupV2.find()
-            path = "/sonde-rec-test-\(UInt32.random(in: 0...UInt32.max))"
-            try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
-        }
-        var id: UInt64 { get throws { try cgroups.id(of: path) } }
-        var container: Container {
-            get throws { Container(runtime: .cgroup, id: path, name: String(path.dropFirst()), cgroupPath: path, cgroupID: try id) }
-        }
-        /// Runs a shell command inside the cgroup, to its end.
-        func run(_ script: String) throws -> Int32 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "echo $$ > \(cgroups.directory(of: path))/cgroup.procs && \(script)"]
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-        deinit { rmdir(cgroups.directory(of: path)) }
-    }
-
     func calls(_ dump: RecorderDump) -> [RecordedCall] {
         dump.entries.compactMap { if case .call(let call) = $0 { return call } else { return nil } }
     }

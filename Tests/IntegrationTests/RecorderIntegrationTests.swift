@@ -196,10 +196,9 @@ import TestSupport
         let settings = settings()
         let location = ["--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory]
         defer { _ = try? run(sondeExecutable, ["record", "stop"] + location) }
-        let cgroups = try CgroupV2.find()
-        let path = "/sonde-it-restart-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
-        defer { rmdir(cgroups.directory(of: path)) }
+        let cgroup = try TestCgroup(prefix: "sonde-it-restart")
+        defer { cgroup.remove() }
+        let cgroups = cgroup.cgroups, path = cgroup.path
         func runInCgroup(_ marker: String) throws {
             let result = try run("/bin/sh", ["-c", "echo $$ > \(cgroups.directory(of: path))/cgroup.procs && exec /bin/true \(marker)"])
             #expect(result.status == 0, "\(result.stderr)")
@@ -239,10 +238,9 @@ import TestSupport
         let settings = settings()
         let location = ["--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory]
         defer { _ = try? run(sondeExecutable, ["record", "stop"] + location) }
-        let cgroups = try CgroupV2.find()
-        let path = "/sonde-it-stop-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
-        defer { rmdir(cgroups.directory(of: path)) }
+        let cgroup = try TestCgroup(prefix: "sonde-it-stop")
+        defer { cgroup.remove() }
+        let cgroups = cgroup.cgroups, path = cgroup.path
         // Recorders of others (a daemon's) may be attached too: this one's links are counted.
         func recorderLinks() -> Int { ((try? attachedPrograms()) ?? []).filter { $0.hasPrefix("sonde_rec_") }.count }
         let others = recorderLinks()
@@ -279,10 +277,9 @@ import TestSupport
         let built = try run("/usr/bin/gcc", ["-O1", "-pthread", "-o", binary, source])
         #expect(built.status == 0, "\(built.stderr)")
 
-        let cgroups = try CgroupV2.find()
-        let path = "/sonde-it-mover-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
-        defer { rmdir(cgroups.directory(of: path)) }
+        let cgroup = try TestCgroup(prefix: "sonde-it-mover")
+        defer { cgroup.remove() }
+        let cgroups = cgroup.cgroups, path = cgroup.path
         let started = try run(sondeExecutable, ["record", "start", "--cgroup", path, "--timeout", "1"] + location)
         #expect(started.status == 0, "\(started.stderr)")
 

@@ -41,10 +41,9 @@ import TestSupport
         let settings = RecorderSettings.isolated("sonde-wide", bytesPerCPU: 4 << 20, poolSize: 4)
         let location = ["--pin-directory", settings.pinDirectory, "--state-directory", settings.stateDirectory]
         defer { _ = try? run(sondeExecutable, ["record", "stop"] + location) }
-        let cgroups = try CgroupV2.find()
-        let path = "/sonde-it-wide-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: cgroups.directory(of: path), withIntermediateDirectories: false)
-        defer { rmdir(cgroups.directory(of: path)) }
+        let cgroup = try TestCgroup(prefix: "sonde-it-wide")
+        defer { cgroup.remove() }
+        let cgroups = cgroup.cgroups, path = cgroup.path
         let started = try run(sondeExecutable, ["record", "start", "--cgroup", path, "--timeout", "1"] + location)
         #expect(started.status == 0, "\(started.stderr)")
         let straceOut = work.appendingPathComponent("strace.txt").path
