@@ -46,7 +46,7 @@ echo "started $n containers in $(echo "$(date +%s.%N) - $start" | bc) s"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat > "$work/daemon.json" <<JSON
-{"record": {"bufferSize": "64K", "crashDirectory": null, "pool": 8}, "metrics": {"address": "127.0.0.1:$port"}}
+{"record": {"bufferSize": "64K", "crashDirectory": null, "pool": 8}, "metrics": {"address": "127.0.0.1:$port", "syscallLatency": true}}
 JSON
 "$sonde" daemon --socket "$work/sonde.sock" --config "$work/daemon.json" --pin-directory "/sys/fs/bpf/$tag" \
     --state-directory "$work/recorder" --daemon-state-directory "$work/state" >"$work/daemon.log" 2>&1 &

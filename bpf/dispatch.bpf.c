@@ -4,7 +4,8 @@
  * wants pays, once it is in the task cache, is two inlined array lookups and a compare per
  * program. A wanted task pays, once its facts (cgroup id, pid, tgid) are remembered, three inlined
  * array lookups and is tail-called into the consumers that want the call; a miss costs one helper
- * call (the current task) and four loads to its cgroup id. */
+ * call (the current task) and four loads to its cgroup id. A task whose consumers only want exits
+ * pays the unwanted price at entry. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -22,12 +23,17 @@ const volatile __u8 key_by_v1_pids = 0;
  * the task's pt_regs address (the top of its kernel stack: unique among live tasks and known to
  * the syscall tracepoints without a helper call). A word holds the stack's identity (bits 14..53
  * of that address's distance to a fixed one: stacks are 16 KiB aligned, so two stacks never share
- * those bits) and the generation (low 24 bits) under which the answer was found. One word, so
+ * those bits), ENTRIES_UNWANTED (bit 23) and the generation (low 23 bits) under which the answer
+ * was found. One word, so
  * concurrent writers can never leave a torn pair. Cleared for a task when it is created (its stack
  * may be a dead task's) and when it moves to another cgroup. */
 #define TASK_CACHE_SHIFT SONDE_DISPATCH_TASK_SHIFT
 #define TASK_CACHE_SIZE SONDE_DISPATCH_TASK_SLOTS
-#define GENERATION_MASK 0xffffffu
+#define GENERATION_MASK 0x7fffffu
+/* In a cached word: the task's exits are wanted, its entries by nobody (its consumers have no
+ * program at entry: syscall metrics without latency, start-up timelines). Its entries then cost
+ * what an unwanted task's do; its exits take the full path, which never caches. */
+#define ENTRIES_UNWANTED (1u << 23)
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -105,13 +111,19 @@ static __always_inline __u64 wanted(const void *regs, __u32 direction)
      * bump, so an answer remembered under this generation goes stale. */
     __u32 generation = *(volatile __u32 *)&config->generation + *(volatile __u32 *)&config->moved;
     __u64 all = *(volatile __u64 *)&config->all_mask;
+    /* The slots this direction can call: at exit every one (a consumer without an exit program
+     * costs a failed tail call), at entry those with a program there. */
+    __u64 callable = direction == SONDE_DISPATCH_ENTER ? *(volatile __u64 *)&config->enter_mask : ~0ULL;
     asm volatile("" ::: "memory");
     __u64 number = regs_number(regs);
     __u32 index = task_cache_index(number);
     __u64 *cached = bpf_map_lookup_elem(&sonde_dispatch_task_cache, &index);
     __u64 word = ((number >> 14) << 24) | (generation & GENERATION_MASK);
-    if (!all && cached && *cached == word)
-        return 0;
+    if (!(all & callable) && cached) {
+        __u64 answer = *cached;
+        if (answer == word || (direction == SONDE_DISPATCH_ENTER && answer == (word | ENTRIES_UNWANTED)))
+            return 0;
+    }
 
     __u64 key, ids;
     struct task_facts *facts = bpf_map_lookup_elem(&sonde_dispatch_task_facts, &index);
@@ -142,6 +154,11 @@ static __always_inline __u64 wanted(const void *regs, __u32 direction)
     if (!mask) {
         if (cached)
             *cached = word;
+        return 0;
+    }
+    if (!(mask & callable)) { /* only at entry */
+        if (cached)
+            *cached = word | ENTRIES_UNWANTED;
         return 0;
     }
     if (!known && facts) {

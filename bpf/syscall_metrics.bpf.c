@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Syscall metrics: per container (cgroup v2 id) and syscall, the calls, the failed calls and a
- * log2 histogram of their latency, counted in the kernel in a per-CPU table. No events: user
+ * log2 histogram of their latency (when `sysmet_latency` is set), counted in the kernel in a per-CPU
+ * table. No events: user
  * space reads the table when it wants (sonde top syscalls, the daemon's Prometheus endpoint).
  *
  * The programs are consumers of the node's syscall dispatcher (bpf/dispatch.bpf.c): they run only
@@ -14,8 +15,16 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define SYSMET_NR_RT_SIGRETURN 15
 #define SYSMET_NR_EXIT 60
 #define SYSMET_NR_EXIT_GROUP 231
+#define SYSMET_NR_LIMIT 1024
+
+/* Set by user space before load. 1: the latency histogram, which takes a clock read at entry and
+ * one at exit (each a helper call of tens of ns with this kernel's mitigations, more than the rest
+ * of this file together). 0: calls and errors only, counted at exit with the syscall number from
+ * the registers, and no clock read at all (the daemon's default, as syscount's). */
+const volatile __u8 sysmet_latency = 1;
 
 /* The call in flight of a selected task, from entry to exit, in the slot of the dispatcher's task
  * index (found without a helper call, unlike task storage). Two live tasks may share a slot: the
@@ -90,15 +99,17 @@ static __always_inline struct sonde_sysmet_value *sysmet_entry(__u64 cgroup_id, 
     return bpf_map_lookup_elem(&sysmet_stats, &key);
 }
 
+/* exit and exit_group never return: counted when the task exits (sonde_sysmet_task_exit). */
+static __always_inline bool sysmet_never_returns(long id)
+{
+    return id == SYSMET_NR_EXIT || id == SYSMET_NR_EXIT_GROUP;
+}
+
+/* With latency only: the call's start, for its exit. */
 static __always_inline void sysmet_enter(struct sonde_dispatch_context *d, long id)
 {
-    if (id == SYSMET_NR_EXIT || id == SYSMET_NR_EXIT_GROUP) {
-        /* They never return: counted now, with no latency. */
-        struct sonde_sysmet_value *value = sysmet_entry(d->key, (__u32)id);
-        if (value)
-            value->count++;
+    if (sysmet_never_returns(id))
         return;
-    }
     __u32 index = d->task_index;
     struct sysmet_inflight *call = bpf_map_lookup_elem(&sysmet_inflight, &index);
     if (!call)
@@ -111,7 +122,9 @@ static __always_inline void sysmet_enter(struct sonde_dispatch_context *d, long 
     call->start_ns = sonde_dispatch_now(d);
 }
 
-/* Called by the dispatcher for the calls of selected cgroups (never attached itself). */
+/* Called by the dispatcher for the calls of selected cgroups (never attached itself). Installed
+ * only with latency: without it the dispatcher has nothing to call at entry for a task only the
+ * metrics want, and answers such a task's entries from its cache. */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sonde_sysmet_enter, struct pt_regs *regs, long id)
 {
@@ -121,6 +134,25 @@ int BPF_PROG(sonde_sysmet_enter, struct pt_regs *regs, long id)
     sysmet_enter(d, id);
     sonde_dispatch_next(ctx, SONDE_DISPATCH_ENTER, d);
     return 0;
+}
+
+/* Calls and errors without latency: the number is the one the exit tracepoint itself reports,
+ * orig_ax. rt_sigreturn sets it to -1 (it restores the interrupted context's registers), and so
+ * does a tracer that skips a call, which is rare: -1 is counted as rt_sigreturn, whose "result" is
+ * the restored register, an error when the signal interrupted a call that failed (as strace -c). */
+static __always_inline void sysmet_count_exit(struct sonde_dispatch_context *d, struct pt_regs *regs, long ret)
+{
+    long id = regs->orig_ax;
+    if (id == -1)
+        id = SYSMET_NR_RT_SIGRETURN;
+    if (id < 0 || id >= SYSMET_NR_LIMIT)
+        return;
+    struct sonde_sysmet_value *value = sysmet_entry(d->key, (__u32)id);
+    if (!value)
+        return;
+    value->count++;
+    if (ret < 0)
+        value->errors++;
 }
 
 static __always_inline void sysmet_exit(struct sonde_dispatch_context *d, long ret)
@@ -149,7 +181,25 @@ int BPF_PROG(sonde_sysmet_exit, struct pt_regs *regs, long ret)
     struct sonde_dispatch_context *d = sonde_dispatched(SONDE_DISPATCH_EXIT);
     if (!d)
         return 0;
-    sysmet_exit(d, ret);
+    if (sysmet_latency)
+        sysmet_exit(d, ret);
+    else
+        sysmet_count_exit(d, regs, ret);
     sonde_dispatch_next(ctx, SONDE_DISPATCH_EXIT, d);
+    return 0;
+}
+
+/* exit and exit_group, which never reach sys_exit: a task that ends inside one of them still has
+ * its number in orig_ax (a task killed by a signal has the number of the call it was in, or a
+ * negative value from an interrupt). Attached, not dispatched: it runs once per ending thread. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sonde_sysmet_task_exit, struct task_struct *task)
+{
+    long id = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
+    if (!sysmet_never_returns(id) || !sonde_selected())
+        return 0;
+    struct sonde_sysmet_value *value = sysmet_entry(sonde_cgroup_id(), (__u32)id);
+    if (value)
+        value->count++;
     return 0;
 }

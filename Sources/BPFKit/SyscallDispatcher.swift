@@ -169,7 +169,7 @@ public enum SyscallDispatcher {
         try object.setConstant("key_by_v1_pids", to: UInt8(v1Pids ? 1 : 0))
         for name in sharedMaps { try object.setPinPath(map: name, dir + "/" + name) }
         try object.load()
-        try object.map("sonde_dispatch_config").update(UInt32(0), ConfigValue(generation: 1, moved: 0, allMask: 0))
+        try object.map("sonde_dispatch_config").update(UInt32(0), ConfigValue(generation: 1, moved: 0, allMask: 0, enterMask: 0))
         try object.attachAll()
         try object.pinLinks(in: dir)
     }
@@ -185,6 +185,7 @@ public enum SyscallDispatcher {
         var generation: UInt32
         var moved: UInt32
         var allMask: UInt64
+        var enterMask: UInt64
     }
 }
 
@@ -226,7 +227,15 @@ public final class DispatchConsumer: @unchecked Sendable {
         self.isNew = isNew
         let dir = location.pinDirectory
         interest = try MappedArray(try BPFMap.pinned(at: dir + "/sonde_dispatch_interest"), writable: true)
-        config = try MappedArray(try BPFMap.pinned(at: dir + "/sonde_dispatch_config"), writable: true)
+        let configMap = try BPFMap.pinned(at: dir + "/sonde_dispatch_config")
+        // A dispatcher pinned by another version of sonde (a recorder left running across an
+        // upgrade) has other maps: its consumers could not share them.
+        guard configMap.valueSize == MemoryLayout<SyscallDispatcher.ConfigValue>.size else {
+            throw SondeError(.bpfLoadFailed, "the syscall dispatcher pinned at \(dir) is another sonde version's (its config has "
+                             + "\(configMap.valueSize) bytes, this one \(MemoryLayout<SyscallDispatcher.ConfigValue>.size)): "
+                             + "stop what uses it (sonde record stop, the daemon, gadgets) and start again")
+        }
+        config = try MappedArray(configMap, writable: true)
         overflow = try BPFMap.pinned(at: dir + "/sonde_dispatch_overflow")
         enterPrograms = try BPFMap.pinned(at: dir + "/sonde_dispatch_enter_progs")
         exitPrograms = try BPFMap.pinned(at: dir + "/sonde_dispatch_exit_progs")
@@ -246,6 +255,8 @@ public final class DispatchConsumer: @unchecked Sendable {
     public func install(_ object: BPFObject, _ programs: DispatchedPrograms) throws(SondeError) {
         if let enter = programs.enter {
             try enterPrograms.update(UInt32(slot), UInt32(bitPattern: try object.programFileDescriptor(enter)))
+            // Tasks whose entries were cached as wanted by nobody may be wanted now.
+            if sonde_atomic_or64(config.word(0, offset: 16), bit) & bit == 0 { bumpGeneration() }
         }
         if let exit = programs.exit {
             try exitPrograms.update(UInt32(slot), UInt32(bitPattern: try object.programFileDescriptor(exit)))
@@ -308,6 +319,7 @@ public final class DispatchConsumer: @unchecked Sendable {
         _ = try? enterPrograms.delete(UInt32(slot))
         _ = try? exitPrograms.delete(UInt32(slot))
         _ = sonde_atomic_and64(config.word(0, offset: 8), ~bit)
+        _ = sonde_atomic_and64(config.word(0, offset: 16), ~bit)
         for index in 0..<SyscallDispatcher.filterSize where sonde_atomic_load64(interest.word(index, offset: 8)) & bit != 0 {
             _ = sonde_atomic_and64(interest.word(index, offset: 8), ~bit)
         }

@@ -93,10 +93,14 @@ public struct DaemonConfig: Sendable {
     public struct MetricsListener: Sendable, Equatable {
         public var host: String
         public var port: Int
+        /// `sonde_syscall_latency_seconds`: the kernel times every counted call, two clock reads
+        /// that cost more than the counting itself (docs/cost.md). Off by default, as in syscount.
+        public var syscallLatency: Bool
 
-        public init(host: String, port: Int) {
+        public init(host: String, port: Int, syscallLatency: Bool = false) {
             self.host = host
             self.port = port
+            self.syscallLatency = syscallLatency
         }
     }
 
@@ -230,12 +234,12 @@ public struct DaemonConfig: Sendable {
             config.supervise = SuperviseSettings(socket: socket, policy: policy)
         }
         if let metrics = try top.object("metrics") {
-            try metrics.allow(["address"])
+            try metrics.allow(["address", "syscallLatency"])
             let address = try metrics.string("address") ?? "127.0.0.1:9464"
             guard let (host, port) = metricsAddress(address) else {
                 throw SondeError(.invalidArgument, "\(metrics.path).address: '\(address)' is not HOST:PORT")
             }
-            config.metrics = MetricsListener(host: host, port: port)
+            config.metrics = MetricsListener(host: host, port: port, syscallLatency: try metrics.bool("syscallLatency") ?? false)
         }
         if let stats = try top.object("bpfStats") {
             try stats.allow(["windowSeconds", "everySeconds"])

@@ -49,9 +49,9 @@ public final class NodeState: Sendable {
         guard config.recordEnabled else {
             recorder = nil
             recorderService = nil
-            metrics = config.metrics.map { _ in
-                DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: nil, bpfCost: bpfCost,
-                              reconcile: .seconds(config.reconcileSeconds), notice: notice)
+            metrics = config.metrics.map { listener in
+                DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: nil, syscallLatency: listener.syscallLatency,
+                              bpfCost: bpfCost, reconcile: .seconds(config.reconcileSeconds), notice: notice)
             }
             return
         }
@@ -66,9 +66,9 @@ public final class NodeState: Sendable {
         if !selection.labels.isEmpty || !selection.podNamespaces.isEmpty { options.filter = { selection.matches($0) } }
         let renderer = DumpRenderer.strace
         self.recorder = recorder
-        metrics = config.metrics.map { _ in
-            DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: recorder, bpfCost: bpfCost,
-                          reconcile: .seconds(config.reconcileSeconds), notice: notice)
+        metrics = config.metrics.map { listener in
+            DaemonMetrics(collection: collection, cgroups: cgroupRoot, recorder: recorder, syscallLatency: listener.syscallLatency,
+                          bpfCost: bpfCost, reconcile: .seconds(config.reconcileSeconds), notice: notice)
         }
         recorderService = RecorderService(recorder: recorder, collection: collection, options: options, notice: notice,
                                           render: { dump, _ in renderer.text(dump).joined(separator: "\n") + "\n" })

@@ -76,6 +76,7 @@ enum Configurations {
         SyscallMetricsConfiguration(placement: .container),
         DaemonConfiguration(role: .recorded),
         DaemonConfiguration(role: .metricsOnly),
+        DaemonConfiguration(role: .metricsOnly, latency: true),
         ToolWrapper.strace,
         ToolWrapper.perfTrace,
         BpftraceCount(),

@@ -5,7 +5,8 @@ import Recorder
 
 /// `sonde daemon` as a new user runs it: recording one container, the Prometheus endpoint on (which
 /// brings the syscall metrics of every container and the start-up timelines), everything else
-/// default. The binary is the `sonde` built beside this benchmark.
+/// default; or, for one more row, with the syscall latency histogram on (`metrics.syscallLatency`).
+/// The binary is the `sonde` built beside this benchmark.
 struct DaemonConfiguration: BenchConfiguration {
     enum Role {
         /// The workload's container is the one recorded (and, like every container, metered).
@@ -17,9 +18,12 @@ struct DaemonConfiguration: BenchConfiguration {
     }
 
     let role: Role
+    /// `metrics.syscallLatency`: off by default.
+    var latency = false
     var placement: Placement { role == .notSelected ? .host : .container }
 
     var name: String {
+        if latency { return "sonde daemon, syscallLatency on (container metered, not recorded)" }
         switch role {
         case .recorded: return "sonde daemon, default config (container recorded)"
         case .metricsOnly: return "sonde daemon, default config (container metered, not recorded)"
@@ -35,7 +39,8 @@ struct DaemonConfiguration: BenchConfiguration {
         case .notSelected: recorded = "the idle companion container (the timed workload runs on the host)"
         }
         return "`sonde daemon --config FILE` (the release binary beside sonde-bench) with `record.select.names` naming "
-            + recorded + " and `metrics.address` set, every other key default (own socket, state and pin directories); "
+            + recorded + " and `metrics.address` set" + (latency ? " with `metrics.syscallLatency: true`" : "")
+            + ", every other key default (own socket, state and pin directories); "
             + "attached once the daemon's recorder lists the recorded container and its /metrics shows syscalls of the "
             + "selected one after an execve probe, and its first 1 s bpf_stats sample (taken at start, then every 60 s) has ended; "
             + "stopped with SIGTERM after the loops, then its pinned recording removed."
@@ -88,7 +93,7 @@ struct DaemonConfiguration: BenchConfiguration {
             "stateDirectory": directory + "/state",
             "record": ["select": ["names": [recordedName]], "pinDirectory": settings.pinDirectory,
                        "stateDirectory": settings.stateDirectory, "crashDirectory": directory + "/crash"],
-            "metrics": ["address": "127.0.0.1:\(port)"],
+            "metrics": ["address": "127.0.0.1:\(port)", "syscallLatency": latency],
         ]
         let configPath = directory + "/config.json"
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))

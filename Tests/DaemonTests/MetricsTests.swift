@@ -11,7 +11,10 @@ import Testing
         #expect(config.metrics == DaemonConfig.MetricsListener(host: "127.0.0.1", port: 9464))
         #expect(try DaemonConfig.parse(Data(#"{"metrics": {}}"#.utf8)).metrics?.port == 9464)
         #expect(try DaemonConfig.parse(Data(#"{"metrics": {"address": "[::1]:0"}}"#.utf8)).metrics == .init(host: "::1", port: 0))
-        for bad in [#"{"metrics": {"address": "nohost"}}"#, #"{"metrics": {"address": "h:70000"}}"#, #"{"metrics": {"port": 1}}"#] {
+        #expect(config.metrics?.syscallLatency == false)
+        #expect(try DaemonConfig.parse(Data(#"{"metrics": {"syscallLatency": true}}"#.utf8)).metrics?.syscallLatency == true)
+        for bad in [#"{"metrics": {"address": "nohost"}}"#, #"{"metrics": {"address": "h:70000"}}"#, #"{"metrics": {"port": 1}}"#,
+                    #"{"metrics": {"syscallLatency": 1}}"#] {
             #expect(throws: SondeError.self) { try DaemonConfig.parse(Data(bad.utf8)) }
         }
     }

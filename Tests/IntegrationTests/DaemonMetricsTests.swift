@@ -22,9 +22,13 @@ import TestSupport
         return result.stdout
     }
 
-    @Test func prometheusScrapesTheSyscallsOfARealContainer() async throws {
+    /// Both kernel paths: calls and errors counted at exit from the registers (the default), and
+    /// timed from entry to exit (`syscallLatency`).
+    @Test(arguments: [false, true])
+    func prometheusScrapesTheSyscallsOfARealContainer(latency: Bool) async throws {
         let container = try SyscallWorkload.container(prefix: "sonde-it-prom", ok: 777, failing: 123)
-        let daemon = try DaemonProcess(recording: [container.name], config: ["metrics": ["address": "127.0.0.1:0"]])
+        let daemon = try DaemonProcess(recording: [container.name],
+                                       config: ["metrics": ["address": "127.0.0.1:0", "syscallLatency": latency]])
         defer { container.remove(); daemon.remove() }
         try await daemon.start()
         let address = try await Self.endpoint(daemon)
@@ -39,21 +43,34 @@ import TestSupport
             }
         }
         #expect(counted, "\(daemon.log)")
+        // runc's own processes in the container's cgroup ended with exit_group before the workload's.
+        func value(_ text: String, _ syscall: String) -> Double {
+            text.split(separator: "\n").first {
+                $0.hasPrefix("sonde_syscalls_total{container=\"\(container.name)\"") && $0.contains("syscall=\"\(syscall)\"")
+            }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        let before = try Self.scrape(address)
+        let (exitsBefore, sigreturnsBefore) = (value(before, "exit_group"), value(before, "rt_sigreturn"))
         SyscallWorkload.go(container)
 
         let prometheus = try PrometheusServer(scraping: [address])
         defer { prometheus.stop() }
         let selector = "container=\"\(container.name)\""
-        var calls: Double?, errors: Double?
+        var calls: Double?, errors: Double?, exits: Double?, sigreturns: Double?
         let scraped = try await eventually(timeout: .seconds(60)) {
             calls = (try? prometheus.query("sonde_syscalls_total{\(selector),syscall=\"getpgid\"}"))?.first?.value
             errors = (try? prometheus.query("sonde_syscall_errors_total{\(selector),syscall=\"rmdir\"}"))?.first?.value
-            return calls == 777 && errors == 123
+            // Calls that never return (counted when the thread ends) and one whose exit carries no
+            // syscall number (counted as rt_sigreturn).
+            exits = (try? prometheus.query("sonde_syscalls_total{\(selector),syscall=\"exit_group\"}"))?.first?.value
+            sigreturns = (try? prometheus.query("sonde_syscalls_total{\(selector),syscall=\"rt_sigreturn\"}"))?.first?.value
+            return calls == 777 && errors == 123 && exits == exitsBefore + Double(SyscallWorkload.children)
+                && sigreturns == sigreturnsBefore + Double(SyscallWorkload.signals)
         }
         if !scraped {
             let direct = ((try? Self.scrape(address)) ?? "").split(separator: "\n").filter { $0.contains(container.name) && $0.hasPrefix("sonde_syscall") && !$0.contains("latency") }
             let targets = (try? run("/usr/bin/curl", ["-sS", "http://127.0.0.1:\(prometheus.port)/api/v1/targets"]).stdout) ?? ""
-            Issue.record("getpgid \(String(describing: calls)), rmdir errors \(String(describing: errors)); endpoint: \(direct.joined(separator: "\n")); targets: \(targets); log: \(prometheus.log)")
+            Issue.record("getpgid \(String(describing: calls)), rmdir errors \(String(describing: errors)), exit_group \(String(describing: exits)), rt_sigreturn \(String(describing: sigreturns)); endpoint: \(direct.joined(separator: "\n")); targets: \(targets); log: \(prometheus.log)")
         }
 
         // The labels, the histogram and the other families of the same scrape.
@@ -61,9 +78,14 @@ import TestSupport
         #expect(sample.value == 123)
         #expect(sample.labels["container_id"] == container.name && sample.labels["pod"] == "" || sample.labels["pod"] == nil)
         let histogram = try prometheus.query("sonde_syscall_latency_seconds_count{\(selector),syscall=\"getpgid\"}")
-        #expect(histogram.first?.value == 777)
-        let underOneMillisecond = try prometheus.query("sonde_syscall_latency_seconds_bucket{\(selector),syscall=\"getpgid\",le=\"0.001048576\"}")
-        #expect((underOneMillisecond.first?.value ?? 0) >= 700, "\(underOneMillisecond)")
+        if latency {
+            #expect(histogram.first?.value == 777)
+            let underOneMillisecond = try prometheus.query("sonde_syscall_latency_seconds_bucket{\(selector),syscall=\"getpgid\",le=\"0.001048576\"}")
+            #expect((underOneMillisecond.first?.value ?? 0) >= 700, "\(underOneMillisecond)")
+        } else {
+            #expect(histogram.isEmpty, "no latency family without syscallLatency: \(histogram)")
+            #expect(!(try Self.scrape(address)).contains("sonde_syscall_latency_seconds"))
+        }
         let recorded = try prometheus.query("sonde_recorder_written_records_total{\(selector)}")
         #expect((recorded.first?.value ?? 0) > 1800, "\(recorded)") // at least the 900 calls, entry and exit
         let buffer = try prometheus.query("sonde_recorder_buffer_bytes{\(selector)}")

@@ -37,7 +37,7 @@ import TestSupport
         let attached = try attachedPrograms()
         #expect(attached.filter { $0 == "sonde_sys_enter" }.count == 1, "\(attached)")
         #expect(attached.filter { $0 == "sonde_sys_exit" }.count == 1, "\(attached)")
-        #expect(!attached.contains { $0.hasPrefix("sonde_rec_sys") || $0.hasPrefix("sonde_sysmet") }, "\(attached)")
+        #expect(!attached.contains { $0.hasPrefix("sonde_rec_sys") || ["sonde_sysmet_enter", "sonde_sysmet_exit"].contains($0) }, "\(attached)")
         #expect(!FileManager.default.fileExists(atPath: "/sys/fs/bpf/\(unique)/link_sonde_rec_sys_enter"))
 
         // The metrics consumer dies without leaving: the recorder still records every call.
@@ -72,6 +72,44 @@ import TestSupport
             }
             #expect(detached, "\((try? attachedPrograms()) ?? [])")
         }
+    }
+
+    /// The daemon's metrics without latency have no program at entry, so the dispatcher caches a
+    /// metered task's entries as wanted by nobody. A recorder that starts later for the same
+    /// container must still get every entry, with its arguments, from then on.
+    @Test func entriesCachedAsUnwantedReachARecorderThatJoinsLater() async throws {
+        let workload = try SyscallWorkload.container(prefix: "sonde-it-entries", ok: 200, failing: 20)
+        let daemon = try DaemonProcess(recording: [], config: ["metrics": ["address": "127.0.0.1:0"], "record": ["enabled": false]])
+        defer { workload.remove(); daemon.remove() }
+        try await daemon.start()
+        let address = try await DaemonMetricsTests.endpoint(daemon)
+        try workload.start()
+        let metered = try await eventually(timeout: .seconds(30)) {
+            ((try? DaemonMetricsTests.scrape(address)) ?? "").contains("container=\"\(workload.name)\"")
+        }
+        #expect(metered, "\(daemon.log)")
+
+        let unique = "sonde-it-entries-\(getpid())"
+        let pins = ["--pin-directory", "/sys/fs/bpf/" + unique, "--state-directory", "/run/" + unique]
+        defer { _ = try? run(sondeExecutable, ["record", "stop"] + pins) }
+        let recorder = try BackgroundCommand(sondeExecutable, ["record", "start", "-c", workload.name, "--timeout", "60"] + pins)
+        defer { recorder.stop(signal: SIGKILL) }
+        // The waiting loop's entries carry the path: an exit recorded without its entry would not.
+        let entries = try await eventually(timeout: .seconds(30)) {
+            ((try? run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins))?.stdout ?? "")
+                .contains("access(\"/go\", F_OK) = -1 ENOENT")
+        }
+        #expect(entries, "\(recorder.stderr)")
+        SyscallWorkload.go(workload)
+        let recorded = try await eventually(timeout: .seconds(30)) {
+            let dump = (try? run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins))?.stdout ?? ""
+            return dump.components(separatedBy: "rmdir(\"/no-such-directory\") = -1 ENOENT").count - 1 == 20
+        }
+        let dump = try run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins)
+        #expect(recorded, "\(dump.stdout.suffix(2000)) \(dump.stderr)")
+        #expect(dump.stdout.components(separatedBy: "getpgid(0) = ").count - 1 == 200)
+        recorder.stop(signal: SIGTERM)
+        _ = recorder.wait(timeout: 30)
     }
 
     /// The dispatcher's pins removed by hand while a recording is pinned: the recorder's programs

@@ -47,6 +47,8 @@ import TestSupport
         #expect(total("getpgid", "errors") == 0)
         #expect(total("rmdir", "count") == 123)
         #expect(total("rmdir", "errors") == 123)
+        #expect(total("exit_group", "count") == SyscallWorkload.children) // counted when each child ends
+        #expect(total("rt_sigreturn", "count") == SyscallWorkload.signals, "\(all.map { "\($0["syscall"] ?? "")=\($0["count"] ?? "")" })")
         let getpgid = try #require(all.first { $0["syscall"] as? String == "getpgid" })
         #expect(getpgid["nr"] as? Int == 121)
         // Percentiles come from the histogram: ordered, and a getpgid takes well under 1 ms.

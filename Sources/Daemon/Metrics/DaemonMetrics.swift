@@ -21,7 +21,7 @@ typealias PrometheusCounter = Prometheus.Counter
 public final class DaemonMetrics: Sendable {
     /// Every metric of the daemon. Others (start-up timelines...) register here too.
     public let registry = PrometheusCollectorRegistry()
-    let syscalls = SyscallMetricsGadget()
+    let syscalls: SyscallMetricsGadget
     let collection: ContainerCollection
     let cgroups: CgroupV2
     let recorder: FlightRecorder?
@@ -84,9 +84,10 @@ public final class DaemonMetrics: Sendable {
         let cpu: Gauge
     }
 
-    public init(collection: ContainerCollection, cgroups: CgroupV2, recorder: FlightRecorder?,
+    public init(collection: ContainerCollection, cgroups: CgroupV2, recorder: FlightRecorder?, syscallLatency: Bool = false,
                 bpfCost: BPFCostSampler? = nil, reconcile: Duration = .seconds(60),
                 notice: @escaping @Sendable (String) -> Void) {
+        syscalls = SyscallMetricsGadget(measuresLatency: syscallLatency)
         self.bpfCost = bpfCost
         self.collection = collection
         self.cgroups = cgroups
@@ -178,8 +179,10 @@ public final class DaemonMetrics: Sendable {
             refreshRecorder()
             refreshBPFCost()
             var buffer = registry.emitToBuffer()
-            let histograms = state.withLock { state in state.series.values.map { ($0.labels, $0.latency) } }
-            SyscallLatencyFamily.emit(histograms, into: &buffer)
+            if syscalls.measuresLatency {
+                let histograms = state.withLock { state in state.series.values.map { ($0.labels, $0.latency) } }
+                SyscallLatencyFamily.emit(histograms, into: &buffer)
+            }
             if !startup.snapshot().isEmpty { buffer.append(contentsOf: startup.exposition().utf8) }
             return buffer
         }

@@ -9,7 +9,7 @@ import Syscalls
 
 /// One container's totals for one syscall, summed over the CPUs (bpf/syscall_metrics.h).
 public struct SyscallStats: Sendable, Equatable {
-    /// Calls that returned; exit and exit_group never return and are counted at entry.
+    /// Calls that returned; exit and exit_group never return and are counted when the thread ends.
     public var count: UInt64 = 0
     /// Calls that returned a negative value (-errno).
     public var errors: UInt64 = 0
@@ -83,13 +83,22 @@ public final class SyscallMetricsGadget: TopGadget {
     /// run over short-lived containers does not fill the table. Off for --host (no filter) and
     /// for the daemon, which prunes by container instead (`forget`).
     let pruneUnselected: Bool
+    /// Whether the kernel measures each call's latency (the histogram, `latencyNanoseconds`): two
+    /// clock reads per call, the largest part of what a counted call costs (bench/RESULTS.md). Off,
+    /// it counts calls and errors only.
+    public let measuresLatency: Bool
 
-    public init(pruneUnselected: Bool = false) {
+    public init(measuresLatency: Bool = true, pruneUnselected: Bool = false) {
+        self.measuresLatency = measuresLatency
         self.pruneUnselected = pruneUnselected
     }
 
     public let name = "syscalls"
-    public var dispatchedPrograms: DispatchedPrograms? { DispatchedPrograms(enter: "sonde_sysmet_enter", exit: "sonde_sysmet_exit") }
+    /// Without latency nothing runs at entry: the dispatcher then answers a metered task's entries
+    /// from its cache (exit and exit_group are counted by `sonde_sysmet_task_exit`).
+    public var dispatchedPrograms: DispatchedPrograms? {
+        DispatchedPrograms(enter: measuresLatency ? "sonde_sysmet_enter" : nil, exit: "sonde_sysmet_exit")
+    }
     public var object: EmbeddedBPFObject { EmbeddedBPF.syscall_metrics }
     public let defaultSort = ["-count", "-errors", "syscall"]
 
@@ -114,6 +123,11 @@ public final class SyscallMetricsGadget: TopGadget {
     private let selection = Mutex<BPFMap?>(nil)
     /// The totals at the previous `collect`, to show each interval's share.
     private let previous = Mutex<[SyscallMetricsKey: SyscallStats]>([:])
+
+    public func configure(_ object: BPFObject) throws(SondeError) {
+        try object.setConstant("sysmet_latency", to: UInt8(measuresLatency ? 1 : 0))
+        if !measuresLatency { try object.setAutoload(program: "sonde_sysmet_enter", false) }
+    }
 
     public func loaded(_ object: BPFObject) throws(SondeError) {
         let stats = try object.map("sysmet_stats")

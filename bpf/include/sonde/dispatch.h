@@ -25,9 +25,11 @@ struct sonde_dispatch_entry {
 };
 
 struct sonde_dispatch_config {
-    __u32 generation; /* bumped by user space after it adds interest in a cgroup that has tasks */
+    __u32 generation; /* bumped by user space after it adds interest in a cgroup that has tasks,
+                       * or a program at entry */
     __u32 moved;      /* bumped by the programs when a multi-threaded process changes cgroup */
     __u64 all_mask;   /* slots that want every task of the node */
+    __u64 enter_mask; /* slots with a program at entry (others want exits only) */
 };
 
 /* What the dispatcher tells the consumers it calls (per CPU; programs on the syscall
