@@ -107,7 +107,7 @@ let package = Package(
         ]),
 
         // What the test targets share (running commands, locks, polling, the package's paths).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["LinuxKit"], path: "Tests/TestSupport"),
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit", "TestSupport"]),
         .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "LinuxKit", "TestSupport"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "Containers"]),

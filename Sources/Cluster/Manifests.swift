@@ -64,6 +64,8 @@ public enum Manifests {
           # reads the containers of the pod namespaces listed for it, and nothing else; a
           # certificate no rule names gets PERMISSION_DENIED (docs/daemon-security.md). Mirror
           # your RBAC here: {"user": "alice", "podNamespaces": ["shop"]}.
+          # metrics: Prometheus' /metrics and the probes' /healthz and /readyz, plain HTTP on the
+          # node's loopback (hostNetwork); bind the node's address instead for a scraping Prometheus.
           daemon.json: |
             {
               "socket": "/run/sonde/sonde.sock",
@@ -88,7 +90,8 @@ public enum Manifests {
                 ],
                 "limits": { "handshakeTimeoutSeconds": 10, "idleTimeoutSeconds": 300, "connections": 256,
                             "connectionsPerPeer": 16, "streamsPerClient": 8 }
-              }
+              },
+              "metrics": { "address": "127.0.0.1:9464" }
             }
         ---
         apiVersion: apps/v1
@@ -133,6 +136,15 @@ public enum Manifests {
                     - name: api
                       containerPort: 7443
                       protocol: TCP
+                  # The metrics listener answers the probes: /healthz while the daemon runs,
+                  # /readyz once it serves (503 while it starts or stops).
+                  livenessProbe:
+                    httpGet: { host: 127.0.0.1, path: /healthz, port: 9464 }
+                    periodSeconds: 20
+                    failureThreshold: 3
+                  readinessProbe:
+                    httpGet: { host: 127.0.0.1, path: /readyz, port: 9464 }
+                    periodSeconds: 10
                   resources:
                     requests: { cpu: 50m, memory: 64Mi }
                     limits: { memory: 512Mi }

@@ -29,6 +29,8 @@ public final class NodeState: Sendable {
     /// Nanoseconds since the Unix epoch.
     public let startedAt: Int64
     let watchers = Mutex<[String]>([])
+    /// Serving: every part started, not yet stopping (`/readyz`, systemd's READY=1).
+    public let isReady = Atomic(false)
     /// RunGadget streams being served (each holds its own BPF object until it ends).
     let gadgetSessions = Mutex(0)
     let notice: @Sendable (String) -> Void
@@ -173,7 +175,8 @@ public enum NodeDaemon {
         var metricsServer: MetricsServer?
         if let metrics = node.metrics, let endpoint = config.metrics {
             do throws(SondeError) {
-                metricsServer = try await MetricsServer.start(host: endpoint.host, port: endpoint.port, scrape: { metrics.scrape() })
+                metricsServer = try await MetricsServer.start(host: endpoint.host, port: endpoint.port, scrape: { metrics.scrape() },
+                                                              ready: { node.isReady.load(ordering: .acquiring) })
             } catch {
                 close(listener)
                 unlink(config.socket)
@@ -227,6 +230,7 @@ public enum NodeDaemon {
                     }
                 }
                 ready(node)
+                node.isReady.store(true, ordering: .releasing)
                 var listening = config.socket
                 if servers.count > 1, let address = try await servers[1].listeningAddress {
                     listening += " and \(address) (mTLS)"
@@ -235,7 +239,13 @@ public enum NodeDaemon {
                     ? "recording \(config.recordSelection.summary)" : "recording off")
                     + (config.supervise.map { "; supervising on \($0.socket) with policy \($0.policy)" } ?? "")
                     + (metricsServer.map { "; metrics on http://\($0.address)/metrics" } ?? ""))
-                defer { for server in servers { server.beginGracefulShutdown() } }
+                // Under systemd (Type=notify) the unit is started from here on.
+                ServiceManager.notify("READY=1\nSTATUS=serving on \(listening)")
+                defer {
+                    node.isReady.store(false, ordering: .releasing)
+                    ServiceManager.notify("STOPPING=1")
+                    for server in servers { server.beginGracefulShutdown() }
+                }
                 // Ends when cancelled (SIGTERM) or when a part fails.
                 try await group.next()
                 group.cancelAll()
@@ -253,18 +263,9 @@ public enum NodeDaemon {
 /// killed daemon is replaced, a live daemon's is not.
 enum UnixListener {
     static func listen(path: String) throws(SondeError) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.utf8.count < capacity, !path.isEmpty else {
-            throw SondeError(.invalidArgument, "socket path \(path) is longer than \(capacity - 1) bytes")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
+        let address = try UnixSocketAddress(path)
         if Files.exists(path) {
-            if answers(&address) {
+            if address.answers() {
                 throw SondeError(.invalidArgument, "a sonde daemon already listens at \(path)",
                                  hint: "`sonde daemon status` tells about it; stop it first or use another --socket")
             }
@@ -279,9 +280,7 @@ enum UnixListener {
         guard fd >= 0 else { throw SondeError.system("cannot make a unix socket", Errno.current) }
         do {
             try systemCall("bind \(path)") {
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
+                address.withSockaddr { bind(fd, $0, $1) }
             }
             // Before listen: no one can connect while the file still has the umask's mode.
             try systemCall("chmod \(path)") { chmod(path, 0o600) }
@@ -291,15 +290,5 @@ enum UnixListener {
             throw error
         }
         return fd
-    }
-
-    /// Whether something accepts connections at the address.
-    static func answers(_ address: inout sockaddr_un) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
     }
 }

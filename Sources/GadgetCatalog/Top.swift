@@ -37,7 +37,7 @@ extension GadgetDescription {
         catalog: FieldCatalog(own: [
             .gadget("syscall", .string, "the syscall's name (x86_64 table)", width: 18),
             .gadget("nr", .uint, "the syscall's number", width: 4),
-            .gadget("count", .uint, "calls in the interval (exit and exit_group counted at entry)", width: 9),
+            .gadget("count", .uint, "calls in the interval (exit and exit_group counted when the thread ends)", width: 9),
             .gadget("errors", .uint, "calls that failed (returned -errno) in the interval", width: 7),
             latency("avg", "mean latency"),
             latency("p50", "median latency, estimated from the power-of-two histogram (within 2x)"),

@@ -165,14 +165,11 @@ public final class Supervisor: Sendable {
 
     func bindListener(_ path: String) throws(SondeError) -> Int32 {
         let listener = try systemCall("socket(AF_UNIX)") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        let address: UnixSocketAddress
+        do throws(SondeError) { address = try UnixSocketAddress(path) } catch {
             close(listener)
-            throw SondeError(.invalidArgument, "socket path \(path) is longer than \(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes")
+            throw error
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         var info = stat()
         if lstat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFSOCK else {
@@ -181,12 +178,7 @@ public final class Supervisor: Sendable {
             }
             // A socket someone still listens on belongs to a running agent: replacing its path would
             // leave two agents. Only a stale one (connection refused) is removed.
-            let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            let live = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            } == 0
-            close(probe)
-            if live {
+            if address.answers() {
                 close(listener)
                 throw SondeError(.invalidArgument, "an agent is already serving \(path)",
                                  hint: "stop it, or replace it without losing its containers with --takeover")
@@ -195,7 +187,7 @@ public final class Supervisor: Sendable {
         }
         do throws(SondeError) {
             try systemCall("bind \(path)") {
-                withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+                address.withSockaddr { bind(listener, $0, $1) }
             }
         } catch {
             close(listener)

@@ -102,15 +102,9 @@ extension Supervisor {
         try NotifyFD.checkKernelSizes()
         let connection = try systemCall("socket(AF_UNIX)") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         defer { close(connection) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw SondeError(.invalidArgument, "socket path too long: \(path)") }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let address = try UnixSocketAddress(path)
         do throws(SondeError) {
-            try systemCall("connect \(path)") {
-                withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(connection, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-            }
+            try systemCall("connect \(path)") { address.withSockaddr { connect(connection, $0, $1) } }
         } catch {
             throw SondeError(.notFound, "no agent to take over on \(path)", hint: "start without --takeover", errno: error.errno)
         }

@@ -82,21 +82,13 @@ struct HookLog {
 
     /// RFC 3164 datagram to /dev/log, facility daemon; silently nothing when no syslog listens.
     private func syslog(_ line: String, severity: Int) {
-        guard Files.exists("/dev/log") else { return }
+        guard Files.exists("/dev/log"), let address = try? UnixSocketAddress("/dev/log") else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: "/dev/log".utf8)
-            raw["/dev/log".utf8.count] = 0
-        }
         let datagram = Array("<\(3 * 8 + severity)>\(line)".utf8)
-        _ = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { target in
-                datagram.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), target, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+        _ = address.withSockaddr { target, length in
+            datagram.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), target, length) }
         }
     }
 }

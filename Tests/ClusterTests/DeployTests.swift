@@ -64,6 +64,12 @@ import TestSupport
         let added = Set(((security["capabilities"] as? [String: Any])?["add"] as? [String]) ?? [])
         #expect(added.isSuperset(of: ["BPF", "PERFMON", "SYS_ADMIN", "SYS_PTRACE"]), "\(added)")
         #expect(security["privileged"] as? Bool == false)
+        // The probes ask the metrics listener the config opens.
+        #expect((config["metrics"] as? [String: Any])?["address"] as? String == "127.0.0.1:9464")
+        let liveness = (container["livenessProbe"] as? [String: Any])?["httpGet"] as? [String: Any]
+        let readiness = (container["readinessProbe"] as? [String: Any])?["httpGet"] as? [String: Any]
+        #expect(liveness?["path"] as? String == "/healthz" && liveness?["port"] as? Int == 9464, "\(String(describing: liveness))")
+        #expect(readiness?["path"] as? String == "/readyz" && readiness?["port"] as? Int == 9464, "\(String(describing: readiness))")
         let mounts = Set((container["volumeMounts"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
         #expect(mounts == Set(volumes.compactMap { $0["name"] as? String }), "every volume is mounted")
         let text = Manifests.daemonSet()

@@ -36,7 +36,8 @@ final class DaemonProcess: @unchecked Sendable {
 
     /// Starts it and waits until it answers. `fileLimit`: its RLIMIT_NOFILE, soft and hard (a limit
     /// can always be lowered; the daemon raises its soft limit to the hard one).
-    func start(fileLimit: Int? = nil) async throws {
+    /// `environment`: variables added to the test process's own.
+    func start(fileLimit: Int? = nil, environment: [String: String] = [:]) async throws {
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
@@ -51,6 +52,7 @@ final class DaemonProcess: @unchecked Sendable {
             process.executableURL = URL(fileURLWithPath: sondeExecutable)
             process.arguments = arguments
         }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -74,10 +76,13 @@ final class DaemonProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    func stop() {
-        guard let process, process.isRunning else { return }
+    /// SIGTERM, then its exit status (nil when it was not running).
+    @discardableResult
+    func stop() -> Int32? {
+        guard let process, process.isRunning else { return nil }
         process.terminate()
         process.waitUntilExit()
+        return process.terminationStatus
     }
 
     /// Stops the daemon, frees its recorder and removes its files.

@@ -4,22 +4,25 @@ import NIOHTTP1
 import NIOPosix
 
 /// The Prometheus endpoint: a minimal HTTP/1.1 server (swift-nio) answering GET /metrics with the
-/// text exposition format. One response per connection (then close): Prometheus scrapes are one
-/// request every interval, and nothing is kept between them. The scrape reads BPF maps and cgroup
-/// files (blocking calls), so it runs on NIO's thread pool, never on the event loop.
+/// text exposition format, and the probes a DaemonSet or a load balancer asks: /healthz (the
+/// daemon answers at all) and /readyz (every part started and not stopping; 503 otherwise). One
+/// response per connection (then close): Prometheus scrapes are one request every interval, and
+/// nothing is kept between them. The scrape reads BPF maps and cgroup files (blocking calls), so it
+/// runs on NIO's thread pool, never on the event loop.
 public final class MetricsServer: Sendable {
     let channel: any Channel
     /// Where it listens (the port chosen when the config said 0).
     public let address: String
 
-    public static func start(host: String, port: Int, scrape: @escaping @Sendable () -> [UInt8]) async throws(SondeError) -> MetricsServer {
+    public static func start(host: String, port: Int, scrape: @escaping @Sendable () -> [UInt8],
+                             ready: @escaping @Sendable () -> Bool) async throws(SondeError) -> MetricsServer {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(MetricsHandler(scrape: scrape))
+                    try channel.pipeline.syncOperations.addHandler(MetricsHandler(scrape: scrape, ready: ready))
                 }
             }
         do {
@@ -51,10 +54,12 @@ final class MetricsHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     let scrape: @Sendable () -> [UInt8]
+    let ready: @Sendable () -> Bool
     private var request: HTTPRequestHead?
 
-    init(scrape: @escaping @Sendable () -> [UInt8]) {
+    init(scrape: @escaping @Sendable () -> [UInt8], ready: @escaping @Sendable () -> Bool) {
         self.scrape = scrape
+        self.ready = ready
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -67,9 +72,9 @@ final class MetricsHandler: ChannelInboundHandler {
             guard let head = request else { return }
             request = nil
             let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-            guard path == "/metrics" else {
+            guard ["/metrics", "/healthz", "/readyz"].contains(path) else {
                 respond(context: context, version: head.version, status: .notFound, contentType: "text/plain",
-                        body: Array("not found: the metrics are at /metrics\n".utf8))
+                        body: Array("not found: this endpoint serves /metrics, /healthz and /readyz\n".utf8))
                 return
             }
             guard head.method == .GET || head.method == .HEAD else {
@@ -77,9 +82,21 @@ final class MetricsHandler: ChannelInboundHandler {
                         body: Array("only GET\n".utf8))
                 return
             }
+            let isHead = head.method == .HEAD
+            if path == "/healthz" {
+                respond(context: context, version: head.version, status: .ok, contentType: "text/plain",
+                        body: Array("ok\n".utf8), omitBody: isHead)
+                return
+            }
+            if path == "/readyz" {
+                let serving = ready()
+                respond(context: context, version: head.version, status: serving ? .ok : .serviceUnavailable,
+                        contentType: "text/plain", body: Array((serving ? "ready\n" : "not ready: starting or stopping\n").utf8),
+                        omitBody: isHead)
+                return
+            }
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let scrape = self.scrape
-            let isHead = head.method == .HEAD
             NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { scrape() }.whenComplete { result in
                 let (handler, context) = bound.value
                 switch result {
