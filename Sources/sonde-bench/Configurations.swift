@@ -64,10 +64,10 @@ extension BenchConfiguration {
 
 enum Configurations {
     /// The configurations of a run, in table order. The first of each placement with nothing
-    /// attached is that placement's baseline; the one named `floorName` is the floor.
+    /// attached is that placement's baseline; `floorName(for:)` names that placement's floor.
     static let all: [any BenchConfiguration] = [
         Baseline(placement: .container),
-        FloorPrograms(),
+        FloorPrograms(placement: .container),
         FloorCopyPrograms(),
         FloorParts(part: .clockBoth),
         FloorParts(part: .recording),
@@ -81,13 +81,16 @@ enum Configurations {
         ToolWrapper.perfTrace,
         BpftraceCount(),
         Baseline(placement: .host),
+        FloorPrograms(placement: .host),
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .host),
         RecorderConfiguration(placement: .host),
         SyscallMetricsConfiguration(placement: .host),
         DaemonConfiguration(role: .notSelected),
     ]
 
-    static let floorName = FloorPrograms().name
+    /// Rows are set against the floor measured with the workload where theirs runs: a host
+    /// process and a container's differ in baseline, and the VM's drift moves them apart.
+    static func floorName(for placement: Placement) -> String { FloorPrograms(placement: placement).name }
 }
 
 // MARK: baseline
@@ -107,9 +110,12 @@ struct Baseline: BenchConfiguration {
 /// The empty raw_tracepoint sys_enter + sys_exit pair (bpf/dev/floor.bpf.c): what any per-syscall
 /// BPF tracer pays at least on this kernel, for every syscall of every process.
 struct FloorPrograms: BenchConfiguration {
-    let name = "floor (empty raw_tp pair)"
-    let placement = Placement.container
-    let method = "bpf/dev/floor.bpf.c (`EmbeddedBPF.floor`) loaded and attached with BPFKit (BPFObject.load, attachAll) before the timed loops; released (detached) after."
+    let placement: Placement
+    var name: String { placement == .container ? "floor (empty raw_tp pair)" : "floor (empty raw_tp pair, host process)" }
+    var method: String {
+        "bpf/dev/floor.bpf.c (`EmbeddedBPF.floor`) loaded and attached with BPFKit (BPFObject.load, attachAll) before the timed loops; released (detached) after."
+            + (placement == .host ? " The workload runs on the host: the floor the host rows are set against." : "")
+    }
 
     final class Attached: Attachment {
         var object: BPFObject?

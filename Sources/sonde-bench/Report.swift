@@ -108,9 +108,8 @@ enum Report {
                 let base = baseName.flatMap { m.median($0, workload, statistic) }
                 let isBaseline = name == baseName
                 let added = base.map { value - $0 }
-                let floorAdded: Double? = m.median(Configurations.floorName, workload, statistic).flatMap { floor in
-                    m.baselineName(for: .container).flatMap { m.median($0, workload, statistic) }.map { floor - $0 }
-                }
+                let floorAdded: Double? = m.median(Configurations.floorName(for: configuration.placement), workload, statistic)
+                    .flatMap { floor in base.map { floor - $0 } }
                 var ratioToFloor = "—"
                 if !isBaseline, let added, let floorAdded, floorAdded > 0 {
                     ratioToFloor = String(format: "%.2f×", added / floorAdded)
@@ -177,7 +176,8 @@ enum Report {
         starting configuration rotating from round to round). "added" is the configuration's median
         minus its baseline's median (the container baseline for container rows, the host baseline for
         host rows); "added / floor's added" divides that by what the empty raw_tracepoint pair adds
-        in the container; "total vs baseline" is the ratio of the medians.
+        in the same place (the container's floor for container rows, the host's for host rows);
+        "total vs baseline" is the ratio of the medians.
 
         \(table(m))
 

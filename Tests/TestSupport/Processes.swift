@@ -15,9 +15,9 @@ public func run(_ executable: String, _ arguments: [String], timeout: TimeInterv
     defer { try? FileManager.default.removeItem(at: directory) }
     let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
     let inURL = directory.appendingPathComponent("stdin")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    FileManager.default.createFile(atPath: inURL.path, contents: Data((stdin ?? "").utf8))
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: inURL.path, contents: Data((stdin ?? "").utf8))
     let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
     let input = try FileHandle(forReadingFrom: inURL)
     defer { try? out.close(); try? err.close(); try? input.close() }
@@ -116,8 +116,8 @@ public final class BackgroundCommand: @unchecked Sendable { // Process is thread
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-bg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
