@@ -70,6 +70,7 @@ enum Configurations {
         FloorPrograms(placement: .container),
         FloorCopyPrograms(),
         FloorParts(part: .clockBoth),
+        FloorParts(part: .count),
         FloorParts(part: .recording),
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .container),
         RecorderConfiguration(placement: .container),
@@ -151,28 +152,43 @@ struct FloorCopyPrograms: BenchConfiguration {
 }
 
 /// Floors made of the kernel work a feature needs (bpf/dev/floorcopy.bpf.c with a constant set): the clock at both ends
-/// (any per-call latency: the syscall metrics), and the current task, the entry's clock and the
-/// read's first byte (a recorder of who, when and the data).
+/// (any per-call latency: the syscall metrics with latency), a count per container and syscall at
+/// exit (the syscall metrics without), and the current task, the entry's clock and the read's
+/// first byte (a recorder of who, when and the data).
 struct FloorParts: BenchConfiguration {
-    enum Part { case clockBoth, recording }
+    enum Part { case clockBoth, count, recording }
     let part: Part
     let placement = Placement.container
 
     var name: String {
-        part == .clockBoth ? "floor + clock at entry and exit (tp_btf pair)"
-            : "floor + task, entry clock, read's 1-byte copy (tp_btf pair)"
+        switch part {
+        case .clockBoth: return "floor + clock at entry and exit (tp_btf pair)"
+        case .count: return "floor + count per cgroup and syscall at exit (tp_btf pair)"
+        case .recording: return "floor + task, entry clock, read's 1-byte copy (tp_btf pair)"
+        }
+    }
+
+    var constant: String {
+        switch part {
+        case .clockBoth: return "with_clock_both"
+        case .count: return "with_count"
+        case .recording: return "with_recording"
+        }
     }
 
     var method: String {
-        "bpf/dev/floorcopy.bpf.c (`EmbeddedBPF.floorcopy`) with `" + (part == .clockBoth ? "with_clock_both" : "with_recording")
-            + "` set: " + (part == .clockBoth ? "bpf_ktime_get_boot_ns() in the tp_btf sys_enter and sys_exit programs, nothing else"
-                : "bpf_get_current_task_btf() at both ends, bpf_ktime_get_boot_ns() at entry, and after a successful read(2) its first byte copied with bpf_probe_read_user, nothing else")
-            + "; loaded and attached like the floor."
+        let work: String
+        switch part {
+        case .clockBoth: work = "bpf_ktime_get_boot_ns() in the tp_btf sys_enter and sys_exit programs, nothing else"
+        case .count: work = "at exit only, bpf_get_current_cgroup_id() and one per-CPU hash entry keyed by (cgroup id, orig_ax) incremented, nothing else"
+        case .recording: work = "bpf_get_current_task_btf() at both ends, bpf_ktime_get_boot_ns() at entry, and after a successful read(2) its first byte copied with bpf_probe_read_user, nothing else"
+        }
+        return "bpf/dev/floorcopy.bpf.c (`EmbeddedBPF.floorcopy`) with `\(constant)` set: \(work); loaded and attached like the floor."
     }
 
     func attach(_ target: AttachTarget) throws -> Attachment? {
         let object = try BPFObject(name: "floorcopy", bytes: EmbeddedBPF.floorcopy.bytes)
-        try object.setConstant(part == .clockBoth ? "with_clock_both" : "with_recording", to: UInt8(1))
+        try object.setConstant(constant, to: UInt8(1))
         try object.load()
         try object.attachAll()
         return FloorPrograms.Attached(object)

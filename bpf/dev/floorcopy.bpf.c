@@ -6,6 +6,8 @@
  *   with_clock_both: instead, the clock read at entry and at exit (what any per-call latency costs);
  *   with_recording:  the copy, plus the current task at both ends and the clock at entry (what a
  *                    recorder of who, when and the data costs).
+ *   with_count:      instead, at exit only, the task's cgroup id and one per-CPU hash entry of
+ *                    (cgroup, syscall) counted (what counting calls per container costs).
  * The constants are set before load; the verifier drops the parts that are off. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,6 +17,19 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u8 with_clock_both = 0;
 const volatile __u8 with_recording = 0;
+const volatile __u8 with_count = 0;
+
+struct count_key {
+    __u64 cgroup_id;
+    __u64 nr;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, 1024);
+    __type(key, struct count_key);
+    __type(value, __u64);
+} counts SEC(".maps");
 
 /* Keeps a value from being optimised away. */
 #define keep(value) asm volatile("" : : "r"(value) : "memory")
@@ -32,6 +47,17 @@ int BPF_PROG(floorcopy_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(floorcopy_exit, struct pt_regs *regs, long ret)
 {
+    if (with_count) {
+        struct count_key key = { .cgroup_id = bpf_get_current_cgroup_id(), .nr = regs->orig_ax };
+        __u64 *n = bpf_map_lookup_elem(&counts, &key);
+        if (n) {
+            *n += 1;
+        } else {
+            __u64 one = 1;
+            bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST);
+        }
+        return 0;
+    }
     if (with_clock_both) {
         keep(bpf_ktime_get_boot_ns());
         return 0;
