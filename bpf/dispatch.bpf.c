@@ -24,9 +24,8 @@ const volatile __u8 key_by_v1_pids = 0;
  * the syscall tracepoints without a helper call). A word holds the stack's identity (bits 14..53
  * of that address's distance to a fixed one: stacks are 16 KiB aligned, so two stacks never share
  * those bits), ENTRIES_UNWANTED (bit 23) and the generation (low 23 bits) under which the answer
- * was found. One word, so
- * concurrent writers can never leave a torn pair. Cleared for a task when it is created (its stack
- * may be a dead task's) and when it moves to another cgroup. */
+ * was found. One word, so concurrent writers can never leave a torn pair. Cleared for a task when
+ * it is created (its stack may be a dead task's) and when it moves to another cgroup. */
 #define TASK_CACHE_SHIFT SONDE_DISPATCH_TASK_SHIFT
 #define TASK_CACHE_SIZE SONDE_DISPATCH_TASK_SLOTS
 #define GENERATION_MASK 0x7fffffu

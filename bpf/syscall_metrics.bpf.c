@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Syscall metrics: per container (cgroup v2 id) and syscall, the calls, the failed calls and a
- * log2 histogram of their latency (when `sysmet_latency` is set), counted in the kernel in a per-CPU
- * table. No events: user
- * space reads the table when it wants (sonde top syscalls, the daemon's Prometheus endpoint).
+ * log2 histogram of their latency (when `sysmet_latency` is set), counted in the kernel in a
+ * per-CPU table. No events: user space reads the table when it wants (sonde top syscalls, the
+ * daemon's Prometheus endpoint).
  *
  * The programs are consumers of the node's syscall dispatcher (bpf/dispatch.bpf.c): they run only
  * for the calls of selected cgroups, so a process that is not selected pays the dispatcher's

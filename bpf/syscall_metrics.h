@@ -18,7 +18,7 @@ struct sonde_sysmet_key {
 
 /* Totals since the entry was created, on one CPU. */
 struct sonde_sysmet_value {
-    __u64 count;       /* calls that returned (exit, exit_group, and rt_sigreturn without latency: at entry) */
+    __u64 count;       /* calls that returned (exit and exit_group: counted when the thread ends) */
     __u64 errors;      /* calls that returned a negative value (-errno) */
     __u64 latency_ns;  /* sum of the measured latencies (0 when latency is off) */
     __u64 buckets[SONDE_SYSMET_BUCKETS];

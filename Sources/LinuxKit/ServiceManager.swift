@@ -12,15 +12,6 @@ public enum ServiceManager {
         // As sd_notify: an absolute path or an abstract name, nothing else.
         guard let path = environment["NOTIFY_SOCKET"], path.hasPrefix("/") || path.hasPrefix("@"),
               let address = try? UnixSocketAddress(path) else { return false }
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let datagram = Array(assignments.utf8)
-        let sent = address.withSockaddr { target, length in
-            datagram.withUnsafeBytes { bytes in
-                retryingInterrupted { sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), target, length) }
-            }
-        }
-        return sent == datagram.count
+        return address.send(datagram: Array(assignments.utf8))
     }
 }

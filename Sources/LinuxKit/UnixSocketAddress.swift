@@ -37,6 +37,21 @@ public struct UnixSocketAddress: Sendable {
         return withSockaddr { address, length in retryingInterrupted { connect(fd, address, length) } } == 0
     }
 
+    /// Sends one datagram here from a socket of its own (syslog's /dev/log, systemd's
+    /// NOTIFY_SOCKET); true when the whole datagram left. `flags`: sendto(2)'s, e.g. MSG_DONTWAIT.
+    @discardableResult
+    public func send(datagram: [UInt8], flags: Int32 = 0) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let sent = withSockaddr { target, length in
+            datagram.withUnsafeBytes { bytes in
+                retryingInterrupted { sendto(fd, bytes.baseAddress, bytes.count, flags | Int32(MSG_NOSIGNAL), target, length) }
+            }
+        }
+        return sent == datagram.count
+    }
+
     /// Calls `body` with the address as the socket calls take it.
     public func withSockaddr<T, E: Error>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(E) -> T) throws(E) -> T {
         var copy = address

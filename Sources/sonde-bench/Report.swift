@@ -44,7 +44,10 @@ struct Measurements {
     }
 
     func median(_ configuration: String, _ workload: String, _ statistic: Statistic = .medianChunk) -> Double? {
-        let values = values(configuration, workload, statistic)
+        Self.median(of: values(configuration, workload, statistic))
+    }
+
+    static func median(of values: [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         let middle = sorted.count / 2
@@ -55,20 +58,16 @@ struct Measurements {
     /// time (both against the same round's baseline): the VM's speed shifts between a fast and a
     /// slow state that often lasts a whole round, and pairing by round cancels most of it. Rounds
     /// whose floor added under 20 ns (a shift inside the round) are left out.
-    func pairedRatio(_ configuration: String, _ workload: String, _ statistic: Statistic) -> Double? {
-        let placement = configurations.first { $0.name == configuration }?.placement ?? .container
-        guard let base = baselineName(for: placement) else { return nil }
+    func pairedRatio(_ configuration: any BenchConfiguration, _ workload: String, _ statistic: Statistic) -> Double? {
+        guard let base = baselineName(for: configuration.placement) else { return nil }
         let b = values(base, workload, statistic)
-        let f = values(Configurations.floorName(for: placement), workload, statistic)
-        let x = values(configuration, workload, statistic)
+        let f = values(Configurations.floorName(for: configuration.placement), workload, statistic)
+        let x = values(configuration.name, workload, statistic)
         guard b.count == x.count, f.count == x.count else { return nil }
-        let ratios = zip(x, zip(b, f)).compactMap { x, bf -> Double? in
+        return Self.median(of: zip(x, zip(b, f)).compactMap { x, bf -> Double? in
             let (b, f) = bf
             return f - b >= 20 ? (x - b) / (f - b) : nil
-        }.sorted()
-        guard !ratios.isEmpty else { return nil }
-        let middle = ratios.count / 2
-        return ratios.count % 2 == 1 ? ratios[middle] : (ratios[middle - 1] + ratios[middle]) / 2
+        })
     }
 
     func baselineName(for placement: Placement) -> String? {
@@ -134,7 +133,7 @@ enum Report {
                 if !isBaseline, let added, let floorAdded, floorAdded > 0 {
                     ratioToFloor = String(format: "%.2f×", added / floorAdded)
                 }
-                if !isBaseline, let ratio = m.pairedRatio(name, workload, statistic) {
+                if !isBaseline, let ratio = m.pairedRatio(configuration, workload, statistic) {
                     paired = String(format: "%.2f×", ratio)
                 }
                 let total = base.map { String(format: "%.2f×", value / $0) } ?? "n/a"

@@ -83,13 +83,7 @@ struct HookLog {
     /// RFC 3164 datagram to /dev/log, facility daemon; silently nothing when no syslog listens.
     private func syslog(_ line: String, severity: Int) {
         guard Files.exists("/dev/log"), let address = try? UnixSocketAddress("/dev/log") else { return }
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        let datagram = Array("<\(3 * 8 + severity)>\(line)".utf8)
-        _ = address.withSockaddr { target, length in
-            datagram.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), target, length) }
-        }
+        address.send(datagram: Array("<\(3 * 8 + severity)>\(line)".utf8), flags: Int32(MSG_DONTWAIT))
     }
 }
 

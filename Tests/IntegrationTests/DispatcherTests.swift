@@ -7,6 +7,18 @@ import TestSupport
 /// share it, one of them killed with SIGKILL takes nothing from the other, and the last one to
 /// leave detaches it.
 @Suite(.serialized) struct DispatcherTests {
+    /// Once the workload's last calls (its `failing` rmdirs) are in its recording: the recording
+    /// holds every one of them and exactly `ok` getpgid calls.
+    func expectRecordedRun(of workload: RuncContainer, ok: Int, failing: Int, pins: [String]) async throws {
+        let recorded = try await eventually(timeout: .seconds(30)) {
+            let dump = (try? run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins))?.stdout ?? ""
+            return dump.components(separatedBy: "rmdir(\"/no-such-directory\") = -1 ENOENT").count - 1 == failing
+        }
+        let dump = try run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins)
+        #expect(recorded, "status \(dump.status): \(dump.stdout.suffix(2000)) \(dump.stderr)")
+        #expect(dump.stdout.components(separatedBy: "getpgid(0) = ").count - 1 == ok)
+    }
+
     @Test func consumersShareOneDispatcherAndOneKilledTakesNothingFromTheOthers() async throws {
         // Consumers left by others (a daemon's pinned recorder) stay; this test's come and go.
         let before = SyscallDispatcher.consumers().map(\.name).sorted()
@@ -44,13 +56,7 @@ import TestSupport
         top.stop(signal: SIGKILL)
         _ = top.wait(timeout: 30)
         SyscallWorkload.go(workload)
-        let recorded = try await eventually(timeout: .seconds(30)) {
-            let dump = (try? run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins))?.stdout ?? ""
-            return dump.components(separatedBy: "rmdir(\"/no-such-directory\") = -1 ENOENT").count - 1 == 30
-        }
-        let dump = try run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins)
-        #expect(recorded, "status \(dump.status): \(dump.stdout.suffix(2000)) \(dump.stderr)")
-        #expect(dump.stdout.components(separatedBy: "getpgid(0) = ").count - 1 == 700)
+        try await expectRecordedRun(of: workload, ok: 700, failing: 30, pins: pins)
 
         // The next consumer to join evicts the dead one's slot; the recorder keeps its own.
         let probe = try SyscallDispatcher.join(name: "probe", owner: .current)
@@ -101,13 +107,7 @@ import TestSupport
         }
         #expect(entries, "\(recorder.stderr)")
         SyscallWorkload.go(workload)
-        let recorded = try await eventually(timeout: .seconds(30)) {
-            let dump = (try? run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins))?.stdout ?? ""
-            return dump.components(separatedBy: "rmdir(\"/no-such-directory\") = -1 ENOENT").count - 1 == 20
-        }
-        let dump = try run(sondeExecutable, ["record", "dump", "-c", workload.name] + pins)
-        #expect(recorded, "\(dump.stdout.suffix(2000)) \(dump.stderr)")
-        #expect(dump.stdout.components(separatedBy: "getpgid(0) = ").count - 1 == 200)
+        try await expectRecordedRun(of: workload, ok: 200, failing: 20, pins: pins)
         recorder.stop(signal: SIGTERM)
         _ = recorder.wait(timeout: 30)
     }

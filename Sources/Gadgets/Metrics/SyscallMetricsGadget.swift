@@ -97,8 +97,9 @@ public final class SyscallMetricsGadget: TopGadget {
     /// Without latency nothing runs at entry: the dispatcher then answers a metered task's entries
     /// from its cache (exit and exit_group are counted by `sonde_sysmet_task_exit`).
     public var dispatchedPrograms: DispatchedPrograms? {
-        DispatchedPrograms(enter: measuresLatency ? "sonde_sysmet_enter" : nil, exit: "sonde_sysmet_exit")
+        DispatchedPrograms(enter: measuresLatency ? Self.enterProgram : nil, exit: "sonde_sysmet_exit")
     }
+    static let enterProgram = "sonde_sysmet_enter"
     public var object: EmbeddedBPFObject { EmbeddedBPF.syscall_metrics }
     public let defaultSort = ["-count", "-errors", "syscall"]
 
@@ -126,7 +127,8 @@ public final class SyscallMetricsGadget: TopGadget {
 
     public func configure(_ object: BPFObject) throws(SondeError) {
         try object.setConstant("sysmet_latency", to: UInt8(measuresLatency ? 1 : 0))
-        if !measuresLatency { try object.setAutoload(program: "sonde_sysmet_enter", false) }
+        // Not loaded at all without latency: it would otherwise be attached like a program of its own.
+        if !measuresLatency { try object.setAutoload(program: Self.enterProgram, false) }
     }
 
     public func loaded(_ object: BPFObject) throws(SondeError) {
