@@ -251,6 +251,10 @@ public enum NodeDaemon {
                 group.cancelAll()
             }
         } catch is CancellationError {
+        } catch where Task.isCancelled {
+            // After SIGTERM each part ends in its own words (the gRPC server throws a transport error
+            // whose cause is CancellationError), and whichever ends first is what group.next() throws.
+            // All of them are the stop, not a failure.
         } catch let error as SondeError {
             throw error
         } catch {
