@@ -98,7 +98,7 @@ let package = Package(
                                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/kubectl-sonde"),
 
-        .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "DevBPFObjects", "Gadgets", "Containers", "LinuxKit", "Recorder", "Syscalls"], path: "Sources/sonde-bench"),
+        .executableTarget(name: "sonde-bench", dependencies: ["BPFKit", "BPFObjects", "CLibbpf", "DevBPFObjects", "Gadgets", "Containers", "LinuxKit", "Recorder", "Syscalls"], path: "Sources/sonde-bench"),
         // The CLI: parses, calls a library, renders.
         .executableTarget(name: "sonde", dependencies: [
             "GadgetCatalog", "Gadgets", "Containers", "Events", "LinuxKit", "Recorder", "Syscalls", "Supervisor", "sonde-supervise-helper",

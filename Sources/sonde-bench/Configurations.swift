@@ -1,5 +1,6 @@
 import BPFKit
 import BPFObjects
+import CLibbpf
 import DevBPFObjects
 import Containers
 import Dispatch
@@ -72,6 +73,7 @@ enum Configurations {
         FloorParts(part: .clockBoth),
         FloorParts(part: .count),
         FloorParts(part: .recording),
+        FloorParts(part: .ring),
         GadgetConfiguration(gadget: ExecGadget(), command: "sonde trace exec", placement: .container),
         RecorderConfiguration(placement: .container),
         SyscallMetricsConfiguration(placement: .container),
@@ -154,9 +156,10 @@ struct FloorCopyPrograms: BenchConfiguration {
 /// Floors made of the kernel work a feature needs (bpf/dev/floorcopy.bpf.c with a constant set): the clock at both ends
 /// (any per-call latency: the syscall metrics with latency), a count per container and syscall at
 /// exit (the syscall metrics without), and the current task, the entry's clock and the read's
-/// first byte (a recorder of who, when and the data).
+/// first byte (a recorder of who, when and the data), and that with both records stored in a
+/// per-CPU ring (the least a flight recorder does).
 struct FloorParts: BenchConfiguration {
-    enum Part { case clockBoth, count, recording }
+    enum Part { case clockBoth, count, recording, ring }
     let part: Part
     let placement = Placement.container
 
@@ -165,6 +168,7 @@ struct FloorParts: BenchConfiguration {
         case .clockBoth: return "floor + clock at entry and exit (tp_btf pair)"
         case .count: return "floor + count per cgroup and syscall at exit (tp_btf pair)"
         case .recording: return "floor + task, entry clock, read's 1-byte copy (tp_btf pair)"
+        case .ring: return "floor + task, entry clock, both records in a per-CPU ring, read's byte in it (tp_btf pair)"
         }
     }
 
@@ -173,6 +177,7 @@ struct FloorParts: BenchConfiguration {
         case .clockBoth: return "with_clock_both"
         case .count: return "with_count"
         case .recording: return "with_recording"
+        case .ring: return "with_ring"
         }
     }
 
@@ -182,6 +187,7 @@ struct FloorParts: BenchConfiguration {
         case .clockBoth: work = "bpf_ktime_get_boot_ns() in the tp_btf sys_enter and sys_exit programs, nothing else"
         case .count: work = "at exit only, bpf_get_current_cgroup_id() and one per-CPU hash entry keyed by (cgroup id, orig_ax) incremented, nothing else"
         case .recording: work = "bpf_get_current_task_btf() at both ends, bpf_ktime_get_boot_ns() at entry, and after a successful read(2) its first byte copied with bpf_probe_read_user, nothing else"
+        case .ring: work = "the least a flight recorder does: at entry an 80-byte record (header with tgid, tid and bpf_ktime_get_boot_ns(), the six arguments) stored at the head of this CPU's 4 MiB ring (an array map entry per CPU), at exit a 40-byte record with the result, 56 bytes after a successful read(2) whose first byte bpf_probe_read_user copies into it; no filter, no dispatch, no overwrite bookkeeping"
         }
         return "bpf/dev/floorcopy.bpf.c (`EmbeddedBPF.floorcopy`) with `\(constant)` set: \(work); loaded and attached like the floor."
     }
@@ -189,6 +195,9 @@ struct FloorParts: BenchConfiguration {
     func attach(_ target: AttachTarget) throws -> Attachment? {
         let object = try BPFObject(name: "floorcopy", bytes: EmbeddedBPF.floorcopy.bytes)
         try object.setConstant(constant, to: UInt8(1))
+        if part == .ring {
+            try object.setMaxEntries(map: "rings", UInt32(libbpf_num_possible_cpus()))
+        }
         try object.load()
         try object.attachAll()
         return FloorPrograms.Attached(object)
