@@ -486,6 +486,7 @@ struct capture {
     struct scratch *s;
     struct sonde_syscall_schema *schema;
     __u64 *args;      /* the six argument registers */
+    __u64 sp;         /* at entry: the user stack pointer */
     __u32 base;       /* size of the record's fixed part: the data area starts there */
     __u32 doff;       /* bytes of data so far */
     __u32 buffer_cap;
@@ -554,6 +555,16 @@ static __always_inline __u64 arg_value(struct capture *c, __u8 index)
 static __always_inline __u32 min_u64(__u64 a, __u32 b)
 {
     return a < b ? a : b;
+}
+
+/* The bytes of `count` elements of `size` bytes, kept to the buffer capture (*flags marks the rest). */
+static __always_inline __u32 array_bytes(struct capture *c, __u64 count, __u16 size, __u8 *flags)
+{
+    __u64 want = count > SONDE_REC_DATA_MAX ? (__u64)SONDE_REC_DATA_MAX * size : count * size;
+    __u32 len = min_u64(want, c->buffer_cap);
+    if (want > len)
+        *flags |= SONDE_CHUNK_TRUNCATED;
+    return len;
 }
 
 /* The iovec array itself now; the bytes behind each entry later, by capture_iov_entry. */
@@ -657,6 +668,13 @@ static long capture_enter_arg(__u32 i, struct capture *c)
     case SONDE_CAP_FD_SET:
         len = fd_set_bytes(arg_value(c, c->schema->len_arg[i]));
         break;
+    case SONDE_CAP_IN_ARRAY:
+        len = array_bytes(c, arg_value(c, c->schema->len_arg[i]), c->schema->struct_size[i], &flags);
+        break;
+    case SONDE_CAP_SIGFRAME_MASK:
+        ptr = c->sp + SONDE_UCONTEXT_SIGMASK_OFFSET;
+        len = 8;
+        break;
     default:
         return 0;
     }
@@ -724,6 +742,18 @@ static long capture_exit_arg(__u32 i, struct capture *c)
         len = fd_set_bytes(arg_value(c, c->schema->len_arg[i]));
         flags = SONDE_CHUNK_AT_EXIT;
         break;
+    case SONDE_CAP_OUT_ARRAY: {
+        if (c->ret <= 0)
+            return 0;
+        __u64 limit = arg_value(c, c->schema->len_arg[i]);
+        len = array_bytes(c, (__u64)c->ret < limit ? (__u64)c->ret : limit, c->schema->struct_size[i], &flags);
+        break;
+    }
+    case SONDE_CAP_OUT_PAGES:
+        if (c->ret != 0)
+            return 0;
+        len = array_bytes(c, (arg_value(c, c->schema->len_arg[i]) + 4095) >> 12, 1, &flags);
+        break;
     default:
         return 0;
     }
@@ -785,7 +815,7 @@ static __always_inline void record_enter(struct sonde_dispatch_context *d, struc
     fill_header(&e->hdr, d, SONDE_REC_ENTER, id);
     copy_args(e->args, regs);
 
-    struct capture c = { .s = s, .args = e->args, .base = sizeof(*e), .buffer_cap = target->buffer_capture, .schema = schema };
+    struct capture c = { .s = s, .args = e->args, .sp = regs->sp, .base = sizeof(*e), .buffer_cap = target->buffer_capture, .schema = schema };
     if (schema->single_enter < 6)
         capture_enter_arg(schema->single_enter, &c);
     else

@@ -192,7 +192,16 @@ enum sonde_capture_kind {
     SONDE_CAP_OUT_MSGHDR = 12, /* at exit: the same, with ret bytes in the iovecs */
     SONDE_CAP_FD_SET = 13,     /* fd_set of args[len_arg] fds: at entry, and at exit when ret > 0 */
     SONDE_CAP_INOUT_STRUCT = 14, /* len = struct_size: at entry, and at exit when ret >= 0 (ioctl, prctl) */
+    SONDE_CAP_IN_ARRAY = 15,   /* args[len_arg] elements of struct_size bytes (setgroups) */
+    SONDE_CAP_OUT_ARRAY = 16,  /* at exit when ret > 0: min(ret, args[len_arg]) elements of struct_size bytes (getgroups) */
+    SONDE_CAP_OUT_PAGES = 17,  /* at exit when ret == 0: one byte per page of args[len_arg] bytes (mincore) */
+    SONDE_CAP_SIGFRAME_MASK = 18, /* at entry: the signal mask rt_sigreturn restores, from the frame at the stack pointer */
 };
+
+/* rt_sigreturn finds its frame's struct ucontext at the stack pointer (the handler's `ret` popped
+ * the frame's return address); uc_sigmask follows uc_flags, uc_link, uc_stack (24 bytes) and the
+ * 256-byte struct sigcontext. */
+#define SONDE_UCONTEXT_SIGMASK_OFFSET (8 + 8 + 24 + 256)
 
 struct sonde_syscall_schema {
     __u8 kind[6];

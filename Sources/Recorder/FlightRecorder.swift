@@ -82,8 +82,8 @@ struct SchemaValue: BitwiseCopyable {
     /// SONDE_CAPTURE_MANY: capture in a loop over the arguments.
     static let many: UInt8 = 0xff
     /// enum sonde_capture_kind values read at entry and at exit (an fd_set at both).
-    static let enterKinds: Set<UInt8> = [1, 2, 3, 5, 7, 9, 11, 13, 14]
-    static let exitKinds: Set<UInt8> = [4, 6, 8, 10, 12, 13, 14]
+    static let enterKinds: Set<UInt8> = [1, 2, 3, 5, 7, 9, 11, 13, 14, 15, 18]
+    static let exitKinds: Set<UInt8> = [4, 6, 8, 10, 12, 13, 14, 16, 17]
 
     /// The kernel's encoding of what to capture (enum sonde_capture_kind).
     init(_ captures: [ArgumentCapture]) {
@@ -106,6 +106,10 @@ struct SchemaValue: BitwiseCopyable {
             case .outputMessage: kinds[index] = 12
             case .fdSet(let count): kinds[index] = 13; lengths[index] = UInt8(count)
             case .inOutStruct(let size): kinds[index] = 14; sizes[index] = UInt16(size)
+            case .inputArray(let count, let size): kinds[index] = 15; lengths[index] = UInt8(count); sizes[index] = UInt16(size)
+            case .outputArray(let count, let size): kinds[index] = 16; lengths[index] = UInt8(count); sizes[index] = UInt16(size)
+            case .outputPageVector(let length): kinds[index] = 17; lengths[index] = UInt8(length)
+            case .signalFrameMask: kinds[index] = 18
             }
             if Self.enterKinds.contains(kinds[index]) { enterCaptures = 1 }
             if Self.exitKinds.contains(kinds[index]) { exitCaptures = 1 }

@@ -105,6 +105,41 @@ extension Call {
             if let ret = returnValue, succeeded { writeMessage(i, transferred: UInt64(bitPattern: ret), to: &out) } else { out.pointer(v) }
         case .fdSet(let n):
             writeFdSet(i, count: int(n), to: &out)
+        case .timeoutTimeval:
+            if let b = structure(i, 16) { writeTimeval(b, 0, to: &out) } else { out.pointer(v) }
+        case .timeoutTimespec:
+            if let b = structure(i, 16) { writeTimespec(b, 0, to: &out) } else { out.pointer(v) }
+        case .gidList(let n):
+            // strace shows the list when the count is one the kernel could take, else the pointer.
+            let count = int(n)
+            if v == 0 {
+                out.append("NULL")
+            } else if count >= 0 && count <= 65536, let d = data(i) {
+                writeElements(d, count: Int(count), size: 4, to: &out) { UInt64($0.u32($1)) }
+            } else {
+                out.pointer(v)
+            }
+        case .outputGidList(let n):
+            if v == 0 {
+                out.append("NULL")
+            } else if succeeded, let ret = returnValue, int(n) > 0 {
+                writeElements(data(i) ?? CapturedData(bytes: []), count: Int(min(ret, int(n))), size: 4, to: &out) { UInt64($0.u32($1)) }
+            } else {
+                out.pointer(v) // failed, or getgroups(0, buf): the kernel only counted
+            }
+        case .pageVector(let n):
+            if succeeded {
+                let pages = Int(min(arg(n) / 4096 + (arg(n) % 4096 == 0 ? 0 : 1), 1 << 20)) // no overflow near 2^64
+                writeElements(data(i) ?? CapturedData(bytes: []), count: pages, size: 1, to: &out) { UInt64($0[$1]) }
+            } else {
+                out.pointer(v)
+            }
+        case .restoredSigmask:
+            // A frame that could not be read (a corrupt stack) leaves `?`: strace prints its
+            // address there, which the recording does not keep.
+            out.append("{mask=")
+            if let d = data(i), d.bytes.count >= 8 { writeSigset(d.bytes, to: &out) } else { out.byte(0x3F) }
+            out.byte(0x7D)
         case .inputSockaddr(let n):
             writeSockaddr(i, length: int(n), to: &out)
         case .outputSockaddr:

@@ -36,6 +36,17 @@ public enum ArgumentCapture: Sendable, Hashable {
     /// A fixed-size struct read at entry and, when the call succeeded, at exit (`atExit`): an
     /// argument whose direction depends on another (ioctl's request, prctl's option).
     case inOutStruct(size: Int)
+    /// An array of argument `countArgument` elements of `elementSize` bytes passed in (setgroups).
+    case inputArray(countArgument: Int, elementSize: Int)
+    /// An array the kernel fills, read at exit: as many elements as the call returned, at most
+    /// argument `countArgument` (getgroups).
+    case outputArray(countArgument: Int, elementSize: Int)
+    /// One byte per page of the range argument `lengthArgument` long, read at exit when the call
+    /// succeeded (mincore's vector).
+    case outputPageVector(lengthArgument: Int)
+    /// The signal mask rt_sigreturn restores, read at entry from the signal frame at the user
+    /// stack pointer (the call has no arguments; it is shown as its first).
+    case signalFrameMask
 }
 
 /// One argument's captured bytes, as the recorder found them.

@@ -96,6 +96,12 @@ enum Arg: Sendable {
     case inputMessage                          // sendmsg: {msg_name=..., msg_iov=[...], ...}
     case outputMessage                         // recvmsg
     case fdSet(countArgument: Int)             // select: [3 4]
+    case timeoutTimeval                        // select's timeout: the time left comes back with the result
+    case timeoutTimespec                       // pselect6's, ppoll's
+    case gidList(countArgument: Int)           // setgroups: [1, 2, 3]
+    case outputGidList(countArgument: Int)     // getgroups: as many as the call returned
+    case pageVector(lengthArgument: Int)       // mincore: [1, 0, 0], a byte per page
+    case restoredSigmask                       // rt_sigreturn: {mask=[USR2]}, from the signal frame
 
     /// What the recorder copies for this argument.
     var capture: ArgumentCapture {
@@ -152,6 +158,11 @@ enum Arg: Sendable {
         case .inputMessage: .inputMessage
         case .outputMessage: .outputMessage
         case .fdSet(let n): .fdSet(countArgument: n)
+        case .timeoutTimeval, .timeoutTimespec: .inOutStruct(size: 16)
+        case .gidList(let n): .inputArray(countArgument: n, elementSize: 4)
+        case .outputGidList(let n): .outputArray(countArgument: n, elementSize: 4)
+        case .pageVector(let n): .outputPageVector(lengthArgument: n)
+        case .restoredSigmask: .signalFrameMask
         default: .value
         }
     }
@@ -163,7 +174,8 @@ enum Arg: Sendable {
              .outputLong, .outputSocketOptionValue, .socketOptionLength, .intPair, .waitStatus,
              .outputTimespec, .remainingTimespec, .outputTimeval, .outputItimerspec, .outputItimerval,
              .stat, .statx, .outputRlimit, .outputSigaction, .outputSigset, .outputStack, .epollEvents,
-             .utsname, .tms, .sysinfo, .statfs, .outputTime, .outputCpuSet, .outputSchedParam, .outputIovec, .outputMessage:
+             .utsname, .tms, .sysinfo, .statfs, .outputTime, .outputCpuSet, .outputSchedParam, .outputIovec, .outputMessage,
+             .outputGidList, .pageVector:
             true
         default:
             false
@@ -180,11 +192,11 @@ enum Ret: Sendable {
     case fcntl          // F_GETFL: 0x8002 (flags O_RDWR|O_LARGEFILE)
     case prctl
     case time           // 1795321890 (2026-11-22T04:31:30+0000)
-    case poll
+    case poll(timeoutArgument: Int?)   // 1 ([{fd=3, revents=POLLIN}], left {tv_sec=0, tv_nsec=999000})
     case schedPolicy    // 0 (SCHED_OTHER)
     case personality    // 0 (PER_LINUX)
     case membarrier
-    case select         // 1 (in [3], out [4])
+    case select(timeoutArgument: Int, microseconds: Bool) // 1 (in [3], out [4], left {tv_sec=0, tv_usec=999})
 }
 
 /// Syscalls whose argument list itself depends on the arguments.

@@ -12,13 +12,12 @@ extension Schema {
         return schema
     }
 
-    /// Syscalls with a dedicated plan that still differs from strace for some arguments (select's
-    /// time left, a msghdr's control messages and the namelen it passed in, mmsghdr arrays, rusage,
-    /// statfs, siginfo: what sonde does not capture).
+    /// Syscalls with a dedicated plan that still differs from strace for some arguments (pselect6's
+    /// signal mask, a msghdr's control messages and the namelen it passed in, mmsghdr arrays, rusage,
+    /// a directory's entry count, siginfo: what sonde does not capture).
     static let partial: Set<String> = [
-        "select", "pselect6", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getrusage", "waitid",
-        "getdents", "getdents64", "getgroups", "setgroups", "rt_sigreturn", "rt_sigtimedwait", "capget",
-        "capset", "mincore", "seccomp", "ppoll", "restart_syscall",
+        "pselect6", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getrusage", "waitid",
+        "getdents", "getdents64", "rt_sigtimedwait", "capget", "capset", "seccomp", "restart_syscall",
     ]
 
     /// A plan from the kernel's C types: integers in decimal, pointers in hex, `const char *` as paths.
@@ -76,7 +75,7 @@ extension Schema {
         case "sync", "sched_yield", "pause", "getpid", "getppid", "gettid", "getuid", "geteuid", "getgid",
              "getegid", "getpgrp", "setsid", "fork", "vfork", "munlockall", "vhangup", "inotify_init":
             Schema([])
-        case "rt_sigreturn": Schema([])
+        case "rt_sigreturn": Schema([.restoredSigmask])
         case "restart_syscall": Schema([], special: .restartSyscall)
 
         // Files: opening and naming
@@ -152,7 +151,7 @@ extension Schema {
             Schema([.pointer, .ulong, .ulong, .flags(Names.mremapFlags), .remapAddress(flagsArgument: 3)], ret: .hex)
         case "msync": Schema([.pointer, .ulong, .flags(Names.msyncFlags)])
         case "madvise": Schema([.pointer, .ulong, .value(Names.madvise)])
-        case "mincore": Schema([.pointer, .ulong, .pointer])
+        case "mincore": Schema([.pointer, .ulong, .pageVector(lengthArgument: 1)])
         case "mlockall": Schema([.flags(Names.mlockall)])
         case "membarrier": Schema([.value(Names.membarrierCommand), .int, .omitted], ret: .membarrier)
 
@@ -170,7 +169,8 @@ extension Schema {
         case "setreuid", "setregid", "setpgid": Schema([.int, .int])
         case "setresuid", "setresgid": Schema([.int, .int, .int])
         case "getresuid", "getresgid": Schema([.outputInt, .outputInt, .outputInt])
-        case "getgroups", "setgroups": Schema([.int, .pointer])
+        case "getgroups": Schema([.int, .outputGidList(countArgument: 0)])
+        case "setgroups": Schema([.int, .gidList(countArgument: 0)])
         case "prctl": Schema([.value(Names.prctlOptions), .prctlArgument, .ulong, .ulong, .ulong], ret: .prctl, special: .prctl)
         case "arch_prctl": Schema([.value(Names.archPrctl), .outputLong], special: .archPrctl)
         case "set_tid_address": Schema([.pointer])
@@ -231,12 +231,12 @@ extension Schema {
         case "timerfd_gettime": Schema([.fd, .outputItimerspec])
 
         // Polling and events
-        case "poll": Schema([.pollFds, .uint, .int], ret: .poll)
-        case "ppoll": Schema([.pollFds, .uint, .timespec, .sigset(sizeArgument: 4), .ulong], ret: .poll)
-        case "select": Schema([.int, .fdSet(countArgument: 0), .fdSet(countArgument: 0), .fdSet(countArgument: 0), .timeval],
-                              ret: .select)
+        case "poll": Schema([.pollFds, .uint, .int], ret: .poll(timeoutArgument: nil))
+        case "ppoll": Schema([.pollFds, .uint, .timeoutTimespec, .sigset(sizeArgument: 4), .ulong], ret: .poll(timeoutArgument: 2))
+        case "select": Schema([.int, .fdSet(countArgument: 0), .fdSet(countArgument: 0), .fdSet(countArgument: 0), .timeoutTimeval],
+                              ret: .select(timeoutArgument: 4, microseconds: true))
         case "pselect6": Schema([.int, .fdSet(countArgument: 0), .fdSet(countArgument: 0), .fdSet(countArgument: 0),
-                                 .timespec, .pointer], ret: .select)
+                                 .timeoutTimespec, .pointer], ret: .select(timeoutArgument: 4, microseconds: false))
         case "epoll_create": Schema([.int])
         case "epoll_create1": Schema([.flags(Names.epollCreate)])
         case "epoll_ctl": Schema([.fd, .value(Names.epollOps), .fd, .epollEvent])

@@ -390,8 +390,8 @@ extension Call {
             default:
                 out.signed(value)
             }
-        case .select:
-            writeSelectResult(value, to: &out)
+        case .select(let timeout, let microseconds):
+            writeSelectResult(value, timeoutArgument: timeout, microseconds: microseconds, to: &out)
         case .prctl:
             out.signed(value)
             if int(0) == 3, let name = Names.dumpable.name(value) { // PR_GET_DUMPABLE
@@ -404,8 +404,8 @@ extension Call {
             out.append(" (")
             out.isoDate(seconds: value)
             out.byte(0x29)
-        case .poll:
-            writePollResult(value, to: &out)
+        case .poll(let timeout):
+            writePollResult(value, timeoutArgument: timeout, to: &out)
         case .schedPolicy:
             out.signed(value)
             if let name = Names.schedPolicies.name(value) {

@@ -219,7 +219,7 @@ extension Call {
     }
 
     /// poll's result: `2 ([{fd=3, revents=POLLIN}, ...])` or `0 (Timeout)`.
-    func writePollResult(_ value: Int64, to out: inout Output) {
+    func writePollResult(_ value: Int64, timeoutArgument: Int?, to out: inout Output) {
         out.signed(value)
         if value == 0 {
             out.append(" (Timeout)")
@@ -238,7 +238,13 @@ extension Call {
             Names.pollEvents.write(d.bytes.u16(8 * k + 6), to: &out)
             out.byte(0x7D)
         }
-        out.append("])")
+        out.byte(0x5D)
+        // ppoll writes the time left back into its timeout.
+        if let timeoutArgument, let left = atExit(timeoutArgument, 16) {
+            out.append(", left ")
+            writeTimespec(left, 0, to: &out)
+        }
+        out.byte(0x29)
     }
 
     /// `{sysname="Linux", nodename="vm", ...}`.

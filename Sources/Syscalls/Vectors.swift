@@ -94,6 +94,20 @@ extension Call {
         writeFdList(d.bytes, count: count, to: &out)
     }
 
+    /// `[1, 2, 3]`: `count` elements of `size` bytes, as many as were captured and at most the
+    /// string limit (strace's -s bounds arrays too), then `, ...` when more were there.
+    func writeElements(_ d: CapturedData, count: Int, size: Int, to out: inout Output,
+                       _ element: (_ bytes: [UInt8], _ offset: Int) -> UInt64) {
+        let shown = min(max(count, 0), d.bytes.count / size, limit)
+        out.byte(0x5B)
+        for k in 0..<shown {
+            if k > 0 { out.append(", ") }
+            out.unsigned(element(d.bytes, k * size))
+        }
+        if shown < count { out.append(shown > 0 ? ", ..." : "...") }
+        out.byte(0x5D)
+    }
+
     private func writeFdList(_ bytes: [UInt8], count: Int64, to out: inout Output) {
         out.byte(0x5B)
         var first = true
@@ -106,7 +120,7 @@ extension Call {
     }
 
     /// select's result: `0 (Timeout)`, or the count and the ready sets, `1 (in [3], out [4])`.
-    func writeSelectResult(_ value: Int64, to out: inout Output) {
+    func writeSelectResult(_ value: Int64, timeoutArgument: Int, microseconds: Bool, to out: inout Output) {
         out.signed(value)
         if value == 0 {
             out.append(" (Timeout)")
@@ -118,7 +132,8 @@ extension Call {
                 parts.append((label, ready.bytes))
             }
         }
-        guard !parts.isEmpty else { return }
+        let left = atExit(timeoutArgument, 16)
+        guard !parts.isEmpty || left != nil else { return }
         out.append(" (")
         var first = true
         for (label, bytes) in parts {
@@ -127,6 +142,10 @@ extension Call {
             out.byte(0x20)
             writeFdList(bytes, count: int(0), to: &out)
             first = false
+        }
+        if let left {
+            out.append(first ? "left " : ", left ")
+            if microseconds { writeTimeval(left, 0, to: &out) } else { writeTimespec(left, 0, to: &out) }
         }
         out.byte(0x29)
     }

@@ -29,10 +29,47 @@ import TestSupport
         }
         source += "    mark(\"SONDE-WIDE-END\");\n    return 0;\n}\n"
 
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-wide-\(getpid())-\(UInt32.random(in: 0...99999))")
+        let (want, got) = try Self.recordBesideStrace(source: source, name: "wide")
+        let names = Set(want.compactMap { $0.split(separator: "(").first })
+        #expect(names.count >= 100, "only \(names.count) distinct syscalls")
+        #expect(got.count == want.count, "strace \(want.count) lines, sonde \(got.count)")
+
+        // Every line's name and result; whole lines for the syscalls sonde formats as strace does.
+        var whole = 0, strict = 0
+        for (index, line) in want.enumerated() where index < got.count {
+            let name = String(line.split(separator: "(")[0])
+            let result = { (text: String) in text.range(of: " = ", options: .backwards).map { String(text[$0.upperBound...]) } ?? "" }
+            #expect(got[index].hasPrefix(name + "(") && result(got[index]) == result(line), "strace: \(line)\nsonde:  \(got[index])")
+            if got[index] == line { whole += 1 } else { print("  strace: \(line)\n  sonde:  \(got[index])") }
+            if table[table.number(of: name) ?? -1]?.decoding == .strace {
+                strict += 1
+                #expect(got[index] == line, "strace: \(line)\nsonde:  \(got[index])")
+            }
+        }
+        print("sonde wide oracle: \(names.count) distinct syscalls, \(whole) of \(want.count) lines whole (\(strict) checked whole)")
+    }
+
+    /// Arrays the kernel fills or reads and the time left: every line whole.
+    @Test func writtenBackArraysMasksAndTimeLeftReadAsStraceShowsThem() throws {
+        let source = try String(contentsOf: packageRoot.appendingPathComponent("Tests/IntegrationTests/Oracle/written-back.c"), encoding: .utf8)
+        let (want, got) = try Self.recordBesideStrace(source: source, name: "written-back")
+        #expect(want.count >= 25, "strace showed \(want.count) lines")
+        #expect(got == want, "strace:\n\(want.joined(separator: "\n"))\nsonde:\n\(got.joined(separator: "\n"))")
+        for call in ["getgroups(64, [1, 2, 3])", "mincore(", "rt_sigreturn({mask=[]})", "rt_sigreturn({mask=[USR2 TERM]})", ", left {tv_sec=",
+                     "setgroups(40, [100, 101,"] {
+            #expect(got.contains { $0.contains(call) }, "no \(call) line in:\n\(got.joined(separator: "\n"))")
+        }
+    }
+
+    /// Builds `source` (whose main writes SONDE-WIDE-BEGIN and SONDE-WIDE-END to fd -1), runs it
+    /// under strace inside a cgroup recorded from before anything enters it, so both tools see the
+    /// same run, and returns the calls between the markers as each shows them (strace's padding
+    /// before ` = ` removed).
+    static func recordBesideStrace(source: String, name: String) throws -> (strace: [String], sonde: [String]) {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-\(name)-\(getpid())-\(UInt32.random(in: 0...99999))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let program = work.appendingPathComponent("wide").path
+        let program = work.appendingPathComponent(name).path
         try source.write(toFile: program + ".c", atomically: true, encoding: .utf8)
         let built = try run("/usr/bin/gcc", ["-O1", "-w", "-static", "-o", program, program + ".c"])
         #expect(built.status == 0, "\(built.stderr)")
@@ -62,23 +99,6 @@ import TestSupport
         let expected = between(straceLines)
         let tid = try #require(straceLines.first { $0.contains("SONDE-WIDE-BEGIN") }?.split(separator: " ").first)
         let recorded = between(dump.stdout.split(separator: "\n").filter { $0.split(separator: " ", omittingEmptySubsequences: true).first == tid })
-        let want = expected.compactMap(Self.call), got = recorded.compactMap(Self.call)
-        let names = Set(want.compactMap { $0.split(separator: "(").first })
-        #expect(names.count >= 100, "only \(names.count) distinct syscalls")
-        #expect(got.count == want.count, "strace \(want.count) lines, sonde \(got.count)")
-
-        // Every line's name and result; whole lines for the syscalls sonde formats as strace does.
-        var whole = 0, strict = 0
-        for (index, line) in want.enumerated() where index < got.count {
-            let name = String(line.split(separator: "(")[0])
-            let result = { (text: String) in text.range(of: " = ", options: .backwards).map { String(text[$0.upperBound...]) } ?? "" }
-            #expect(got[index].hasPrefix(name + "(") && result(got[index]) == result(line), "strace: \(line)\nsonde:  \(got[index])")
-            if got[index] == line { whole += 1 } else { print("  strace: \(line)\n  sonde:  \(got[index])") }
-            if table[table.number(of: name) ?? -1]?.decoding == .strace {
-                strict += 1
-                #expect(got[index] == line, "strace: \(line)\nsonde:  \(got[index])")
-            }
-        }
-        print("sonde wide oracle: \(names.count) distinct syscalls, \(whole) of \(want.count) lines whole (\(strict) checked whole)")
+        return (expected.compactMap(Self.call), recorded.compactMap(Self.call))
     }
 }
