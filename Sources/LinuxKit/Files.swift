@@ -38,6 +38,15 @@ public enum Files {
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
+
+    /// A symbolic link's text (readlink(2): never followed, so /proc's links name what they stand
+    /// for, `socket:[4862765]`, without needing access to it), or nil.
+    public static func link(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let count = readlink(path, &buffer, 4096)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }
 
 extension FileManager {

@@ -1,3 +1,4 @@
+import Foundation
 import Containers
 import Events
 import LinuxKit
@@ -50,6 +51,66 @@ public struct DumpOptions: Sendable {
     }
 }
 
+/// What the descriptors of a dump's live processes are now (/proc/PID/fd): strace -y for those the
+/// recording does not explain (inherited, opened before its oldest record, sockets and pipes). A
+/// descriptor's current target holds for the calls from the last one that made or closed that
+/// number on (for all of them when none did). A process is asked only while it lives, when it
+/// started before its first recorded call (so its pid was not reused since) and the recording
+/// shows no end of it.
+struct LiveDescriptors {
+    private var now: [UInt32: [Int64: String]] = [:]
+    private var lastChange: [UInt32: [Int64: Int]] = [:] // by position in the dump's entries
+
+    init(_ entries: [DumpEntry]) {
+        var firstCall: [UInt32: UInt64] = [:]
+        var ended: Set<UInt32> = []
+        for (index, entry) in entries.enumerated() {
+            switch entry {
+            case .call(let call):
+                if firstCall[call.pid] == nil { firstCall[call.pid] = call.bootNanoseconds }
+                for fd in Self.changed(call) { lastChange[call.pid, default: [:]][fd] = index }
+            case .event(let event):
+                if case .exit(let exit) = event.kind, exit.lastThread { ended.insert(event.pid) }
+            case .gap:
+                break
+            }
+        }
+        // /proc/PID/stat counts in clock ticks since boot (CLOCK_BOOTTIME, as the records).
+        let nanosecondsPerTick = 1_000_000_000 / UInt64(max(sysconf(Int32(_SC_CLK_TCK)), 1))
+        for (pid, first) in firstCall where !ended.contains(pid) {
+            guard let started = ProcessStartTime.of(Int32(bitPattern: pid)), started * nanosecondsPerTick <= first,
+                  let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { continue }
+            var targets: [Int64: String] = [:]
+            for name in names {
+                guard let fd = Int64(name), let target = Files.link("/proc/\(pid)/fd/\(name)") else { continue }
+                targets[fd] = target
+            }
+            now[pid] = targets
+        }
+    }
+
+    /// The targets of the process's descriptors that hold at entry `index` of the dump.
+    func paths(of pid: UInt32, at index: Int) -> [Int64: String] {
+        guard let targets = now[pid] else { return [:] }
+        let changes = lastChange[pid] ?? [:]
+        return targets.filter { fd, _ in changes[fd].map { $0 <= index } ?? true }
+    }
+
+    /// The descriptor numbers a call made or closed.
+    static func changed(_ call: RecordedCall) -> [Int64] {
+        guard case .returned(let value) = call.record.completion, value >= 0 else { return [] }
+        let record = call.record
+        if SyscallFormatter.resultIsDescriptor(record) { return [value] }
+        if record.number == 3, let fd = record.arguments.first { return [Int64(Int32(truncatingIfNeeded: fd))] } // close
+        if record.number == 436, record.arguments.count > 1 { // close_range: at most the first thousand
+            let first = Int64(record.arguments[0] & 0xFFFF_FFFF), last = Int64(record.arguments[1] & 0xFFFF_FFFF)
+            return first <= last ? Array(first...min(last, first + 1023)) : []
+        }
+        return SyscallFormatter.madeDescriptors(record)
+    }
+
+}
+
 /// The descriptors of each process as the recording shows them opened, duplicated and closed:
 /// what strace -y and -P know of a descriptor.
 struct DescriptorPaths {
@@ -74,8 +135,11 @@ struct DescriptorPaths {
             byProcess[call.pid, default: [:]][value] = path
         case 32, 33, 292: // dup, dup2, dup3
             byProcess[call.pid, default: [:]][value] = byProcess[call.pid]?[arg(0)]
+        case 72 where SyscallFormatter.resultIsDescriptor(record): // fcntl F_DUPFD
+            byProcess[call.pid, default: [:]][value] = byProcess[call.pid]?[arg(0)]
         default:
-            break
+            // A socket, pipe, eventfd...: not a path; what it is comes from /proc (LiveDescriptors).
+            for fd in SyscallFormatter.madeDescriptors(record) { byProcess[call.pid]?[fd] = nil }
         }
     }
 
@@ -156,14 +220,16 @@ extension DumpRenderer {
     /// The entries the options keep, each call with the descriptors known at it.
     func filtered(_ dump: RecorderDump, options: DumpOptions) -> [(entry: DumpEntry, descriptors: [Int64: String])] {
         var descriptors = DescriptorPaths()
+        let live = options.decodeDescriptors || !options.paths.isEmpty ? LiveDescriptors(dump.entries) : nil
         var kept: [(entry: DumpEntry, descriptors: [Int64: String])] = []
-        for entry in dump.entries {
+        for (index, entry) in dump.entries.enumerated() {
             guard case .call(let call) = entry else {
                 kept.append((entry, [:]))
                 continue
             }
             descriptors.before(call)
-            let known = descriptors.paths(of: call.pid)
+            // What the recording shows opened wins: it is the path as the call saw it.
+            let known = (live?.paths(of: call.pid, at: index) ?? [:]).merging(descriptors.paths(of: call.pid)) { _, recorded in recorded }
             defer { descriptors.after(call) }
             if let trace = options.trace, !trace.matches(call.record.number) { continue }
             if let status = options.status, !status.matches(DumpOptions.status(of: call)) { continue }

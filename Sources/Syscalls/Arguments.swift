@@ -187,7 +187,11 @@ extension Call {
             writeSocketOptionValue(i, length: int(n), to: &out)
         case .intPair:
             if succeeded, let b = structure(i, 8) {
-                out.byte(0x5B); out.signed(b.i32(0)); out.append(", "); out.signed(b.i32(4)); out.byte(0x5D)
+                out.byte(0x5B)
+                out.signed(b.i32(0)); writeFDPath(b.i32(0), to: &out)
+                out.append(", ")
+                out.signed(b.i32(4)); writeFDPath(b.i32(4), to: &out)
+                out.byte(0x5D)
             } else {
                 out.pointer(v)
             }

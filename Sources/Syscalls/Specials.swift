@@ -29,7 +29,7 @@ extension Call {
     }
 
     private func writeFcntl(to out: inout Output) -> Bool {
-        out.signed(int(0))
+        write(.fd, index: 0, to: &out)
         out.append(", ")
         let command = int(1)
         Names.fcntlCommands.write(command, to: &out)
@@ -77,7 +77,7 @@ extension Call {
 
     /// Returns true when an unfinished call stopped before an argument strace prints at exit.
     private func writeIoctl(to out: inout Output) -> Bool {
-        out.signed(int(0))
+        write(.fd, index: 0, to: &out)
         out.append(", ")
         let request = arg(1) & 0xFFFF_FFFF
         writeIoctlRequest(request, to: &out)

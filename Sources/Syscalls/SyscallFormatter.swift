@@ -130,7 +130,7 @@ public struct SyscallFormatter: Sendable {
             out.byte(0x3F)
         case .returned(let value):
             call.writeReturn(value, ret: syscall?.schema.ret ?? .int, to: &out)
-            if let syscall, Self.returnsDescriptor.contains(syscall.number), value >= 0 { call.writeFDPath(value, to: &out) }
+            if syscall != nil, Self.resultIsDescriptor(call.record), value >= 0 { call.writeFDPath(value, to: &out) }
         }
     }
 }
@@ -139,6 +139,31 @@ extension SyscallFormatter {
     /// Calls whose result is a new descriptor (open, openat, openat2, creat, dup, dup2, dup3):
     /// strace -y shows its path.
     public static let returnsDescriptor: Set<Int> = [2, 257, 437, 85, 32, 33, 292]
+    /// Calls whose result is a new descriptor that is not a path (socket, accept, accept4,
+    /// epoll_create, epoll_create1, eventfd, eventfd2, timerfd_create, signalfd, signalfd4,
+    /// inotify_init, inotify_init1, memfd_create, pidfd_open, userfaultfd): strace -y shows what
+    /// it is (`socket:[4862765]`), which only /proc knows.
+    public static let returnsOtherDescriptor: Set<Int> = [41, 43, 288, 213, 291, 284, 290, 283, 282, 289, 253, 294, 319, 434, 323]
+    /// Calls that fill an int pair with two new descriptors (pipe, pipe2, socketpair): the pair is
+    /// their argument `pairArgument`.
+    public static let returnsDescriptorPair: [Int: Int] = [22: 0, 293: 0, 53: 3]
+
+    /// The descriptors a successful call made that are not paths (socket's result, pipe's pair).
+    public static func madeDescriptors(_ record: SyscallRecord) -> [Int64] {
+        guard case .returned(let value) = record.completion, value >= 0 else { return [] }
+        if returnsOtherDescriptor.contains(record.number) { return [value] }
+        if let pair = returnsDescriptorPair[record.number], let bytes = record.captured[pair]?.bytes, bytes.count >= 8 {
+            return [bytes.i32(0), bytes.i32(4)]
+        }
+        return []
+    }
+
+    /// Whether the call's result is a new descriptor (fcntl F_DUPFD and F_DUPFD_CLOEXEC too).
+    public static func resultIsDescriptor(_ record: SyscallRecord) -> Bool {
+        if returnsDescriptor.contains(record.number) || returnsOtherDescriptor.contains(record.number) { return true }
+        guard record.number == 72, record.arguments.count > 1 else { return false } // fcntl
+        return record.arguments[1] & 0xFFFF_FFFF == 0 || record.arguments[1] & 0xFFFF_FFFF == 1030
+    }
 }
 
 /// One record being formatted.

@@ -79,6 +79,19 @@ import Testing
         }
     }
 
+    @Test func descriptorMakingCallsAreTheOnesTheirNumbersName() {
+        let names = { (numbers: [Int]) in Set(numbers.compactMap { table[$0]?.name }) }
+        #expect(names(Array(SyscallFormatter.returnsDescriptor)) == ["open", "openat", "openat2", "creat", "dup", "dup2", "dup3"])
+        #expect(names(Array(SyscallFormatter.returnsOtherDescriptor)) == [
+            "socket", "accept", "accept4", "epoll_create", "epoll_create1", "eventfd", "eventfd2", "timerfd_create", "signalfd",
+            "signalfd4", "inotify_init", "inotify_init1", "memfd_create", "pidfd_open", "userfaultfd",
+        ])
+        #expect(SyscallFormatter.returnsDescriptorPair.map { table[$0.key]?.schema.arguments[$0.value] }.allSatisfy {
+            if case .intPair = $0 { true } else { false }
+        })
+        #expect(names(Array(SyscallFormatter.returnsDescriptorPair.keys)) == ["pipe", "pipe2", "socketpair"])
+    }
+
     @Test func strongFormatsCoverTheCommonCalls() {
         let dedicated = table.syscalls.filter(\.hasDedicatedFormat)
         #expect(dedicated.count >= 120, "\(dedicated.count)")

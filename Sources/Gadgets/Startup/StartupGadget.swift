@@ -53,10 +53,7 @@ public struct StartupGadget: Gadget {
     /// readlink(2) does not.
     static func hostMountNamespace() throws(SondeError) -> UInt64 {
         for path in ["/proc/1/ns/mnt", "/proc/self/ns/mnt"] {
-            var buffer = [CChar](repeating: 0, count: 64)
-            let n = readlink(path, &buffer, buffer.count - 1)
-            guard n > 0 else { continue }
-            let text = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard let text = Files.link(path) else { continue }
             if text.hasPrefix("mnt:["), text.hasSuffix("]"), let inode = UInt64(text.dropFirst(5).dropLast()) {
                 return inode
             }

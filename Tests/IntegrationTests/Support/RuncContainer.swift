@@ -43,6 +43,14 @@ final class RuncContainer: @unchecked Sendable {
         guard started.status == 0 else { throw TestFailure("runc run \(name) failed: \(started.stderr)") }
     }
 
+    /// The host pid of its first process (`runc state`).
+    func pid() throws -> Int32 {
+        let state = try run(Self.runc, ["state", name])
+        guard let object = try JSONSerialization.jsonObject(with: Data(state.stdout.utf8)) as? [String: Any],
+              let pid = object["pid"] as? Int else { throw TestFailure("runc state \(name): \(state.stdout) \(state.stderr)") }
+        return Int32(pid)
+    }
+
     /// Runs it in the foreground to its end; returns the exit status and output.
     func runToCompletion(timeout: TimeInterval = 60) throws -> (status: Int32, stdout: String, stderr: String) {
         try run(Self.runc, ["run", "--bundle", bundle.path, name], timeout: timeout)
