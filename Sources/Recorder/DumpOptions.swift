@@ -108,7 +108,6 @@ struct LiveDescriptors {
         }
         return SyscallFormatter.madeDescriptors(record)
     }
-
 }
 
 /// The descriptors of each process as the recording shows them opened, duplicated and closed:

@@ -144,8 +144,8 @@ extension SyscallFormatter {
     /// inotify_init, inotify_init1, memfd_create, pidfd_open, userfaultfd): strace -y shows what
     /// it is (`socket:[4862765]`), which only /proc knows.
     public static let returnsOtherDescriptor: Set<Int> = [41, 43, 288, 213, 291, 284, 290, 283, 282, 289, 253, 294, 319, 434, 323]
-    /// Calls that fill an int pair with two new descriptors (pipe, pipe2, socketpair): the pair is
-    /// their argument `pairArgument`.
+    /// Calls that fill an int pair with two new descriptors (pipe, pipe2, socketpair), by number,
+    /// with the argument that points to the pair.
     public static let returnsDescriptorPair: [Int: Int] = [22: 0, 293: 0, 53: 3]
 
     /// The descriptors a successful call made that are not paths (socket's result, pipe's pair).

@@ -119,7 +119,8 @@ extension Call {
         out.byte(0x5D)
     }
 
-    /// select's result: `0 (Timeout)`, or the count and the ready sets, `1 (in [3], out [4])`.
+    /// select's result: `0 (Timeout)`, or the count, the ready sets and the time left that the
+    /// kernel wrote back into the timeout, `1 (in [3], out [4], left {tv_sec=0, tv_usec=999997})`.
     func writeSelectResult(_ value: Int64, timeoutArgument: Int, microseconds: Bool, to out: inout Output) {
         out.signed(value)
         if value == 0 {
